@@ -1,0 +1,52 @@
+# Tandem: `make demo` and `make test` work on a fresh machine (venv, packages, servers).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: install servers lint typecheck test test-unit test-acceptance test-integration demo bench stack-down clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) servers
+
+servers:
+	bash infra/install-servers.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy domain application
+
+test: install lint typecheck
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-unit: $(STAMP)
+	$(BIN)/pytest tests/unit tests/contract -m "not integration" $(PYTEST_ARGS)
+
+test-acceptance: $(STAMP)
+	$(BIN)/pytest tests/acceptance $(PYTEST_ARGS)
+
+test-integration: install
+	$(BIN)/pytest -m "integration or e2e or chaos" $(PYTEST_ARGS)
+
+demo: install
+	$(BIN)/tandem stack up
+	$(BIN)/tandem migrate --env-file .tandem/stack.env
+	$(BIN)/tandem run --env-file .tandem/stack.env --traffic --live
+
+bench: install
+	$(BIN)/python -m benchmarks.run
+
+stack-down:
+	$(BIN)/tandem stack down
+
+clean:
+	rm -rf $(VENV) .tandem .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,110 @@
+"""The MySQL/MariaDB server side of the binlog capture: settings, checks, positions, errors."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pymysql
+from pymysqlreplication.row_event import DeleteRowsEvent, WriteRowsEvent
+from sqlalchemy.engine import make_url
+
+from adapters.capture.binlog import BinlogPosition, RowChange
+from adapters.capture.errors import (
+    CaptureConfigurationError,
+    SlotBusyError,
+    SourceUnavailableError,
+)
+from domain.errors import SyncError
+from domain.events import Operation
+
+REQUIRED = {  # full row images, and column names in the table map events
+    "log_bin": "ON",
+    "binlog_format": "ROW",
+    "binlog_row_image": "FULL",
+    "binlog_row_metadata": "FULL",
+}
+_ER_MASTER_FATAL_READING_BINLOG = 1236  # also sent when another client took our server_id
+BROKEN_STREAM = (pymysql.err.InterfaceError, OSError, struct.error, EOFError)
+
+
+def connection_settings(dsn: str) -> tuple[dict[str, Any], str]:
+    """PyMySQL connect arguments and the database name from a SQLAlchemy URL."""
+    url = make_url(dsn)
+    if not url.database:
+        raise CaptureConfigurationError("the revamp DSN names no database")
+    settings: dict[str, Any] = {"host": url.host or "127.0.0.1", "port": url.port or 3306}
+    settings.update(user=url.username or "root", password=url.password or "")
+    if "unix_socket" in url.query:
+        settings["unix_socket"] = url.query["unix_socket"]
+    return settings, url.database
+
+
+@contextmanager
+def _cursor(settings: dict[str, Any]) -> Iterator[Any]:
+    conn = pymysql.connect(**settings, connect_timeout=5, autocommit=True)
+    try:
+        with conn.cursor() as cursor:
+            yield cursor
+    finally:
+        conn.close()
+
+
+def check_server(settings: dict[str, Any], server_id: int) -> None:
+    """Raise CaptureConfigurationError unless the binlog carries full row images and names."""
+    names = [*REQUIRED, "server_id"]
+    with _cursor(settings) as cursor:
+        placeholders = ", ".join(["%s"] * len(names))
+        cursor.execute(f"SHOW GLOBAL VARIABLES WHERE Variable_name IN ({placeholders})", names)
+        found = {name.lower(): str(value).upper() for name, value in cursor.fetchall()}
+    wrong = [f"{k}={found.get(k)} (need {v})" for k, v in REQUIRED.items() if found.get(k) != v]
+    if wrong:
+        raise CaptureConfigurationError("binlog not set up for capture: " + ", ".join(wrong))
+    if found.get("server_id") == str(server_id):
+        raise CaptureConfigurationError(
+            f"capture server_id {server_id} equals the server's own server_id: choose another"
+        )
+
+
+def current_position(settings: dict[str, Any]) -> BinlogPosition:
+    """The end of the binlog now (SHOW BINARY LOG STATUS, or SHOW MASTER STATUS)."""
+    with _cursor(settings) as cursor:
+        try:
+            cursor.execute("SHOW BINARY LOG STATUS")
+        except pymysql.err.ProgrammingError:  # MariaDB, and MySQL before 8.2
+            cursor.execute("SHOW MASTER STATUS")
+        row = cursor.fetchone()
+    if row is None:
+        raise CaptureConfigurationError("binary logging is off on the revamp database")
+    return BinlogPosition(str(row[0]), int(row[1]))
+
+
+def translate(error: BaseException, position: BinlogPosition | None, state: str) -> SyncError:
+    """A driver error as the sync's error: transient unless retrying cannot help."""
+    if isinstance(error, pymysql.err.OperationalError):
+        code = error.args[0] if error.args else None
+        if code == _ER_MASTER_FATAL_READING_BINLOG and "same server" in str(error).lower():
+            return SlotBusyError(f"binlog client server_id is in use by another client: {error}")
+        if code == _ER_MASTER_FATAL_READING_BINLOG:
+            return CaptureConfigurationError(
+                f"binlog position {position} cannot be read ({error}): if it was purged, remove "
+                f"{state} to restart from the current end, then run tandem reconcile"
+            )
+        return SourceUnavailableError(f"MySQL unavailable: {error}")
+    return SourceUnavailableError(f"MySQL binlog stream broken: {error!r}")
+
+
+def row_changes(event: Any, file: str, pos: int) -> Iterator[RowChange]:
+    """The rows of a Write/Update/DeleteRowsEvent that starts at `file`:`pos`."""
+    key = event.primary_key
+    key_columns = (key,) if isinstance(key, str) and key else tuple(key or ())
+    for index, row in enumerate(event.rows):
+        if isinstance(event, WriteRowsEvent):
+            op, before, after = Operation.CREATE, None, row["values"]
+        elif isinstance(event, DeleteRowsEvent):
+            op, before, after = Operation.DELETE, row["values"], None
+        else:
+            op, before, after = Operation.UPDATE, row["before_values"], row["after_values"]
+        yield RowChange(event.table, op, before, after, key_columns, file, pos, index)

@@ -1,0 +1,201 @@
+"""pgoutput messages to Debezium change events, transaction by transaction, with echo filtering."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from adapters.capture.pgmessages import (
+    UNCHANGED,
+    Begin,
+    Commit,
+    Delete,
+    Insert,
+    Origin,
+    PgOutputError,
+    Relation,
+    Truncate,
+    TupleValue,
+    Update,
+)
+from adapters.capture.pgoutput import parse
+from adapters.capture.pgtypes import convert
+from adapters.debezium import dumps, encode_value, envelope
+from domain.events import Operation
+
+log = logging.getLogger("tandem.capture.postgres")
+
+UNAVAILABLE = "__debezium_unavailable_value"  # Debezium's placeholder for unsent TOAST values
+Emit = Callable[[str, bytes | None, bytes | None], None]
+PrimaryKey = Callable[[Relation], Sequence[str]]
+
+
+def replica_identity_key(relation: Relation) -> Sequence[str]:
+    """The columns pgoutput flags as the key (every column under REPLICA IDENTITY FULL)."""
+    return [c.name for c in relation.columns if c.is_key]
+
+
+@dataclass
+class _Transaction:
+    begin: Begin
+    origin: str | None = None
+    skip: bool = False
+
+
+@dataclass
+class DecodeStats:
+    committed: int = 0  # complete transactions seen (published or skipped)
+    skipped: int = 0  # transactions dropped for their replication origin
+    published: int = 0  # change events handed to `emit`
+    last_commit_end: int | None = None  # end LSN of the last complete transaction
+    truncates: int = 0
+
+
+class PgChangeDecoder:
+    """Feeds pgoutput rows in, calls `emit(topic, key, value)` for each change of a kept txn."""
+
+    def __init__(
+        self,
+        emit: Emit,
+        *,
+        topic_prefix: str,
+        database: str,
+        skip_origins: Collection[str] = ("tandem_sync",),
+        primary_key: PrimaryKey = replica_identity_key,
+        tombstones: bool = False,
+        version: str = "tandem",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.emit, self.prefix, self.database = emit, topic_prefix, database
+        self.skip_origins = frozenset(skip_origins)
+        self.primary_key, self.tombstones = primary_key, tombstones
+        self.version, self.clock = version, clock
+        self.relations: dict[int, Relation] = {}
+        self.stats = DecodeStats()
+        self._txn: _Transaction | None = None
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._txn is not None
+
+    def reset(self) -> DecodeStats:
+        """Forget any open transaction and start new statistics; return the old ones."""
+        stats, self.stats, self._txn = self.stats, DecodeStats(), None
+        return stats
+
+    def feed(self, lsn: int, data: bytes) -> None:
+        """Process one row of pg_logical_slot_peek_binary_changes (its lsn and data)."""
+        message = parse(data)
+        if isinstance(message, Relation):
+            # kept even from a dropped transaction: pgoutput sends each Relation once per peek
+            self.relations[message.oid] = message
+        elif isinstance(message, Begin):
+            self._txn = _Transaction(message)
+        elif isinstance(message, Origin):
+            txn = self._open()
+            txn.origin, txn.skip = message.name, message.name in self.skip_origins
+        elif isinstance(message, Commit):
+            txn = self._open()
+            self.stats.committed += 1
+            self.stats.skipped += txn.skip
+            self.stats.last_commit_end = message.end_lsn
+            self._txn = None
+        elif isinstance(message, Insert | Update | Delete):
+            txn = self._open()
+            if not txn.skip:
+                self._change(txn, lsn, message)
+        elif isinstance(message, Truncate):
+            # Debezium skips truncates by default ("t" is in its skipped.operations)
+            self.stats.truncates += 1
+            log.warning("truncate not captured", extra={"relations": list(message.relation_oids)})
+
+    def _open(self) -> _Transaction:
+        if self._txn is None:
+            raise PgOutputError("change message outside a transaction")
+        return self._txn
+
+    def _relation(self, oid: int) -> Relation:
+        if oid not in self.relations:
+            raise PgOutputError(f"change for relation {oid} before its Relation message")
+        return self.relations[oid]
+
+    def _change(self, txn: _Transaction, lsn: int, message: Insert | Update | Delete) -> None:
+        relation = self._relation(message.relation_oid)
+        if isinstance(message, Insert):
+            self._send(txn, lsn, relation, Operation.CREATE, None, _row(relation, message.new))
+            return
+        before = (
+            None if message.old is None else _row(relation, message.old, message.old_is_key_only)
+        )
+        if isinstance(message, Delete):
+            self._send(txn, lsn, relation, Operation.DELETE, before, None)
+            return
+        after = _row(relation, message.new, fill_from=before)
+        key_columns = self.primary_key(relation)
+        if before is not None and _key(key_columns, before) != _key(key_columns, after):
+            # Debezium turns a primary-key change into a delete of the old key and a create
+            self._send(txn, lsn, relation, Operation.DELETE, before, None)
+            self._send(txn, lsn, relation, Operation.CREATE, None, after)
+            return
+        self._send(txn, lsn, relation, Operation.UPDATE, before, after)
+
+    def _send(
+        self,
+        txn: _Transaction,
+        lsn: int,
+        relation: Relation,
+        op: Operation,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+    ) -> None:
+        begin = txn.begin
+        commit_ms = int(begin.commit_time.timestamp() * 1000)
+        source = {
+            "version": self.version,
+            "connector": "postgresql",
+            "name": self.prefix,
+            "ts_ms": commit_ms,
+            "snapshot": "false",
+            "db": self.database,
+            "sequence": dumps([str(self.stats.last_commit_end or 0), str(lsn)]).decode(),
+            "schema": relation.namespace,
+            "table": relation.name,
+            "txId": begin.xid,
+            "lsn": lsn,
+            "xmin": None,
+        }
+        topic = f"{self.prefix}.{relation.namespace}.{relation.name}"
+        key_row = _key(self.primary_key(relation), after or before or {})
+        key = dumps(key_row) if key_row else None  # no primary key: a null key, as Debezium
+        now_ms = int(self.clock() * 1000)
+        self.emit(topic, key, dumps(envelope(op, before, after, source, now_ms)))
+        self.stats.published += 1
+        if op is Operation.DELETE and self.tombstones:
+            self.emit(topic, key, None)
+
+
+def _row(
+    relation: Relation,
+    values: Sequence[TupleValue],
+    key_only: bool = False,
+    fill_from: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for column, value in zip(relation.columns, values, strict=False):
+        if key_only and not column.is_key:
+            continue
+        if value is UNCHANGED:
+            known = (fill_from or {}).get(column.name, UNAVAILABLE)
+            row[column.name] = known
+        elif isinstance(value, str):
+            row[column.name] = convert(column.type_oid, value)
+        else:
+            row[column.name] = value  # None, or bytes in binary mode
+    return row
+
+
+def _key(columns: Sequence[str], row: dict[str, Any]) -> dict[str, Any]:
+    return {name: encode_value(row.get(name)) for name in columns}

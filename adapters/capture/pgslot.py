@@ -1,0 +1,142 @@
+"""The PostgreSQL side of the capture: connecting, the slot, peeking, advancing, lag, keys."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+from sqlalchemy.engine import make_url
+
+from adapters.capture.errors import (
+    CaptureConfigurationError,
+    SlotBusyError,
+    SourceUnavailableError,
+)
+from adapters.capture.pgmessages import format_lsn
+from domain.errors import SyncError
+
+log = logging.getLogger("tandem.capture.postgres")
+
+Connection = psycopg.Connection[Any]
+_PEEK = (
+    "SELECT (lsn - '0/0'::pg_lsn)::bigint, data FROM pg_logical_slot_peek_binary_changes("
+    "%s, %s::pg_lsn, %s, 'proto_version', '1', 'publication_names', %s, 'messages', 'false')"
+)
+_SLOT = (
+    "SELECT plugin, (confirmed_flush_lsn - '0/0'::pg_lsn)::bigint, database"
+    " FROM pg_replication_slots WHERE slot_name = %s"
+)
+_PRIMARY_KEY = (
+    "SELECT a.attname FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY"
+    " AS k(attnum, ord) JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
+    " WHERE i.indrelid = %s AND i.indisprimary ORDER BY k.ord"
+)
+_LAG = (
+    "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint,"
+    " pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint,"
+    " (confirmed_flush_lsn - '0/0'::pg_lsn)::bigint FROM pg_replication_slots WHERE slot_name = %s"
+)
+
+
+@dataclass(frozen=True)
+class SlotLag:
+    """How far behind the slot is, in bytes of WAL."""
+
+    retained_bytes: int  # WAL the server keeps for the slot: current LSN - restart_lsn
+    unconfirmed_bytes: int  # WAL not confirmed as captured: current LSN - confirmed_flush_lsn
+    confirmed_lsn: int
+
+
+def libpq_dsn(dsn: str) -> str:
+    """A libpq connection string from a SQLAlchemy URL (postgresql+psycopg://...) or conninfo."""
+    if "://" not in dsn:
+        return dsn
+    return make_url(dsn).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def connect(conninfo: str, application_name: str, timeout_s: int) -> Connection:
+    """An autocommit connection whose settings fix the text formats pgoutput produces."""
+    conn = psycopg.connect(
+        conninfo, autocommit=True, connect_timeout=timeout_s, application_name=application_name,
+        keepalives=1, keepalives_idle=10, keepalives_interval=5, keepalives_count=3,
+    )  # fmt: skip
+    for setting in ("DateStyle = 'ISO'", "TimeZone = 'UTC'", "extra_float_digits = 3"):
+        conn.execute(f"SET {setting}")
+    return conn
+
+
+def ensure_slot(conn: Connection, slot: str, publication: str) -> int:
+    """Check the prerequisites, create the pgoutput slot if absent; its confirmed LSN."""
+    if _one(conn, "SHOW wal_level") != ("logical",):
+        raise CaptureConfigurationError("PostgreSQL wal_level must be 'logical' for capture")
+    if _one(conn, "SELECT 1 FROM pg_publication WHERE pubname = %s", publication) is None:
+        raise CaptureConfigurationError(
+            f"publication {publication!r} does not exist: run `tandem migrate`"
+        )
+    row = _one(conn, _SLOT, slot)
+    if row is None:
+        _one(conn, "SELECT pg_create_logical_replication_slot(%s, 'pgoutput')", slot)
+        log.info("replication slot created", extra={"slot": slot})
+        row = _one(conn, _SLOT, slot)
+    if row is None or row[0] != "pgoutput" or row[2] != conn.info.dbname:
+        raise CaptureConfigurationError(
+            f"replication slot {slot!r} is not a pgoutput slot of database {conn.info.dbname!r}"
+        )
+    return int(row[1] or 0)
+
+
+def current_flush_lsn(conn: Connection) -> int:
+    """The WAL position flushed now: every transaction committed so far ends before it."""
+    return int(_one(conn, "SELECT (pg_current_wal_flush_lsn() - '0/0'::pg_lsn)::bigint")[0])
+
+
+def peek(
+    conn: Connection, slot: str, publication: str, upto: int, limit: int, fetch_rows: int
+) -> Generator[tuple[int, bytes], None, None]:
+    """(lsn, pgoutput message) of the transactions committed before `upto`, without consuming."""
+    with conn.transaction(), conn.cursor(name="tandem_peek") as cursor:
+        cursor.itersize = fetch_rows  # a server-side cursor: memory bounded by `fetch_rows`
+        cursor.execute(_PEEK, (slot, format_lsn(upto), limit, publication))
+        for lsn, data in cursor:
+            yield int(lsn), bytes(data)
+
+
+def advance(conn: Connection, slot: str, lsn: int) -> None:
+    """Confirm everything before `lsn` as consumed (never moving backwards)."""
+    _one(
+        conn,
+        "SELECT pg_replication_slot_advance(slot_name, greatest(%s::pg_lsn, confirmed_flush_lsn))"
+        " FROM pg_replication_slots WHERE slot_name = %s",
+        format_lsn(lsn), slot,
+    )  # fmt: skip
+
+
+def slot_lag(conn: Connection, slot: str) -> SlotLag:
+    row = _one(conn, _LAG, slot)
+    if row is None:
+        raise CaptureConfigurationError(f"replication slot {slot!r} does not exist")
+    return SlotLag(*(int(v or 0) for v in row))
+
+
+def primary_key(conn: Connection, relation_oid: int) -> tuple[str, ...]:
+    """The primary-key columns of a table, in key order; empty when it has none."""
+    return tuple(r[0] for r in conn.execute(_PRIMARY_KEY, (relation_oid,)))
+
+
+def translate(error: BaseException, slot: str, action: str) -> SyncError | None:
+    """The sync's error for a driver error, or None when it is not one to retry."""
+    if isinstance(error, pg_errors.ObjectInUse):  # the slot is active for another process
+        return SlotBusyError(f"replication slot {slot!r} is in use: {error}")
+    if isinstance(error, psycopg.OperationalError | psycopg.InterfaceError):
+        return SourceUnavailableError(
+            f"PostgreSQL unavailable during {action}: {type(error).__name__}: {error}"
+        )
+    return None
+
+
+def _one(conn: Connection, sql: str, *params: Any) -> Any:
+    return conn.execute(sql, params).fetchone()

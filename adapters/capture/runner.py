@@ -1,0 +1,193 @@
+"""Polling loops around the captures: retries with backoff, stop on request, structured logs."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Collection
+from typing import Any, Protocol
+
+from adapters.capture.mysql import MySQLChangeCapture
+from adapters.capture.pgslot import SlotLag
+from adapters.capture.postgres import PostgresChangeCapture
+from domain.errors import TransientError
+from domain.ports import EventPublisher
+
+log = logging.getLogger("tandem.capture")
+
+
+class ChangeCapture(Protocol):
+    def capture_once(self) -> int:
+        """Publish what is available, flush, then record the position; return the count."""
+
+    def close(self) -> None:
+        """Release connections; the recorded position stays."""
+
+    @property
+    def more_pending(self) -> bool:
+        """Whether the last capture_once stopped at a batch limit with more to read."""
+
+
+class CaptureRunner:
+    """Runs a capture until stopped: polls when idle, backs off on transient errors."""
+
+    def __init__(
+        self,
+        capture: ChangeCapture,
+        *,
+        name: str,
+        poll_interval_s: float = 0.05,
+        max_backoff_s: float = 5.0,
+    ) -> None:
+        self.capture, self.name = capture, name
+        self.poll_interval_s, self.max_backoff_s = poll_interval_s, max_backoff_s
+        self.published = 0
+        self.failures = 0  # consecutive transient failures
+        self.recoveries = 0  # times it came back after transient failures
+        self.last_error: str | None = None
+        self._closed = False
+
+    def run_once(self, max_s: float = 30.0) -> int:
+        """Process what is available now (passes until caught up, at most `max_s` seconds);
+        return how many change events were published."""
+        deadline, count = time.monotonic() + max_s, self._pass()
+        while self.capture.more_pending and time.monotonic() < deadline:
+            count += self._pass()
+        return count
+
+    def _pass(self) -> int:
+        if self._closed:
+            raise RuntimeError(f"{self.name} capture runner is closed")
+        count = self.capture.capture_once()
+        self.published += count
+        return count
+
+    def run(self, stop: threading.Event) -> None:
+        """Capture until `stop` is set; transient errors are logged and retried with backoff."""
+        log.info("capture started", extra={"capture": self.name})
+        try:
+            while not stop.is_set():
+                try:
+                    count = self._pass()  # one pass: stop is checked between passes
+                except TransientError as error:
+                    self._failed(error, stop)
+                    continue
+                except Exception as error:
+                    log.error("capture failed, not retrying", exc_info=True, extra={
+                        "capture": self.name, "error_type": type(error).__name__})  # fmt: skip
+                    raise
+                if self.failures:
+                    log.info(
+                        "capture recovered",
+                        extra={"capture": self.name, "after_failures": self.failures},
+                    )
+                    self.failures, self.last_error = 0, None
+                    self.recoveries += 1
+                if count == 0 and self.poll_interval_s > 0 and not self.capture.more_pending:
+                    stop.wait(self.poll_interval_s)
+        finally:
+            self.close()
+            log.info("capture stopped", extra={"capture": self.name, "published": self.published})
+
+    def _failed(self, error: TransientError, stop: threading.Event) -> None:
+        self.capture.close()
+        self.failures += 1
+        self.last_error = f"{type(error).__name__}: {error}"
+        delay = min(self.max_backoff_s, 0.1 * 2 ** min(self.failures - 1, 10))
+        log.warning(
+            "capture failed, retrying",
+            extra={
+                "capture": self.name,
+                "error_type": type(error).__name__,
+                "error": str(error),
+                "attempt": self.failures,
+                "retry_in_s": delay,
+            },
+        )
+        stop.wait(delay)
+
+    def close(self) -> None:
+        """Release the capture's connections (idempotent)."""
+        if not self._closed:
+            self._closed = True
+            self.capture.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __enter__(self) -> CaptureRunner:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+
+class PostgresCaptureRunner(CaptureRunner):
+    """Capture of the legacy PostgreSQL database (slot `tandem_legacy`, pgoutput)."""
+
+    capture: PostgresChangeCapture
+
+    def __init__(
+        self,
+        dsn: str,
+        publisher: EventPublisher,
+        *,
+        topic_prefix: str = "legacy",
+        slot: str = "tandem_legacy",
+        publication: str = "tandem_legacy",
+        skip_origins: Collection[str] = ("tandem_sync",),
+        poll_interval_s: float = 0.05,
+        max_backoff_s: float = 5.0,
+        **options: Any,
+    ) -> None:
+        capture = PostgresChangeCapture(
+            dsn,
+            publisher,
+            topic_prefix=topic_prefix,
+            slot=slot,
+            publication=publication,
+            skip_origins=skip_origins,
+            **options,
+        )
+        super().__init__(
+            capture, name=topic_prefix, poll_interval_s=poll_interval_s, max_backoff_s=max_backoff_s
+        )
+
+    def slot_lag(self) -> SlotLag:
+        """WAL retained for the slot and WAL not yet confirmed, in bytes."""
+        return self.capture.slot_lag()
+
+
+class MySQLCaptureRunner(CaptureRunner):
+    """Capture of the revamp MySQL/MariaDB database; its position lives in `state_file`."""
+
+    capture: MySQLChangeCapture
+
+    def __init__(
+        self,
+        dsn: str,
+        publisher: EventPublisher,
+        state_file: str | os.PathLike[str],
+        *,
+        topic_prefix: str = "revamp",
+        marker_table: str = "tandem_sync_marker",
+        server_id: int | None = None,
+        max_backoff_s: float = 5.0,
+        **options: Any,
+    ) -> None:
+        capture = MySQLChangeCapture(
+            dsn,
+            publisher,
+            state_file,
+            topic_prefix=topic_prefix,
+            marker_table=marker_table,
+            server_id=server_id,
+            **options,
+        )
+        # no sleep between polls: an idle capture_once already waits for the server's heartbeat
+        super().__init__(
+            capture, name=topic_prefix, poll_interval_s=0.0, max_backoff_s=max_backoff_s
+        )

@@ -1,0 +1,201 @@
+"""Debezium's JSON change-event format: decoding into SyncEvents and building envelopes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from domain.errors import InvalidEventError, MappingError
+from domain.events import Operation, Platform, SourcePosition, SyncEvent
+from domain.mapping import SchemaMapping
+from domain.model import RawMessage
+
+_EPOCH = datetime(1970, 1, 1)
+_TEMPORAL_DECODERS = {
+    "io.debezium.time.MicroTimestamp": lambda v: _EPOCH + timedelta(microseconds=int(v)),
+    "io.debezium.time.Timestamp": lambda v: _EPOCH + timedelta(milliseconds=int(v)),
+    "io.debezium.time.NanoTimestamp": lambda v: _EPOCH + timedelta(microseconds=int(v) // 1000),
+    "io.debezium.time.ZonedTimestamp": lambda v: (
+        datetime.fromisoformat(str(v).replace("Z", "+00:00")).astimezone(UTC).replace(tzinfo=None)
+    ),
+}
+
+
+class DebeziumCodec:
+    """Decodes Debezium JSON (with or without the schema wrapper) for the mapped tables."""
+
+    def __init__(self, mapping: SchemaMapping, prefixes: Mapping[Platform, str]) -> None:
+        self.mapping = mapping
+        self.platform_of_prefix = {prefix: platform for platform, prefix in prefixes.items()}
+
+    def original(self, message: RawMessage) -> Any:
+        if message.value is None:
+            return None
+        text = message.value.decode("utf-8", errors="replace")
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+
+    def decode(self, message: RawMessage) -> SyncEvent | None:
+        if message.value is None:
+            return None
+        try:
+            document = json.loads(message.value)
+        except (ValueError, UnicodeDecodeError) as error:
+            raise InvalidEventError("value", f"not JSON: {error}") from error
+        if document is None:
+            return None
+        if not isinstance(document, dict):
+            raise InvalidEventError("value", "must be a JSON object")
+        payload, fields = _unwrap(document)
+        platform = self._platform(message.topic)
+        op = payload.get("op")
+        try:
+            operation = Operation(op)
+        except ValueError as error:
+            raise InvalidEventError("op", f"unknown operation {op!r}") from error
+        source = payload.get("source")
+        if not isinstance(source, dict):
+            raise InvalidEventError("source", "is missing")
+        table = source.get("table") or message.topic.rsplit(".", 1)[-1]
+        try:
+            entity = self.mapping.for_table(platform, str(table))
+        except MappingError as error:
+            raise InvalidEventError("source.table", str(error)) from error
+        before = _image(payload, "before", fields)
+        after = _image(payload, "after", fields)
+        key_column = entity.key.on(platform)
+        key = _key(message.key) or {key_column: (after or before or {}).get(key_column)}
+        if key_column not in key:
+            raise InvalidEventError("key", f"lacks the primary key column {key_column!r}")
+        return SyncEvent.captured(
+            origin=platform,
+            table=str(table),
+            entity_type=entity.entity_type,
+            operation=operation,
+            key=key,
+            before=before,
+            after=after,
+            position=_position(source, message),
+        )
+
+    def _platform(self, topic: str) -> Platform:
+        prefix = topic.split(".", 1)[0]
+        if prefix not in self.platform_of_prefix:
+            raise InvalidEventError("topic", f"{topic!r} has no known prefix")
+        return self.platform_of_prefix[prefix]
+
+
+def _unwrap(document: dict[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The payload and, when the schema wrapper is present, each image's field schemas."""
+    if "payload" in document and "schema" in document:
+        payload = document["payload"]
+        if not isinstance(payload, dict):
+            raise InvalidEventError("payload", "must be a JSON object")
+        schema = document["schema"] or {}
+        fields = {
+            f.get("field"): {c.get("field"): c for c in f.get("fields", [])}
+            for f in schema.get("fields", [])
+            if isinstance(f, dict)
+        }
+        return payload, fields
+    return document, {}
+
+
+def _image(payload: dict[str, Any], name: str, fields: dict[str, Any]) -> dict[str, Any] | None:
+    image = payload.get(name)
+    if image is None:
+        return None
+    if not isinstance(image, dict):
+        raise InvalidEventError(name, "must be a JSON object or null")
+    schemas = fields.get(name, {})
+    decoded = dict(image)
+    for column, value in image.items():
+        decoder = _TEMPORAL_DECODERS.get((schemas.get(column) or {}).get("name", ""))
+        if decoder is not None and value is not None:
+            try:
+                decoded[column] = decoder(value)
+            except (ValueError, TypeError) as error:
+                raise InvalidEventError(
+                    f"{name}.{column}", f"bad temporal value: {error}"
+                ) from error
+    return decoded
+
+
+def _key(raw: bytes | None) -> dict[str, Any] | None:
+    if not raw:
+        return None
+    try:
+        key = json.loads(raw)
+    except ValueError as error:
+        raise InvalidEventError("key", f"not JSON: {error}") from error
+    if isinstance(key, dict) and "payload" in key and "schema" in key:
+        key = key["payload"]
+    if not isinstance(key, dict):
+        raise InvalidEventError("key", "must be a JSON object")
+    return key
+
+
+def _position(source: dict[str, Any], message: RawMessage) -> SourcePosition:
+    ts_ms = source.get("ts_ms")
+    if not isinstance(ts_ms, int) or isinstance(ts_ms, bool):
+        raise InvalidEventError("source.ts_ms", "must be an integer")
+    tx = source.get("txId") or source.get("gtid")
+    if source.get("lsn") is not None:
+        where = f"lsn:{source['lsn']}"
+    elif source.get("file") is not None:
+        where = f"binlog:{source['file']}:{source.get('pos')}:{source.get('row', 0)}"
+    else:  # no log position: the broker position is the best stable identity left
+        where = f"kafka:{message.topic}:{message.partition}:{message.offset}"
+    if source.get("snapshot") in (True, "true", "last", "first") and where.startswith("kafka:"):
+        where = f"snapshot:{ts_ms}"
+    return SourcePosition(where, None if tx is None else str(tx), ts_ms)
+
+
+# --- building envelopes, for change capture (built-in and in-memory) ---------------------
+
+
+def encode_value(value: Any) -> Any:
+    """A column value as Debezium's JSON converter writes it (timestamps as MicroTimestamp)."""
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        delta = value - _EPOCH
+        return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    if isinstance(value, date):
+        return (value - _EPOCH.date()).days
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return value
+
+
+def envelope(
+    op: Operation,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+    source: Mapping[str, Any],
+    ts_ms: int,
+) -> dict[str, Any]:
+    """A Debezium change-event payload (no schema wrapper)."""
+
+    def image(row: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        return None if row is None else {k: encode_value(v) for k, v in row.items()}
+
+    return {
+        "before": image(before),
+        "after": image(after),
+        "source": dict(source),
+        "op": op.value,
+        "ts_ms": ts_ms,
+        "transaction": None,
+    }
+
+
+def dumps(document: Any) -> bytes:
+    return json.dumps(document, separators=(",", ":"), default=str).encode()

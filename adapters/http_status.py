@@ -1,0 +1,78 @@
+"""Health and Prometheus metrics over HTTP: /healthz, /readyz and /metrics."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from application.stats import SyncStats
+
+Health = Callable[[], dict[str, object]]
+
+
+class StatsCollector(Collector):
+    """Exposes SyncStats counters as tandem_events_total{direction, outcome}."""
+
+    def __init__(self, stats: SyncStats, waiting: Callable[[], dict[str, int]]) -> None:
+        self.stats = stats
+        self.waiting = waiting
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        counter = CounterMetricFamily(
+            "tandem_events",
+            "Change events by direction and outcome",
+            labels=["direction", "outcome"],
+        )
+        for name, value in self.stats.snapshot().items():
+            if ":" in name:
+                direction, outcome = name.split(":", 1)
+                counter.add_metric([direction, outcome], value)
+        yield counter
+        gauge = GaugeMetricFamily(
+            "tandem_waiting_children", "Children waiting for a parent", labels=["direction"]
+        )
+        for direction, count in self.waiting().items():
+            gauge.add_metric([direction], count)
+        yield gauge
+
+
+def serve(
+    port: int, stats: SyncStats, health: Health, waiting: Callable[[], dict[str, int]] = dict
+) -> ThreadingHTTPServer:
+    """Start the server on 127.0.0.1:`port` in a daemon thread (port 0 picks a free one)."""
+    registry = CollectorRegistry()
+    registry.register(StatsCollector(stats, waiting))
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path.startswith("/metrics"):
+                self._send(200, generate_latest(registry), "text/plain; version=0.0.4")
+            elif self.path.startswith(("/healthz", "/readyz", "/status")):
+                report = health()
+                self._send(
+                    200 if report.get("healthy") else 503,
+                    json.dumps(report, default=str).encode(),
+                    "application/json",
+                )
+            else:
+                self._send(404, b"not found\n", "text/plain")
+
+        def _send(self, code: int, body: bytes, content_type: str) -> None:
+            self.send_response(code)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args: object) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    threading.Thread(target=server.serve_forever, name="http-status", daemon=True).start()
+    return server

@@ -1,0 +1,1 @@
+"""Kafka adapters (kafka-python): change source, event publisher, dead-letter queue, admin."""

@@ -1,0 +1,186 @@
+"""An in-memory database shaped like one platform's side of the mapping.
+
+It behaves as the real schema does where the sync can tell: its own id sequence, unique and
+foreign keys, cascading deletes, the `source` rule of the triggers, and capture of every
+committed change as a Debezium-shaped event on the broker.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import threading
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from adapters.memory.capture import InMemoryCapture
+from adapters.memory.session import InMemorySession, Transaction
+from domain.errors import ConstraintViolationError, SyncError, TargetUnavailableError
+from domain.events import SYNC_SERVICE, Platform
+from domain.mapping import EntityMapping, SchemaMapping
+from domain.model import EntityLink, StoredRow
+
+
+class InMemoryDatabase:
+    """Tables of rows keyed by id, the sync bookkeeping, and a capture feed."""
+
+    def __init__(
+        self,
+        platform: Platform,
+        mapping: SchemaMapping,
+        capture: InMemoryCapture | None,
+        now: Callable[[], float],
+    ) -> None:
+        self.platform = platform
+        self.mapping = mapping
+        self.capture = capture
+        self.now = now
+        self.tables: dict[str, dict[int, dict[str, Any]]] = {
+            e.entity_type: {} for e in mapping.entities
+        }
+        self.sequences = {e.entity_type: itertools.count(1) for e in mapping.entities}
+        self.links: dict[tuple[str, int], EntityLink] = {}
+        self.processed_ids: set[str] = set()
+        self.lock = threading.RLock()
+        self.faults: list[SyncError] = []
+
+    # --- application writes: each one its own committed transaction ----------------------
+    def app_insert(self, entity_type: str, values: Mapping[str, Any]) -> int:
+        with self._transaction(sync=False) as txn:
+            return txn.insert(self.mapping.entity(entity_type), values)
+
+    def app_update(self, entity_type: str, row_id: int, changes: Mapping[str, Any]) -> None:
+        with self._transaction(sync=False) as txn:
+            if not txn.update(self.mapping.entity(entity_type), row_id, changes):
+                raise KeyError(f"{entity_type} {row_id} does not exist on {self.platform.value}")
+
+    def app_delete(self, entity_type: str, row_id: int) -> None:
+        with self._transaction(sync=False) as txn:
+            txn.delete(self.mapping.entity(entity_type), row_id)
+
+    def app_ids(self, entity_type: str) -> list[int]:
+        with self.lock:
+            return list(self.tables[entity_type])
+
+    def row(self, entity_type: str, row_id: int) -> dict[str, Any] | None:
+        with self.lock:
+            row = self.tables[entity_type].get(row_id)
+            return None if row is None else dict(row)
+
+    def rows_of(self, entity_type: str) -> dict[int, dict[str, Any]]:
+        with self.lock:
+            return copy.deepcopy(self.tables[entity_type])
+
+    def fail_next_transactions(self, *errors: SyncError) -> None:
+        """Inject faults: each next sync transaction raises the next error."""
+        self.faults.extend(errors)
+
+    # --- TargetStore ----------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[InMemorySession]:
+        if self.faults:
+            raise self.faults.pop(0)
+        with self._transaction(sync=True) as txn:
+            yield InMemorySession(self, txn)
+
+    def read_links(
+        self, entity_type: str, platform: Platform, ids: Collection[int]
+    ) -> dict[int, EntityLink]:
+        with self.lock:
+            return {
+                i: copy.copy(link)
+                for i in ids
+                if (link := self.find_link(entity_type, platform, i)) is not None
+            }
+
+    def find_link(self, entity_type: str, platform: Platform, row_id: int) -> EntityLink | None:
+        for link in self.links.values():
+            if link.entity_type == entity_type and link.id_on(platform) == row_id:
+                return link
+        return None
+
+    # --- RowSnapshot ----------------------------------------------------------------------
+    def scan(self, entity: EntityMapping, after_id: int, limit: int) -> list[dict[str, Any]]:
+        with self.lock:
+            ids = sorted(i for i in self.tables[entity.entity_type] if i > after_id)[:limit]
+            return [dict(self.tables[entity.entity_type][i]) for i in ids]
+
+    def all_links(self, entity_type: str) -> Iterator[EntityLink]:
+        with self.lock:
+            links = [copy.copy(v) for v in self.links.values() if v.entity_type == entity_type]
+        yield from links
+
+    # --- internals shared with the session --------------------------------------------------
+    @contextmanager
+    def _transaction(self, sync: bool) -> Iterator[Transaction]:
+        with self.lock:
+            txn = Transaction(self, sync)
+            try:
+                yield txn
+            except BaseException:
+                txn.undo_to(0)
+                raise
+            if self.capture is not None:
+                self.capture.committed(self, txn)
+
+    def stamp(self, entity: EntityMapping, row: dict[str, Any], sync: bool, insert: bool) -> None:
+        """The `source` trigger: truthful writer, and the version stamped on app writes."""
+        row[entity.source_column] = SYNC_SERVICE if sync else self.platform.value
+        if sync:
+            return
+        now = datetime.fromtimestamp(self.now(), UTC).replace(tzinfo=None)
+        for field in entity.fields:
+            name = field.names.on(self.platform)
+            if field.kind == "timestamp" and (insert and row.get(name) is None):
+                row[name] = now
+        if entity.version is not None:
+            column = entity.version.on(self.platform)
+            previous = row.get(column) if not insert else None
+            # like the triggers: an application write always moves the version forward
+            row[column] = (
+                now if previous is None else max(now, previous + timedelta(microseconds=1))
+            )
+
+    def check_constraints(self, entity: EntityMapping, row_id: int, row: dict[str, Any]) -> None:
+        table = self.tables[entity.entity_type]
+        for field in entity.fields:
+            name = field.names.on(self.platform)
+            value = row.get(name)
+            if value is None and not field.nullable:
+                raise ConstraintViolationError(f"{entity.entity_type}.{name}: may not be null")
+            if field.unique and any(
+                other.get(name) == value for i, other in table.items() if i != row_id
+            ):
+                raise ConstraintViolationError(
+                    f"{entity.entity_type}.{name}: duplicate value {value!r}"
+                )
+            if (
+                field.references
+                and value is not None
+                and value not in self.tables[field.references]
+            ):
+                raise ConstraintViolationError(
+                    f"{entity.entity_type}.{name}: {field.references} {value} does not exist"
+                )
+
+    def children_of(self, entity_type: str, row_id: int) -> list[tuple[EntityMapping, int]]:
+        found = []
+        for child in self.mapping.entities:
+            for field in child.foreign_keys:
+                if field.references == entity_type:
+                    name = field.names.on(self.platform)
+                    found += [
+                        (child, i)
+                        for i, r in self.tables[child.entity_type].items()
+                        if r.get(name) == row_id
+                    ]
+        return found
+
+    def stored_row(self, entity: EntityMapping, values: dict[str, Any]) -> StoredRow:
+        version = entity.version.on(self.platform) if entity.version else None
+        return StoredRow.of(dict(values), version, entity.source_column)
+
+    def unavailable(self) -> TargetUnavailableError:
+        return TargetUnavailableError(f"{self.platform.value} database is unreachable")

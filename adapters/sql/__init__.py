@@ -1,0 +1,1 @@
+"""PostgreSQL and MySQL adapters on SQLAlchemy Core."""

@@ -1,0 +1,43 @@
+"""Reading whole tables page by page: the RowSnapshot of a SQL database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from adapters.sql.errors import translated
+from adapters.sql.tables import SchemaTables
+from domain.events import Platform
+from domain.mapping import EntityMapping, SchemaMapping
+from domain.model import EntityLink
+
+
+class SqlRowSnapshot:
+    def __init__(self, engine: Engine, platform: Platform, mapping: SchemaMapping) -> None:
+        self.engine = engine
+        self.platform = platform
+        self.tables = SchemaTables(mapping, platform)
+
+    def scan(self, entity: EntityMapping, after_id: int, limit: int) -> list[dict[str, Any]]:
+        table = self.tables.of(entity)
+        key = table.c[entity.key.on(self.platform)]
+        query = select(table).where(key > after_id).order_by(key).limit(limit)
+        with translated(f"{entity.entity_type} scan"), self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def all_links(self, entity_type: str) -> Iterator[EntityLink]:
+        links = self.tables.links
+        query = select(links).where(links.c.entity_type == entity_type)
+        with translated("entity_mappings scan"), self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        for r in rows:
+            yield EntityLink(
+                r["entity_type"],
+                int(r["legacy_id"]),
+                int(r["revamp_id"]),
+                int(r["applied_version"]),
+                int(r["rejected_version"]),
+                bool(r["deleted"]),
+            )

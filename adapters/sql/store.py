@@ -1,0 +1,184 @@
+"""The TargetStore of a SQL database: rows, links and processed events in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, select
+
+from adapters.sql.errors import translated
+from adapters.sql.marking import MySQLMarking, PostgresMarking
+from adapters.sql.tables import SchemaTables
+from domain.events import Platform, SyncEvent
+from domain.mapping import EntityMapping, SchemaMapping
+from domain.model import EntityLink, StoredRow
+
+Marking = PostgresMarking | MySQLMarking
+
+
+def marking_for(engine: Engine, tables: SchemaTables) -> Marking:
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            return PostgresMarking(use_origin=PostgresMarking.origin_exists(conn))
+    return MySQLMarking(tables)
+
+
+class SqlTargetStore:
+    """A PostgreSQL or MySQL database as the sync writes to it."""
+
+    def __init__(self, engine: Engine, platform: Platform, mapping: SchemaMapping) -> None:
+        self.engine = engine
+        self.platform = platform
+        self.mapping = mapping
+        self.tables = SchemaTables(mapping, platform)
+        self._marking: Marking | None = None
+
+    @property
+    def marking(self) -> Marking:
+        if self._marking is None:
+            with translated(f"{self.platform.value} database"):
+                self._marking = marking_for(self.engine, self.tables)
+        return self._marking
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqlSession]:
+        where = f"{self.platform.value} database"
+        marking = self.marking
+        with translated(where), self.engine.connect() as conn:
+            try:
+                with conn.begin():
+                    marking.begin(conn)
+                    session = SqlSession(conn, self.tables, marking, self.platform)
+                    yield session
+                    session.flush()
+            finally:
+                if not conn.invalidated:
+                    marking.end(conn)
+
+    def read_links(
+        self, entity_type: str, platform: Platform, ids: Collection[int]
+    ) -> dict[int, EntityLink]:
+        if not ids:
+            return {}
+        with translated(f"{self.platform.value} entity_mappings"), self.engine.connect() as conn:
+            return read_links(conn, self.tables, entity_type, platform, ids)
+
+
+def read_links(
+    conn: Connection,
+    tables: SchemaTables,
+    entity_type: str,
+    platform: Platform,
+    ids: Collection[int],
+    lock: bool = False,
+) -> dict[int, EntityLink]:
+    links = tables.links
+    id_column = links.c.legacy_id if platform is Platform.LEGACY else links.c.revamp_id
+    query = select(links).where(and_(links.c.entity_type == entity_type, id_column.in_(list(ids))))
+    if lock:
+        query = query.with_for_update()
+    found = {}
+    for row in conn.execute(query).mappings():
+        link = EntityLink(
+            row["entity_type"],
+            int(row["legacy_id"]),
+            int(row["revamp_id"]),
+            int(row["applied_version"]),
+            int(row["rejected_version"]),
+            bool(row["deleted"]),
+        )
+        found[link.id_on(platform)] = link
+    return found
+
+
+class SqlSession:
+    """One sync transaction; processed events are written in one multi-row statement."""
+
+    def __init__(
+        self, conn: Connection, tables: SchemaTables, marking: Marking, platform: Platform
+    ) -> None:
+        self.conn = conn
+        self.tables = tables
+        self.marking = marking
+        self.platform = platform
+        self.pending_processed: list[dict[str, Any]] = []
+
+    def processed(self, event_ids: Collection[str]) -> set[str]:
+        if not event_ids:
+            return set()
+        column = self.tables.processed.c.event_id
+        rows = self.conn.execute(select(column).where(column.in_(list(event_ids))))
+        return {r[0].strip() for r in rows}
+
+    def mark_processed(self, event: SyncEvent) -> None:
+        self.pending_processed.append(
+            {
+                "event_id": event.event_id,
+                "entity_type": event.entity_type,
+                "origin": event.origin.value,
+                "processed_at": _utcnow(),
+            }
+        )
+
+    def links(
+        self, entity_type: str, platform: Platform, ids: Collection[int]
+    ) -> dict[int, EntityLink]:
+        return read_links(self.conn, self.tables, entity_type, platform, ids, lock=True)
+
+    def save_link(self, link: EntityLink) -> None:
+        values = {
+            "entity_type": link.entity_type,
+            "legacy_id": link.legacy_id,
+            "revamp_id": link.revamp_id,
+            "applied_version": link.applied_version,
+            "rejected_version": link.rejected_version,
+            "deleted": link.deleted,
+            "updated_at": _utcnow(),
+        }
+        statement = self.marking.upsert(self.tables.links).values(**values)
+        updates = {k: v for k, v in values.items() if k not in ("entity_type", "legacy_id")}
+        self.conn.execute(
+            self.marking.on_conflict_update(statement, ["entity_type", "legacy_id"], updates)
+        )
+
+    def rows(self, entity: EntityMapping, ids: Collection[int]) -> dict[int, StoredRow]:
+        table = self.tables.of(entity)
+        key = table.c[entity.key.on(self.platform)]
+        version = entity.version.on(self.platform) if entity.version else None
+        query = select(table).where(key.in_(list(ids))).with_for_update()
+        return {
+            int(r[key.name]): StoredRow.of(dict(r), version, entity.source_column)
+            for r in self.conn.execute(query).mappings()
+        }
+
+    def insert(self, entity: EntityMapping, values: Mapping[str, Any]) -> int:
+        result = self.conn.execute(self.tables.of(entity).insert().values(**values))
+        return int(result.inserted_primary_key[0])
+
+    def update(self, entity: EntityMapping, row_id: int, values: Mapping[str, Any]) -> bool:
+        table = self.tables.of(entity)
+        key = table.c[entity.key.on(self.platform)]
+        result = self.conn.execute(table.update().where(key == row_id).values(**values))
+        return bool(result.rowcount)  # MySQL counts matched rows (CLIENT_FOUND_ROWS)
+
+    def delete(self, entity: EntityMapping, row_id: int) -> bool:
+        table = self.tables.of(entity)
+        key = table.c[entity.key.on(self.platform)]
+        return bool(self.conn.execute(table.delete().where(key == row_id)).rowcount)
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        with translated(f"{self.platform.value} database"), self.conn.begin_nested():
+            yield
+
+    def flush(self) -> None:
+        if self.pending_processed:
+            self.conn.execute(self.tables.processed.insert(), self.pending_processed)
+            self.pending_processed = []
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)

@@ -1,0 +1,188 @@
+"""Applying one decoded change inside a target transaction: ids, conflicts, bookkeeping."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from application.stats import Outcome
+from domain.errors import PermanentError
+from domain.events import SYNC_SERVICE, Operation, Platform, SyncEvent
+from domain.mapping import EntityMapping, SchemaMapping
+from domain.model import EntityLink, StoredRow
+from domain.ports import TargetSession, TargetStore
+from domain.rules import ConflictPolicy, IncomingChange, TargetRowState, Verdict, resolve
+from domain.values import to_micros
+
+
+class ParentPendingError(PermanentError):
+    """The row references a parent the target does not know yet."""
+
+
+class ParentDeletedError(PermanentError):
+    """The row references a parent deleted on the target: the delete wins, the child goes."""
+
+
+_VERDICT_OUTCOMES = {
+    Verdict.APPLY: Outcome.APPLIED,
+    Verdict.STALE: Outcome.STALE_SKIPPED,
+    Verdict.CONFLICT_WON: Outcome.CONFLICT_WON,
+    Verdict.CONFLICT_LOST: Outcome.CONFLICT_LOST,
+}
+
+
+class ChangeApplier:
+    """Writes changes from `origin` to the target, idempotently and conflict-aware."""
+
+    def __init__(
+        self, mapping: SchemaMapping, origin_store: TargetStore, policy: ConflictPolicy
+    ) -> None:
+        self.mapping = mapping
+        self.origin_store = origin_store
+        self.policy = policy
+
+    def apply(self, session: TargetSession, event: SyncEvent, force: bool = False) -> Outcome:
+        """Apply the event in `session`; raises ParentPendingError or a PermanentError.
+
+        `force` skips conflict resolution: repairs copy the side that reconcile chose.
+        """
+        entity = self.mapping.entity(event.entity_type)
+        origin = event.origin
+        origin_id = int(event.key[entity.key.on(origin)])
+        link = self._find_link(session, entity.entity_type, origin, origin_id)
+        origin_link = self.origin_store.read_links(entity.entity_type, origin, [origin_id]).get(
+            origin_id
+        )
+        if event.operation is Operation.DELETE:
+            return self._delete(session, entity, event, link)
+        try:
+            values = self._translate_references(
+                session, entity, origin, entity.transform(event.row, origin)
+            )
+        except ParentDeletedError:
+            session.mark_processed(event)
+            return Outcome.CONFLICT_LOST
+        version = self._version(entity, origin, event.row, event)
+        if link is not None and link.deleted and not force:
+            return Outcome.CONFLICT_LOST  # delete wins over a concurrent update
+        target = origin.other
+        current = (
+            None
+            if link is None
+            else session.rows(entity, [link.id_on(target)]).get(link.id_on(target))
+        )
+        if link is not None and current is None:
+            if not force:
+                return Outcome.CONFLICT_LOST  # deleted on the target; that delete is on its way
+            link = None  # a repair re-creates the row and links it anew
+        verdict = (
+            Verdict.APPLY
+            if force
+            else resolve(
+                self.policy,
+                IncomingChange(
+                    origin,
+                    version,
+                    rejected_on_origin=bool(
+                        origin_link and origin_link.rejected_version >= version
+                    ),
+                ),
+                None if current is None else self._state(current, link, origin_link),
+            )
+        )
+        if verdict.applies:
+            link = self._write(session, entity, event, values, link, origin_id)
+            link.applied_version = max(link.applied_version, version)
+            if verdict is Verdict.CONFLICT_WON and current is not None:
+                link.rejected_version = max(link.rejected_version, current.version)
+            session.save_link(link)
+            session.mark_processed(event)
+        return _VERDICT_OUTCOMES[verdict]
+
+    def _delete(
+        self,
+        session: TargetSession,
+        entity: EntityMapping,
+        event: SyncEvent,
+        link: EntityLink | None,
+    ) -> Outcome:
+        session.mark_processed(event)
+        if link is None or link.deleted:
+            return Outcome.ALREADY_ABSENT
+        existed = session.delete(entity, link.id_on(event.origin.other))
+        link.deleted = True
+        link.applied_version = max(link.applied_version, event.position.commit_ts_ms * 1000)
+        session.save_link(link)
+        return Outcome.APPLIED if existed else Outcome.ALREADY_ABSENT
+
+    def _write(
+        self,
+        session: TargetSession,
+        entity: EntityMapping,
+        event: SyncEvent,
+        values: dict[str, Any],
+        link: EntityLink | None,
+        origin_id: int,
+    ) -> EntityLink:
+        if link is None:
+            new_id = session.insert(entity, values)
+            fresh = EntityLink.between(entity.entity_type, event.origin, origin_id, new_id)
+            return fresh
+        if not session.update(entity, link.id_on(event.origin.other), values):
+            raise PermanentError(f"{entity.entity_type} {origin_id}: target row vanished")
+        return link
+
+    def _find_link(
+        self, session: TargetSession, entity_type: str, platform: Platform, row_id: int
+    ) -> EntityLink | None:
+        """The target database's link, else the one the other direction stored on the origin."""
+        link = session.links(entity_type, platform, [row_id]).get(row_id)
+        if link is None:
+            link = self.origin_store.read_links(entity_type, platform, [row_id]).get(row_id)
+            if link is not None:
+                link = EntityLink(entity_type, link.legacy_id, link.revamp_id, deleted=link.deleted)
+        return link
+
+    def _translate_references(
+        self,
+        session: TargetSession,
+        entity: EntityMapping,
+        origin: Platform,
+        values: dict[str, Any],
+    ) -> dict[str, Any]:
+        for field in entity.foreign_keys:
+            column = field.names.on(origin.other)
+            parent_id = values.get(column)
+            if parent_id is None or field.references is None:
+                continue
+            parent = self._find_link(session, field.references, origin, int(parent_id))
+            where = (
+                f"{entity.entity_type}.{field.names.on(origin)}: {field.references} "
+                f"{parent_id} of {origin.value}"
+            )
+            if parent is None:
+                raise ParentPendingError(f"{where} is not on {origin.other.value} yet")
+            target_id = parent.id_on(origin.other)
+            parent_entity = self.mapping.entity(field.references)
+            if parent.deleted or not session.rows(parent_entity, [target_id]):
+                raise ParentDeletedError(f"{where} was deleted on {origin.other.value}")
+            values[column] = target_id
+        return values
+
+    @staticmethod
+    def _version(entity: EntityMapping, platform: Platform, row: Any, event: SyncEvent) -> int:
+        if entity.version is not None and row.get(entity.version.on(platform)) is not None:
+            return to_micros(row[entity.version.on(platform)])
+        return event.position.commit_ts_ms * 1000
+
+    @staticmethod
+    def _state(
+        current: StoredRow, link: EntityLink | None, origin_link: EntityLink | None
+    ) -> TargetRowState:
+        return TargetRowState(
+            version=current.version,
+            written_by_sync=current.source == SYNC_SERVICE,
+            local_change_synced=bool(
+                origin_link and origin_link.applied_version >= current.version
+            ),
+            local_change_rejected=bool(link and link.rejected_version >= current.version),
+        )

@@ -1,0 +1,46 @@
+"""One error tree for the whole sync: transient errors are retried, permanent ones dead-lettered."""
+
+
+class SyncError(Exception):
+    """Root of every error the sync raises on purpose."""
+
+
+class PermanentError(SyncError):
+    """Retrying cannot help: the event goes to the dead-letter queue."""
+
+
+class TransientError(SyncError):
+    """The world may fix itself (network, lock, failover): retry with backoff."""
+
+
+class InvalidEventError(PermanentError):
+    """An event is malformed or fails validation; the message names the field."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"invalid event: {field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+class MappingError(PermanentError):
+    """The mapping cannot transform a row; the message names the entity and field."""
+
+
+class ParentMissingError(PermanentError):
+    """A child's parent never arrived before the wait deadline."""
+
+
+class ConstraintViolationError(PermanentError):
+    """The target database refused the row (unique, foreign key, check constraint)."""
+
+
+class TargetUnavailableError(TransientError):
+    """The target database could not be reached or the transaction was aborted by it."""
+
+
+class BrokerUnavailableError(TransientError):
+    """The message broker could not be reached."""
+
+
+class ConfigurationError(SyncError):
+    """A setting is missing or invalid; the message names the setting."""

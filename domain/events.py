@@ -1,0 +1,146 @@
+"""The change event that flows through the sync, independent of any wire format."""
+
+from __future__ import annotations
+
+import enum
+import json
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from domain.errors import InvalidEventError
+
+EVENT_VERSION = "1.0.0"
+_EVENT_ID_NAMESPACE = uuid.UUID("6f1d3c2a-8b7e-4f55-9a61-3c0e2d9b7a10")
+
+Row = Mapping[str, Any]
+
+
+class Operation(enum.Enum):
+    """Debezium's `op` vocabulary."""
+
+    CREATE = "c"
+    UPDATE = "u"
+    DELETE = "d"
+    READ = "r"
+
+    @property
+    def writes_row(self) -> bool:
+        return self is not Operation.DELETE
+
+
+class Platform(enum.Enum):
+    """The two databases kept in sync."""
+
+    LEGACY = "legacy"
+    REVAMP = "revamp"
+
+    @property
+    def other(self) -> Platform:
+        return Platform.REVAMP if self is Platform.LEGACY else Platform.LEGACY
+
+
+SYNC_SERVICE = "sync_service"
+"""The `source` value of every row the sync service writes."""
+
+
+@attrs.frozen
+class SourcePosition:
+    """Where a change sits in its database's log: LSN, or binlog file and position."""
+
+    log_position: str
+    tx_id: str | None = None
+    commit_ts_ms: int = 0
+
+
+@attrs.frozen
+class SyncEvent:
+    """One committed row change, captured on `origin`, to be applied on the other platform."""
+
+    event_id: str
+    origin: Platform
+    table: str
+    entity_type: str
+    operation: Operation
+    key: Row
+    before: Row | None
+    after: Row | None
+    position: SourcePosition
+    event_version: str = EVENT_VERSION
+
+    @classmethod
+    def captured(
+        cls,
+        *,
+        origin: Platform,
+        table: str,
+        entity_type: str,
+        operation: Operation,
+        key: Row,
+        before: Row | None,
+        after: Row | None,
+        position: SourcePosition,
+    ) -> SyncEvent:
+        """Build an event whose id is derived from its log position, so redeliveries share it."""
+        event = cls(
+            event_id=derive_event_id(origin, table, operation, key, position),
+            origin=origin,
+            table=table,
+            entity_type=entity_type,
+            operation=operation,
+            key=dict(key),
+            before=None if before is None else dict(before),
+            after=None if after is None else dict(after),
+            position=position,
+        )
+        event.validate()
+        return event
+
+    @property
+    def row(self) -> Row:
+        """The row image that carries the values: `after`, or `before` for a delete."""
+        image = self.before if self.operation is Operation.DELETE else self.after
+        return image if image is not None else self.key
+
+    @property
+    def source_flag(self) -> str | None:
+        value = self.row.get("source")
+        return None if value is None else str(value)
+
+    def validate(self) -> None:
+        """Raise InvalidEventError naming the first field that is wrong."""
+        if self.event_version.split(".")[0] != EVENT_VERSION.split(".")[0]:
+            raise InvalidEventError("event_version", f"unsupported version {self.event_version}")
+        if not self.table:
+            raise InvalidEventError("table", "is empty")
+        if not self.key:
+            raise InvalidEventError("key", "is empty")
+        for name, value in self.key.items():
+            if value is None:
+                raise InvalidEventError(f"key.{name}", "is null")
+        if self.operation.writes_row and self.after is None:
+            raise InvalidEventError("after", f"is missing for op '{self.operation.value}'")
+        if self.operation is Operation.DELETE and self.after is not None:
+            raise InvalidEventError("after", "must be null for op 'd'")
+        if self.position.commit_ts_ms < 0:
+            raise InvalidEventError("source.ts_ms", "is negative")
+
+
+def derive_event_id(
+    origin: Platform, table: str, operation: Operation, key: Row, position: SourcePosition
+) -> str:
+    """A stable id from where the change sits in the log: redelivery yields the same id."""
+    canonical_key = json.dumps(dict(key), sort_keys=True, default=str)
+    name = "|".join(
+        (
+            origin.value,
+            table,
+            operation.value,
+            canonical_key,
+            position.log_position,
+            position.tx_id or "",
+        )
+    )
+    return str(uuid.uuid5(_EVENT_ID_NAMESPACE, name))

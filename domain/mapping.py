@@ -1,0 +1,200 @@
+"""The schema mapping as data: which table maps to which, field by field, both ways."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import attrs
+
+from domain.errors import MappingError
+from domain.events import Platform, Row
+from domain.values import COERCIONS, change_case
+
+CASE_RULES = ("lower", "upper", "title")
+
+
+@attrs.frozen
+class Side:
+    """A pair of values, one per platform: column names, case rules, tables."""
+
+    legacy: str
+    revamp: str
+
+    def on(self, platform: Platform) -> str:
+        return self.legacy if platform is Platform.LEGACY else self.revamp
+
+
+@attrs.frozen
+class FieldMapping:
+    """One mapped column: its names on both sides, its type and its value rule."""
+
+    names: Side
+    kind: str | None = None
+    case: Side | None = None
+    values: tuple[tuple[str, str], ...] = ()
+    references: str | None = None
+    nullable: bool = False
+    unique: bool = False
+
+    def convert(self, value: Any, origin: Platform) -> Any:
+        """The value as the other platform stores it."""
+        if value is None:
+            return None
+        if self.kind is not None:
+            value = COERCIONS[self.kind](value)
+        target = origin.other
+        for legacy_value, revamp_value in self.values:
+            if value == (legacy_value if origin is Platform.LEGACY else revamp_value):
+                return revamp_value if target is Platform.REVAMP else legacy_value
+        if self.case is not None:
+            value = change_case(str(value), self.case.on(target))
+        return value
+
+
+@attrs.frozen
+class EntityMapping:
+    """How one entity is stored on each platform."""
+
+    entity_type: str
+    schemas: Side
+    tables: Side
+    key: Side
+    fields: tuple[FieldMapping, ...]
+    version: Side | None = None
+    source_column: str = "source"
+
+    @property
+    def parents(self) -> tuple[str, ...]:
+        return tuple(f.references for f in self.fields if f.references)
+
+    @property
+    def foreign_keys(self) -> tuple[FieldMapping, ...]:
+        return tuple(f for f in self.fields if f.references)
+
+    def columns(self, platform: Platform) -> tuple[str, ...]:
+        return tuple(f.names.on(platform) for f in self.fields)
+
+    def transform(self, row: Row, origin: Platform) -> dict[str, Any]:
+        """Map a row of `origin` to the other platform; foreign keys still hold origin ids."""
+        target = origin.other
+        mapped: dict[str, Any] = {}
+        for field in self.fields:
+            name = field.names.on(origin)
+            if name not in row:
+                raise MappingError(
+                    f"{self.entity_type}.{name}: missing from the {origin.value} row"
+                )
+            value = row[name]
+            if value is None and not field.nullable:
+                raise MappingError(f"{self.entity_type}.{name}: is null but required")
+            try:
+                mapped[field.names.on(target)] = field.convert(value, origin)
+            except (ValueError, TypeError) as error:
+                raise MappingError(f"{self.entity_type}.{name}: {error}") from error
+        return mapped
+
+
+@attrs.frozen
+class SchemaMapping:
+    """Every mapped entity, looked up by the table a change came from."""
+
+    entities: tuple[EntityMapping, ...]
+
+    def __attrs_post_init__(self) -> None:
+        known = {e.entity_type for e in self.entities}
+        for entity in self.entities:
+            for parent in entity.parents:
+                if parent not in known:
+                    raise MappingError(f"{entity.entity_type}: references unknown entity {parent}")
+
+    def entity(self, entity_type: str) -> EntityMapping:
+        for entity in self.entities:
+            if entity.entity_type == entity_type:
+                return entity
+        raise MappingError(f"unknown entity type {entity_type!r}")
+
+    def for_table(self, platform: Platform, table: str) -> EntityMapping:
+        """The entity stored in `table` (bare or schema-qualified) on `platform`."""
+        for entity in self.entities:
+            qualified = f"{entity.schemas.on(platform)}.{entity.tables.on(platform)}"
+            if table in (entity.tables.on(platform), qualified):
+                return entity
+        raise MappingError(f"table {table!r} of {platform.value} is not in the mapping")
+
+    def in_dependency_order(self) -> tuple[EntityMapping, ...]:
+        """Parents before children, for loading and for creating in one batch."""
+        ordered: list[EntityMapping] = []
+        remaining = list(self.entities)
+        while remaining:
+            ready = [
+                e
+                for e in remaining
+                if all(p in {o.entity_type for o in ordered} for p in e.parents)
+            ]
+            if not ready:
+                raise MappingError("the mapping's references form a cycle")
+            ordered.extend(ready)
+            remaining = [e for e in remaining if e not in ready]
+        return tuple(ordered)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SchemaMapping:
+        """Build from the parsed YAML document; errors name the entity and key at fault."""
+        schemas = _side(data.get("schemas", {"legacy": "public", "revamp": "revamp"}), "schemas")
+        entities = data.get("entities")
+        if not isinstance(entities, Mapping) or not entities:
+            raise MappingError("mapping: 'entities' must be a non-empty mapping")
+        return cls(tuple(_entity(name, spec, schemas) for name, spec in entities.items()))
+
+
+def _side(spec: Any, where: str) -> Side:
+    if isinstance(spec, str):
+        return Side(spec, spec)
+    if not isinstance(spec, Mapping) or not {"legacy", "revamp"} <= set(spec):
+        raise MappingError(f"{where}: needs 'legacy' and 'revamp'")
+    return Side(str(spec["legacy"]), str(spec["revamp"]))
+
+
+def _entity(name: str, spec: Any, schemas: Side) -> EntityMapping:
+    if not isinstance(spec, Mapping):
+        raise MappingError(f"entities.{name}: must be a mapping")
+    for required in ("tables", "fields"):
+        if required not in spec:
+            raise MappingError(f"entities.{name}: '{required}' is missing")
+    fields = spec["fields"]
+    if not isinstance(fields, Iterable) or isinstance(fields, str | Mapping):
+        raise MappingError(f"entities.{name}.fields: must be a list")
+    return EntityMapping(
+        entity_type=name,
+        schemas=_side(spec.get("schemas", attrs.asdict(schemas)), f"entities.{name}.schemas"),
+        tables=_side(spec["tables"], f"entities.{name}.tables"),
+        key=_side(spec.get("key", "id"), f"entities.{name}.key"),
+        fields=tuple(_field(name, i, f) for i, f in enumerate(fields)),
+        version=_side(spec["version"], f"entities.{name}.version") if "version" in spec else None,
+        source_column=str(spec.get("source_column", "source")),
+    )
+
+
+def _field(entity: str, index: int, spec: Any) -> FieldMapping:
+    where = f"entities.{entity}.fields[{index}]"
+    if not isinstance(spec, Mapping):
+        raise MappingError(f"{where}: must be a mapping")
+    kind = spec.get("type")
+    if kind is not None and kind not in COERCIONS:
+        raise MappingError(f"{where}.type: unknown type {kind!r}")
+    case = _side(spec["case"], f"{where}.case") if "case" in spec else None
+    if case is not None and {case.legacy, case.revamp} - set(CASE_RULES):
+        raise MappingError(f"{where}.case: rules are {', '.join(CASE_RULES)}")
+    values = spec.get("values", {})
+    if not isinstance(values, Mapping):
+        raise MappingError(f"{where}.values: must map legacy values to revamp values")
+    return FieldMapping(
+        names=_side(spec, where) if "legacy" in spec else _side(spec.get("name"), where),
+        kind=kind,
+        case=case,
+        values=tuple((str(k), str(v)) for k, v in values.items()),
+        references=spec.get("references"),
+        nullable=bool(spec.get("nullable", False)),
+        unique=bool(spec.get("unique", False)),
+    )

@@ -1,0 +1,138 @@
+"""The capabilities the sync needs from the outside world, as Protocols."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+from domain.events import Platform, SyncEvent
+from domain.mapping import EntityMapping
+from domain.model import DeadLetter, EntityLink, RawMessage, StoredRow
+
+
+class Clock(Protocol):
+    def now(self) -> float:
+        """Seconds since the epoch."""
+
+    def sleep(self, seconds: float) -> None:
+        """Wait; fakes advance time instead."""
+
+
+class ChangeSource(Protocol):
+    """Where change messages come from (a consumer group on the change topics)."""
+
+    def poll(self, max_records: int, timeout_s: float) -> list[RawMessage]:
+        """Up to `max_records` messages not yet delivered to this consumer."""
+
+    def commit(self, offsets: Mapping[tuple[str, int], int]) -> None:
+        """Record (topic, partition) -> next offset to read, after the writes committed."""
+
+    def rewind(self) -> None:
+        """Deliver again everything after the committed offsets."""
+
+    def close(self) -> None:
+        """Leave the group; uncommitted messages will be redelivered."""
+
+
+class EventCodec(Protocol):
+    """Turns wire messages into SyncEvents."""
+
+    def decode(self, message: RawMessage) -> SyncEvent | None:
+        """The event, None for a tombstone; InvalidEventError when malformed."""
+
+    def original(self, message: RawMessage) -> Any:
+        """The message value as JSON when it parses, else as text, for dead letters."""
+
+
+class DeadLetterQueue(Protocol):
+    def send(self, letter: DeadLetter) -> None:
+        """Store a dead letter durably before the original's offset is committed."""
+
+
+class DeadLetterArchive(Protocol):
+    """Reading and re-driving dead letters, for operators."""
+
+    def letters(self) -> list[DeadLetter]:
+        """Every dead letter still held, oldest first."""
+
+    def republish(self, letter: DeadLetter) -> None:
+        """Put the original message back on its topic."""
+
+    def purge(self) -> int:
+        """Forget every dead letter held now; returns how many."""
+
+
+class EventPublisher(Protocol):
+    def publish(self, topic: str, key: bytes | None, value: bytes | None) -> None:
+        """Queue a message for the topic."""
+
+    def flush(self) -> None:
+        """Return once every queued message is acknowledged by the broker."""
+
+
+class TargetSession(Protocol):
+    """One transaction on a target database: rows, links and bookkeeping commit together."""
+
+    def processed(self, event_ids: Collection[str]) -> set[str]:
+        """Those of `event_ids` already applied to this database."""
+
+    def mark_processed(self, event: SyncEvent) -> None:
+        """Remember the event as applied, in this transaction."""
+
+    def links(
+        self, entity_type: str, platform: Platform, ids: Collection[int]
+    ) -> dict[int, EntityLink]:
+        """Links of this database keyed by the id on `platform`."""
+
+    def save_link(self, link: EntityLink) -> None:
+        """Insert or update a link, in this transaction."""
+
+    def rows(self, entity: EntityMapping, ids: Collection[int]) -> dict[int, StoredRow]:
+        """The current target rows with these ids, locked for this transaction."""
+
+    def insert(self, entity: EntityMapping, values: Mapping[str, Any]) -> int:
+        """Insert a row written by the sync service; returns its new id."""
+
+    def update(self, entity: EntityMapping, row_id: int, values: Mapping[str, Any]) -> bool:
+        """Update a row; False when it does not exist."""
+
+    def delete(self, entity: EntityMapping, row_id: int) -> bool:
+        """Delete a row (children cascade); False when it does not exist."""
+
+    def savepoint(self) -> AbstractContextManager[None]:
+        """A nested scope whose failure undoes only its own writes."""
+
+
+class TargetStore(Protocol):
+    """A database the sync writes to and reads links from."""
+
+    platform: Platform
+
+    def transaction(self) -> AbstractContextManager[TargetSession]:
+        """Commit on a clean exit, roll back on an exception."""
+
+    def read_links(
+        self, entity_type: str, platform: Platform, ids: Collection[int]
+    ) -> dict[int, EntityLink]:
+        """Links stored in this database, outside any sync transaction."""
+
+
+class RowSnapshot(Protocol):
+    """Reading whole tables, for the initial load and for reconciliation."""
+
+    def scan(self, entity: EntityMapping, after_id: int, limit: int) -> Sequence[dict[str, Any]]:
+        """Rows with id > after_id in id order."""
+
+    def all_links(self, entity_type: str) -> Iterator[EntityLink]:
+        """Every link this database holds for the entity type."""
+
+
+class Checkpoints(Protocol):
+    """Durable progress markers (snapshot pages, capture positions)."""
+
+    def load(self, name: str) -> int:
+        """The last saved value for `name`, 0 when none."""
+
+    def save(self, name: str, last_id: int) -> None:
+        """Save atomically: a crash leaves the old value or the new one."""

@@ -1,0 +1,31 @@
+"""Building the built-in capture runners from the settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from entrypoints.container import Container
+
+
+def capture_runners(
+    container: Container, which: tuple[str, ...] = ("legacy", "revamp")
+) -> dict[str, Any]:
+    """One runner per database; each owns a Kafka publisher."""
+    from adapters.capture.runner import MySQLCaptureRunner, PostgresCaptureRunner
+    from adapters.kafka.publisher import KafkaEventPublisher
+
+    settings = container.core.settings()
+    kafka = container.messaging.kafka()
+    runners: dict[str, Any] = {}
+    if "legacy" in which:
+        runners["capture-legacy"] = PostgresCaptureRunner(
+            settings.legacy_dsn, KafkaEventPublisher(kafka), topic_prefix=settings.legacy_prefix
+        )
+    if "revamp" in which:
+        runners["capture-revamp"] = MySQLCaptureRunner(
+            settings.revamp_dsn,
+            KafkaEventPublisher(kafka),
+            settings.state_dir / "revamp-binlog.offset",
+            topic_prefix=settings.revamp_prefix,
+        )
+    return runners

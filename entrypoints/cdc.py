@@ -1,0 +1,54 @@
+"""`python -m entrypoints.cdc`: built-in change capture publishing Debezium-format events."""
+
+from __future__ import annotations
+
+import threading
+from typing import Annotated
+
+import typer
+
+from entrypoints.common import EnvFile, load_settings
+from entrypoints.consumer import install_stop_handlers
+
+app = typer.Typer(add_completion=False, help=__doc__)
+
+
+@app.command()
+def main(
+    database: Annotated[str, typer.Option(help="legacy, revamp or both")] = "both",
+    seconds: Annotated[float | None, typer.Option(help="stop after N seconds", min=0)] = None,
+    once: Annotated[bool, typer.Option("--once", help="publish what is there, exit")] = False,
+    env_file: EnvFile = None,
+) -> None:
+    """Capture committed changes and publish them to Kafka; SIGTERM stops cleanly."""
+    from application.supervisor import Supervisor
+    from domain.retry import RetryPolicy
+    from entrypoints.capture_wiring import capture_runners
+    from entrypoints.container import build_container
+    from entrypoints.logging_setup import configure_logging
+
+    if database not in ("legacy", "revamp", "both"):
+        typer.echo(f"--database: {database!r} is not one of legacy, revamp, both", err=True)
+        raise typer.Exit(2)
+    settings = load_settings(env_file)
+    configure_logging(settings.log_format, settings.log_level)
+    stop = threading.Event()
+    install_stop_handlers(stop)
+    container = build_container(settings)
+    runners = capture_runners(
+        container, ("legacy", "revamp") if database == "both" else (database,)
+    )
+    if once:
+        for runner in runners.values():
+            with runner:
+                runner.run_once()
+        raise typer.Exit(0)
+    supervisor = Supervisor({n: r.run for n, r in runners.items()}, RetryPolicy(max_delay_s=30))
+    supervisor.start(stop)
+    stop.wait(seconds)
+    stop.set()
+    supervisor.join()
+
+
+if __name__ == "__main__":
+    app()

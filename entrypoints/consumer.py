@@ -1,0 +1,92 @@
+"""`python -m entrypoints.consumer`: the sync service, consuming change events from Kafka."""
+
+from __future__ import annotations
+
+import enum
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from domain.errors import ConfigurationError
+from entrypoints.settings import Settings, gather, has_real_settings
+
+app = typer.Typer(add_completion=False, help=__doc__)
+
+
+class Direction(enum.Enum):
+    LEGACY_TO_REVAMP = "legacy-to-revamp"
+    REVAMP_TO_LEGACY = "revamp-to-legacy"
+    BOTH = "both"
+
+
+def install_stop_handlers(stop: threading.Event) -> None:
+    """SIGINT and SIGTERM finish the batch in flight, commit, and exit 0."""
+
+    def handler(signum: int, _frame: object) -> None:
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, handler)
+
+
+def fail_configuration(error: ConfigurationError) -> None:
+    typer.echo(f"configuration error: {error}", err=True)
+    raise typer.Exit(2)
+
+
+@app.command()
+def main(
+    direction: Annotated[Direction, typer.Option(help="which way to sync")] = Direction.BOTH,
+    in_memory: Annotated[bool, typer.Option("--in-memory", help="in-memory adapters")] = False,
+    seconds: Annotated[float | None, typer.Option(help="stop after N seconds", min=0)] = None,
+    once: Annotated[bool, typer.Option("--once", help="process what is there, exit")] = False,
+    env_file: Annotated[Path | None, typer.Option(help="KEY=VALUE settings file")] = None,
+) -> None:
+    """Consume change events and apply them to the other database."""
+    stop = threading.Event()
+    install_stop_handlers(stop)
+    console = Console(stderr=False)
+    try:
+        raw = gather(env_file)
+        if in_memory or not has_real_settings(env_file):
+            if not in_memory:
+                typer.echo(
+                    "no SYNC_* settings and no --env-file: running in memory "
+                    "(--in-memory) with generated traffic",
+                    err=True,
+                )
+            from adapters.mapping_file import load_mapping
+            from entrypoints.logging_setup import configure_logging
+            from entrypoints.memory_run import run_in_memory
+
+            configure_logging("console", "WARNING")
+            settings_policy = Settings.parse(
+                {**raw, "SYNC_LEGACY_DSN": "postgresql://x/x", "SYNC_REVAMP_DSN": "mysql://x/x"}
+            )
+            differing = run_in_memory(
+                load_mapping(raw.get("SYNC_MAPPING")),
+                settings_policy.conflict_policy,
+                seconds,
+                once,
+                stop,
+                console,
+                live=sys.stdout.isatty(),
+            )
+            raise typer.Exit(0 if differing == 0 else 1)
+        settings = Settings.parse(raw)
+    except ConfigurationError as error:
+        fail_configuration(error)
+        return
+    from entrypoints.runtime import run_consumers
+
+    code = run_consumers(settings, direction.value, seconds=seconds, once=once, stop=stop)
+    raise typer.Exit(code)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,174 @@
+"""Settings from flags, the environment and an env file, validated once, secrets redacted."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import attrs
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from domain.errors import ConfigurationError
+from domain.rules import ConflictPolicy
+
+PREFIX = "SYNC_"
+DEFAULTS = {
+    "SYNC_KAFKA_BOOTSTRAP": "127.0.0.1:9092",
+    "SYNC_LEGACY_TOPIC_PREFIX": "legacy",
+    "SYNC_REVAMP_TOPIC_PREFIX": "revamp",
+    "SYNC_DLQ_TOPIC": "sync.dlq",
+    "SYNC_CONFLICT_POLICY": "last-writer-wins",
+    "SYNC_HTTP_PORT": "9187",
+    "SYNC_LOG_FORMAT": "json",
+    "SYNC_LOG_LEVEL": "INFO",
+    "SYNC_TOPIC_PARTITIONS": "3",
+    "SYNC_PARENT_WAIT_SECONDS": "30",
+    "SYNC_BATCH_SIZE": "500",
+    "SYNC_STATE_DIR": ".tandem/state",
+}
+_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise ConfigurationError(f"--env-file: cannot read {path}: {error.strerror}") from error
+    values = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        match = _LINE.match(line)
+        if match is None:
+            raise ConfigurationError(f"--env-file: {path}:{number} is not KEY=VALUE")
+        values[match[1]] = match[2].strip("'\"")
+    return values
+
+
+def gather(env_file: Path | None, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Env file, overridden by the environment (flags override both, in the commands)."""
+    environ = os.environ if environ is None else environ
+    merged = dict(DEFAULTS)
+    if env_file is not None:
+        merged |= read_env_file(env_file)
+    merged |= {k: v for k, v in environ.items() if k.startswith(PREFIX)}
+    return merged
+
+
+def has_real_settings(env_file: Path | None, environ: Mapping[str, str] | None = None) -> bool:
+    environ = os.environ if environ is None else environ
+    return env_file is not None or any(k.startswith(PREFIX) for k in environ)
+
+
+@attrs.frozen
+class Settings:
+    legacy_dsn: str = attrs.field(repr=False)
+    revamp_dsn: str = attrs.field(repr=False)
+    kafka_bootstrap: tuple[str, ...]
+    legacy_prefix: str
+    revamp_prefix: str
+    dlq_topic: str
+    mapping_path: str | None
+    conflict_policy: ConflictPolicy
+    http_port: int
+    log_format: str
+    log_level: str
+    topic_partitions: int
+    parent_wait_s: float
+    batch_size: int
+    state_dir: Path
+    kafka_options: dict[str, str] = attrs.field(factory=dict, repr=False)
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, str]) -> Settings:
+        """Validate; a ConfigurationError names the first bad setting."""
+        return cls(
+            legacy_dsn=_dsn(raw, "SYNC_LEGACY_DSN", "postgresql"),
+            revamp_dsn=_dsn(raw, "SYNC_REVAMP_DSN", "mysql"),
+            kafka_bootstrap=_bootstrap(raw["SYNC_KAFKA_BOOTSTRAP"]),
+            legacy_prefix=_name(raw, "SYNC_LEGACY_TOPIC_PREFIX"),
+            revamp_prefix=_name(raw, "SYNC_REVAMP_TOPIC_PREFIX"),
+            dlq_topic=_name(raw, "SYNC_DLQ_TOPIC"),
+            mapping_path=raw.get("SYNC_MAPPING") or None,
+            conflict_policy=_choice(raw, "SYNC_CONFLICT_POLICY", ConflictPolicy),
+            http_port=_integer(raw, "SYNC_HTTP_PORT", 0, 65535),
+            log_format=_one_of(raw, "SYNC_LOG_FORMAT", ("json", "console")),
+            log_level=_one_of(raw, "SYNC_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR")),
+            topic_partitions=_integer(raw, "SYNC_TOPIC_PARTITIONS", 1, 1000),
+            parent_wait_s=float(_integer(raw, "SYNC_PARENT_WAIT_SECONDS", 0, 86_400)),
+            batch_size=_integer(raw, "SYNC_BATCH_SIZE", 1, 100_000),
+            state_dir=Path(raw["SYNC_STATE_DIR"]),
+            kafka_options={
+                k: v
+                for k, v in raw.items()
+                if k.startswith(("SYNC_KAFKA_SECURITY", "SYNC_KAFKA_SASL_"))
+                or (k.startswith("SYNC_") and "_SSL_" in k)
+            },
+        )
+
+
+def redact(dsn: str) -> str:
+    """A DSN safe to print: the password replaced by ***."""
+    try:
+        return make_url(dsn).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable DSN>"
+
+
+def _dsn(raw: Mapping[str, str], name: str, backend: str) -> str:
+    value = raw.get(name, "")
+    if not value:
+        raise ConfigurationError(f"{name} is not set")
+    try:
+        url = make_url(value)
+    except ArgumentError as error:
+        raise ConfigurationError(f"{name} is not a database URL") from error
+    if url.get_backend_name() != backend:
+        raise ConfigurationError(f"{name} must be a {backend} URL, got {url.get_backend_name()}")
+    return value
+
+
+def _bootstrap(value: str) -> tuple[str, ...]:
+    servers = tuple(s.strip() for s in value.split(",") if s.strip())
+    for server in servers:
+        host, _, port = server.rpartition(":")
+        if not host or not port.isdigit():
+            raise ConfigurationError(f"SYNC_KAFKA_BOOTSTRAP: {server!r} is not host:port")
+    if not servers:
+        raise ConfigurationError("SYNC_KAFKA_BOOTSTRAP is empty")
+    return servers
+
+
+def _name(raw: Mapping[str, str], name: str) -> str:
+    value = raw[name]
+    if not re.fullmatch(r"[A-Za-z0-9._-]+", value):
+        raise ConfigurationError(f"{name}: {value!r} is not a valid topic name")
+    return value
+
+
+def _integer(raw: Mapping[str, str], name: str, low: int, high: int) -> int:
+    try:
+        value = int(raw[name])
+    except ValueError as error:
+        raise ConfigurationError(f"{name}: {raw[name]!r} is not an integer") from error
+    if not low <= value <= high:
+        raise ConfigurationError(f"{name}: {value} is outside {low}..{high}")
+    return value
+
+
+def _one_of(raw: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:
+    value = raw[name].upper() if name.endswith("LEVEL") else raw[name].lower()
+    if value not in allowed:
+        raise ConfigurationError(f"{name}: {raw[name]!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+def _choice(raw: Mapping[str, str], name: str, enum: type[ConflictPolicy]) -> ConflictPolicy:
+    try:
+        return enum(raw[name])
+    except ValueError as error:
+        allowed = ", ".join(p.value for p in enum)
+        raise ConfigurationError(f"{name}: {raw[name]!r} is not one of {allowed}") from error

@@ -1,0 +1,210 @@
+"""The Gherkin world on the real stack: PostgreSQL, MariaDB, the Kafka-protocol broker.
+
+`feed` mode publishes each application write as Debezium's JSON, as Debezium would (the test
+plays the connector); `capture` mode runs the built-in capture on the databases' logs.
+Time-based rules (retry backoff, parent deadlines) run on a fake clock; everything else is real.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from dependency_injector import providers
+from sqlalchemy import Engine
+
+from adapters.debezium import dumps, envelope
+from adapters.kafka.admin import ensure_topics
+from adapters.kafka.publisher import KafkaEventPublisher
+from adapters.memory.clock import FakeClock
+from adapters.sql.application_db import SqlApplicationDatabase
+from adapters.sql.snapshot import SqlRowSnapshot
+from adapters.sql.store import SqlTargetStore
+from application.reconcile import Reconciler
+from domain.errors import SyncError, TransientError
+from domain.events import Operation, Platform
+from domain.model import DeadLetter
+from domain.rules import ConflictPolicy
+from entrypoints.container import build_container
+from entrypoints.runtime import build_loop, change_topics
+from entrypoints.settings import Settings, gather
+
+_positions = itertools.count(1)
+
+
+class FaultyStore:
+    """A real store whose next transactions fail on purpose, as a deadlock would."""
+
+    def __init__(self, store: SqlTargetStore) -> None:
+        self.store = store
+        self.platform = store.platform
+        self.faults: list[SyncError] = []
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        if self.faults:
+            raise self.faults.pop(0)
+        with self.store.transaction() as session:
+            yield session
+
+    def read_links(self, *args: Any) -> Any:
+        return self.store.read_links(*args)
+
+
+class FeedingApplication(SqlApplicationDatabase):
+    """Application writes, each followed by the Debezium event a connector would publish."""
+
+    def __init__(self, engine: Engine, platform: Platform, mapping: Any, prefix: str,
+                 publisher: KafkaEventPublisher) -> None:
+        super().__init__(engine, platform, mapping)
+        self.prefix = prefix
+        self.publisher = publisher
+
+    def _feed(self, entity_type: str, op: Operation, before: Any, after: Any) -> None:
+        entity = self.mapping.entity(entity_type)
+        schema, table = entity.schemas.on(self.platform), entity.tables.on(self.platform)
+        row = after or before
+        position = next(_positions)
+        source: dict[str, Any] = {"connector": "postgresql" if self.platform is Platform.LEGACY
+                                  else "mysql", "name": self.prefix, "ts_ms": int(time.time() * 1000),
+                                  "db": self.platform.value, "schema": schema, "table": table}
+        if self.platform is Platform.LEGACY:
+            source |= {"lsn": position, "txId": position}
+        else:
+            source |= {"file": "mysql-bin.000001", "pos": position, "row": 0}
+        key = {entity.key.on(self.platform): row[entity.key.on(self.platform)]}
+        self.publisher.publish(f"{self.prefix}.{schema}.{table}", json.dumps(key).encode(),
+                               dumps(envelope(op, before, after, source, source["ts_ms"])))
+        self.publisher.flush()
+
+    def app_insert(self, entity_type: str, values: Any) -> int:
+        row_id = super().app_insert(entity_type, values)
+        self._feed(entity_type, Operation.CREATE, None, self.row(entity_type, row_id))
+        return row_id
+
+    def app_update(self, entity_type: str, row_id: int, changes: Any) -> None:
+        before = self.row(entity_type, row_id)
+        super().app_update(entity_type, row_id, changes)
+        self._feed(entity_type, Operation.UPDATE, before, self.row(entity_type, row_id))
+
+    def app_delete(self, entity_type: str, row_id: int) -> None:
+        before = self.row(entity_type, row_id)
+        super().app_delete(entity_type, row_id)
+        if before is not None:
+            self._feed(entity_type, Operation.DELETE, before, None)
+
+
+class StackWorld:
+    """One scenario on the real stack, isolated by its own topic prefixes and empty tables."""
+
+    def __init__(self, policy: ConflictPolicy, stack: dict[str, str], state_dir: Path,
+                 capture: bool) -> None:
+        tag = uuid.uuid4().hex[:8]
+        self.prefixes = {Platform.LEGACY: f"t{tag}legacy", Platform.REVAMP: f"t{tag}revamp"}
+        raw = gather(None, {}) | {k: v for k, v in stack.items() if k.startswith("SYNC_")} | {
+            "SYNC_LEGACY_TOPIC_PREFIX": self.prefixes[Platform.LEGACY],
+            "SYNC_REVAMP_TOPIC_PREFIX": self.prefixes[Platform.REVAMP],
+            "SYNC_DLQ_TOPIC": f"t{tag}.dlq", "SYNC_CONFLICT_POLICY": policy.value,
+            "SYNC_HTTP_PORT": "0", "SYNC_STATE_DIR": str(state_dir / tag),
+            "SYNC_LOG_FORMAT": "console"}
+        self.settings = Settings.parse(raw)
+        self.clock = FakeClock()
+        self.container = build_container(self.settings)
+        self.container.core.clock.override(providers.Object(self.clock))
+        self.container.init_resources()
+        dbs = self.container.databases
+        self.mapping = self.container.core.mapping()
+        self.stores = {Platform.LEGACY: FaultyStore(dbs.legacy_store()),
+                       Platform.REVAMP: FaultyStore(dbs.revamp_store())}
+        dbs.legacy_store.override(providers.Object(self.stores[Platform.LEGACY]))
+        dbs.revamp_store.override(providers.Object(self.stores[Platform.REVAMP]))
+        self.engines = {Platform.LEGACY: dbs.legacy_engine(), Platform.REVAMP: dbs.revamp_engine()}
+        kafka = self.container.messaging.kafka()
+        topics = [t for origin, prefix in self.prefixes.items()
+                  for t in change_topics(self.mapping, origin, prefix)]
+        ensure_topics(kafka, [*topics, self.settings.dlq_topic], partitions=3)
+        self.publisher = KafkaEventPublisher(kafka)
+        self.runners: list[Any] = []
+        if capture:
+            from entrypoints.capture_wiring import capture_runners
+
+            self.sides = {p: SqlApplicationDatabase(e, p, self.mapping)
+                          for p, e in self.engines.items()}
+            self.runners = list(capture_runners(self.container).values())
+            for runner in self.runners:  # start each capture at the end of its log
+                runner.run_once()
+        else:
+            self.sides = {p: FeedingApplication(e, p, self.mapping, self.prefixes[p],
+                                                self.publisher)
+                          for p, e in self.engines.items()}
+        self.loops = {origin: build_loop(self.container, origin, assign_all=True)
+                      for origin in Platform}
+        self.stats = self.container.core.stats()
+
+    def side(self, platform: Platform) -> SqlApplicationDatabase:
+        return self.sides[platform]
+
+    def sync(self) -> None:
+        idle_rounds = 0
+        for _ in range(200):
+            moved = sum(runner.run_once() for runner in self.runners)
+            moved += sum(loop.drain(idle_polls=1) for loop in self.loops.values())
+            idle_rounds = 0 if moved else idle_rounds + 1
+            if idle_rounds == 2:
+                return
+        raise AssertionError("the sync never went quiet")
+
+    def pause(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+
+    def publish(self, topic: str, key: bytes | None, value: bytes | None) -> None:
+        platform_prefix, _, rest = topic.partition(".")
+        prefix = self.prefixes.get(Platform(platform_prefix), platform_prefix) if (
+            platform_prefix in ("legacy", "revamp")) else platform_prefix
+        self.publisher.publish(f"{prefix}.{rest}", key, value)
+        self.publisher.flush()
+
+    def dead_letters(self) -> list[DeadLetter]:
+        return self.container.messaging.dead_letters().letters()
+
+    def replay_dead_letters(self) -> None:
+        queue = self.container.messaging.dead_letters()
+        for letter in queue.letters():
+            queue.republish(letter)
+        queue.purge()
+
+    def redeliver_everything(self) -> None:
+        for loop in self.loops.values():
+            everything = {where: 0 for where in loop.service.high_water}
+            loop.source.commit(everything)
+            loop.source.rewind()
+
+    def fail_next_transactions(self, platform: Platform, count: int) -> None:
+        self.stores[platform].faults.extend(
+            TransientError("deadlock detected (injected)") for _ in range(count))
+
+    def linked_id(self, entity_type: str, platform: Platform, row_id: int) -> int | None:
+        for store in self.stores.values():
+            link = store.read_links(entity_type, platform, [row_id]).get(row_id)
+            if link is not None and not link.deleted:
+                return link.id_on(platform.other)
+        return None
+
+    def differing_rows(self) -> int:
+        rows = {p: SqlRowSnapshot(e, p, self.mapping) for p, e in self.engines.items()}
+        return len(Reconciler(self.mapping, rows[Platform.LEGACY], rows[Platform.REVAMP])
+                   .run().differences)
+
+    def close(self) -> None:
+        for loop in self.loops.values():
+            loop.close()
+        for runner in self.runners:
+            runner.close()
+        self.publisher.close()
+        self.container.shutdown_resources()

@@ -1,0 +1,1 @@
+"""Step definitions of the Gherkin scenarios, imported by the acceptance conftest."""

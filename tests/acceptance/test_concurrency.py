@@ -1,0 +1,5 @@
+"""Scenarios of features/concurrency."""
+
+from pytest_bdd import scenarios
+
+scenarios("concurrency")

@@ -1,0 +1,5 @@
+"""Scenarios of features/deletes."""
+
+from pytest_bdd import scenarios
+
+scenarios("deletes")

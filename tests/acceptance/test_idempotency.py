@@ -1,0 +1,5 @@
+"""Scenarios of features/idempotency."""
+
+from pytest_bdd import scenarios
+
+scenarios("idempotency")

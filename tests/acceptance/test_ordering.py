@@ -1,0 +1,5 @@
+"""Scenarios of features/ordering."""
+
+from pytest_bdd import scenarios
+
+scenarios("ordering")

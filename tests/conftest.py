@@ -1,0 +1,57 @@
+"""Session-wide fixtures: the real local stack (started once) and clean databases per test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, text
+
+from adapters.mapping_file import load_mapping
+from adapters.sql.engines import open_engine
+from adapters.sql_migrations import apply_migrations
+from domain.mapping import SchemaMapping
+from tests.integration.stack_fixture import running_stack, tmp_root  # noqa: F401 - fixtures
+
+LEGACY_TABLES = "legacy_likes, legacy_posts, legacy_users, entity_mappings, processed_events"
+REVAMP_TABLES = (
+    "revamp_likes",
+    "revamp_posts",
+    "revamp_users",
+    "entity_mappings",
+    "processed_events",
+)
+
+
+@pytest.fixture(scope="session")
+def mapping() -> SchemaMapping:
+    return load_mapping()
+
+
+@pytest.fixture(scope="session")
+def engines(running_stack: dict[str, str]) -> Iterator[dict[str, Engine]]:  # noqa: F811
+    """Both databases, migrated once per session."""
+    legacy = open_engine(running_stack["SYNC_LEGACY_DSN"])
+    revamp = open_engine(running_stack["SYNC_REVAMP_DSN"])
+    apply_migrations(legacy, "legacy")
+    apply_migrations(revamp, "revamp")
+    yield {"legacy": legacy, "revamp": revamp}
+    legacy.dispose()
+    revamp.dispose()
+
+
+def truncate_all(engines: dict[str, Engine]) -> None:
+    with engines["legacy"].begin() as conn:
+        conn.execute(text(f"TRUNCATE {LEGACY_TABLES} RESTART IDENTITY CASCADE"))
+    with engines["revamp"].begin() as conn:
+        conn.execute(text("SET FOREIGN_KEY_CHECKS = 0"))
+        for table in REVAMP_TABLES:
+            conn.execute(text(f"TRUNCATE TABLE {table}"))
+        conn.execute(text("SET FOREIGN_KEY_CHECKS = 1"))
+
+
+@pytest.fixture
+def clean_engines(engines: dict[str, Engine]) -> dict[str, Engine]:
+    """Both databases, emptied (ids restart at 1) before the test."""
+    truncate_all(engines)
+    return engines

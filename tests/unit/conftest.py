@@ -1,0 +1,31 @@
+"""Fixtures of the unit tests: the reference mapping, a fake clock, in-memory pipelines."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapters.mapping_file import load_mapping
+from adapters.memory.clock import FakeClock
+from adapters.memory.pipeline import InMemoryPipeline, build_pipeline
+from domain.mapping import SchemaMapping
+from tests.acceptance.debezium_messages import DebeziumFeed
+
+
+@pytest.fixture(scope="session")
+def mapping() -> SchemaMapping:
+    return load_mapping()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def pipeline(mapping: SchemaMapping, clock: FakeClock) -> InMemoryPipeline:
+    return build_pipeline(mapping, clock)
+
+
+@pytest.fixture
+def feed() -> DebeziumFeed:
+    return DebeziumFeed()

@@ -1,0 +1,130 @@
+"""SyncService on the in-memory adapters: what it skips, applies, parks and dead-letters."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from adapters.memory.clock import FakeClock
+from adapters.memory.pipeline import InMemoryPipeline
+from application.sync_service import SyncService
+from domain.events import SYNC_SERVICE, Platform
+from tests.acceptance.debezium_messages import DebeziumFeed, Message
+from tests.unit.messages import new_post, new_user, produce
+
+LEGACY = Platform.LEGACY
+
+
+@pytest.fixture
+def service(pipeline: InMemoryPipeline) -> SyncService:
+    return pipeline.loops[LEGACY].service
+
+
+def revamp_names(pipeline: InMemoryPipeline) -> list[str]:
+    return sorted(r["user_name"] for r in pipeline.revamp.rows_of("user").values())
+
+
+def test_a_tombstone_is_skipped_and_committed(
+    pipeline: InMemoryPipeline, service: SyncService, feed: DebeziumFeed
+) -> None:
+    (message,) = produce(pipeline, feed.tombstone(LEGACY, "legacy_users", 4))
+    offsets = service.handle([message])
+    assert offsets == {(message.topic, message.partition): message.offset + 1}
+    assert pipeline.stats.total("tombstones") == 1
+    assert revamp_names(pipeline) == [] and pipeline.dead_letters.letters() == []
+
+
+def test_an_echo_is_skipped(
+    pipeline: InMemoryPipeline, service: SyncService, feed: DebeziumFeed
+) -> None:
+    service.handle(produce(pipeline, new_user(feed, 4, "alice", source=SYNC_SERVICE)))
+    assert pipeline.stats.total("echoes_skipped") == 1
+    assert revamp_names(pipeline) == []
+
+
+def test_a_delete_is_never_taken_for_an_echo(
+    pipeline: InMemoryPipeline, service: SyncService, feed: DebeziumFeed
+) -> None:
+    service.handle(produce(pipeline, new_user(feed, 4, "alice")))
+    gone = feed.change(LEGACY, "legacy_users", "d", 4, before={"id": 4, "source": SYNC_SERVICE})
+    service.handle(produce(pipeline, gone))
+    assert revamp_names(pipeline) == [] and pipeline.stats.total("applied") == 2
+
+
+def test_a_duplicate_is_skipped(
+    pipeline: InMemoryPipeline, service: SyncService, feed: DebeziumFeed
+) -> None:
+    message = new_user(feed, 4, "alice")
+    service.handle(produce(pipeline, message))
+    service.handle(produce(pipeline, message))
+    assert revamp_names(pipeline) == ["alice"]
+    assert pipeline.stats.total("duplicates_skipped") == 1
+
+
+def test_offsets_stop_before_a_parked_child(
+    pipeline: InMemoryPipeline, service: SyncService, feed: DebeziumFeed
+) -> None:
+    post, user = produce(pipeline, new_post(feed, 5, 77), new_user(feed, 12, "bob"))
+    offsets = service.handle([post, user])
+    assert offsets[(post.topic, post.partition)] == post.offset
+    assert offsets[(user.topic, user.partition)] == user.offset + 1
+    assert revamp_names(pipeline) == ["bob"] and pipeline.revamp.rows_of("post") == {}
+
+
+def test_a_parked_child_applies_when_its_parent_arrives(
+    pipeline: InMemoryPipeline, service: SyncService, feed: DebeziumFeed
+) -> None:
+    service.handle(produce(pipeline, new_post(feed, 5, 77)))
+    service.handle(produce(pipeline, new_user(feed, 77, "carol")))
+    (post,) = pipeline.revamp.rows_of("post").values()
+    assert pipeline.revamp.row("user", post["author_id"])["user_name"] == "carol"
+
+
+def test_a_dead_letter_has_every_field_of_the_contract(
+    pipeline: InMemoryPipeline, service: SyncService, feed: DebeziumFeed, clock: FakeClock
+) -> None:
+    broken = Message("legacy.public.legacy_users", b'{"id": 4}', b"{not json")
+    (message,) = produce(pipeline, broken)
+    service.handle([message])
+    (letter,) = pipeline.dead_letters.letters()
+    assert (letter.original_event, letter.key) == ("{not json", b'{"id": 4}')
+    assert (letter.topic, letter.partition, letter.offset) == (
+        message.topic,
+        message.partition,
+        message.offset,
+    )
+    assert letter.error_type == "InvalidEventError" and "not JSON" in letter.error_message
+    assert "InvalidEventError" in letter.stack_trace and letter.retry_count == 0
+    assert datetime.fromisoformat(letter.failed_at).timestamp() == clock.now()
+    assert letter.id
+
+
+def test_one_bad_event_does_not_stop_the_others_of_its_batch(
+    pipeline: InMemoryPipeline, service: SyncService, feed: DebeziumFeed
+) -> None:
+    messages = produce(
+        pipeline,
+        new_user(feed, 1, "alice"),
+        new_user(feed, 2, "eve", email="alice@example.com"),
+        Message("legacy.public.legacy_users", b'{"id": 3}', b"[]"),
+        new_user(feed, 4, "carol"),
+    )
+    offsets = service.handle(messages)
+    assert revamp_names(pipeline) == ["alice", "carol"]
+    letters = pipeline.dead_letters.letters()
+    assert sorted(letter.error_type for letter in letters) == [
+        "ConstraintViolationError",
+        "InvalidEventError",
+    ]
+    assert any("email_address" in letter.error_message for letter in letters)
+    assert all(offsets[(m.topic, m.partition)] >= m.offset + 1 for m in messages)
+
+
+def test_an_event_of_the_other_platform_is_dead_lettered(
+    pipeline: InMemoryPipeline, feed: DebeziumFeed
+) -> None:
+    revamp_service = pipeline.loops[Platform.REVAMP].service
+    revamp_service.handle(produce(pipeline, new_user(feed, 4, "alice")))
+    (letter,) = pipeline.dead_letters.letters()
+    assert letter.error_type == "InvalidEventError" and "source" in letter.error_message
