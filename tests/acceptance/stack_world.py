@@ -60,8 +60,14 @@ class FaultyStore:
 class FeedingApplication(SqlApplicationDatabase):
     """Application writes, each followed by the Debezium event a connector would publish."""
 
-    def __init__(self, engine: Engine, platform: Platform, mapping: Any, prefix: str,
-                 publisher: KafkaEventPublisher) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        platform: Platform,
+        mapping: Any,
+        prefix: str,
+        publisher: KafkaEventPublisher,
+    ) -> None:
         super().__init__(engine, platform, mapping)
         self.prefix = prefix
         self.publisher = publisher
@@ -71,16 +77,25 @@ class FeedingApplication(SqlApplicationDatabase):
         schema, table = entity.schemas.on(self.platform), entity.tables.on(self.platform)
         row = after or before
         position = next(_positions)
-        source: dict[str, Any] = {"connector": "postgresql" if self.platform is Platform.LEGACY
-                                  else "mysql", "name": self.prefix, "ts_ms": int(time.time() * 1000),
-                                  "db": self.platform.value, "schema": schema, "table": table}
+        connector = "postgresql" if self.platform is Platform.LEGACY else "mysql"
+        source: dict[str, Any] = {
+            "connector": connector,
+            "name": self.prefix,
+            "ts_ms": int(time.time() * 1000),
+            "db": self.platform.value,
+            "schema": schema,
+            "table": table,
+        }
         if self.platform is Platform.LEGACY:
             source |= {"lsn": position, "txId": position}
         else:
             source |= {"file": "mysql-bin.000001", "pos": position, "row": 0}
         key = {entity.key.on(self.platform): row[entity.key.on(self.platform)]}
-        self.publisher.publish(f"{self.prefix}.{schema}.{table}", json.dumps(key).encode(),
-                               dumps(envelope(op, before, after, source, source["ts_ms"])))
+        self.publisher.publish(
+            f"{self.prefix}.{schema}.{table}",
+            json.dumps(key).encode(),
+            dumps(envelope(op, before, after, source, source["ts_ms"])),
+        )
         self.publisher.flush()
 
     def app_insert(self, entity_type: str, values: Any) -> int:
@@ -103,16 +118,24 @@ class FeedingApplication(SqlApplicationDatabase):
 class StackWorld:
     """One scenario on the real stack, isolated by its own topic prefixes and empty tables."""
 
-    def __init__(self, policy: ConflictPolicy, stack: dict[str, str], state_dir: Path,
-                 capture: bool) -> None:
+    def __init__(
+        self, policy: ConflictPolicy, stack: dict[str, str], state_dir: Path, capture: bool
+    ) -> None:
         tag = uuid.uuid4().hex[:8]
         self.prefixes = {Platform.LEGACY: f"t{tag}legacy", Platform.REVAMP: f"t{tag}revamp"}
-        raw = gather(None, {}) | {k: v for k, v in stack.items() if k.startswith("SYNC_")} | {
-            "SYNC_LEGACY_TOPIC_PREFIX": self.prefixes[Platform.LEGACY],
-            "SYNC_REVAMP_TOPIC_PREFIX": self.prefixes[Platform.REVAMP],
-            "SYNC_DLQ_TOPIC": f"t{tag}.dlq", "SYNC_CONFLICT_POLICY": policy.value,
-            "SYNC_HTTP_PORT": "0", "SYNC_STATE_DIR": str(state_dir / tag),
-            "SYNC_LOG_FORMAT": "console"}
+        raw = (
+            gather(None, {})
+            | {k: v for k, v in stack.items() if k.startswith("SYNC_")}
+            | {
+                "SYNC_LEGACY_TOPIC_PREFIX": self.prefixes[Platform.LEGACY],
+                "SYNC_REVAMP_TOPIC_PREFIX": self.prefixes[Platform.REVAMP],
+                "SYNC_DLQ_TOPIC": f"t{tag}.dlq",
+                "SYNC_CONFLICT_POLICY": policy.value,
+                "SYNC_HTTP_PORT": "0",
+                "SYNC_STATE_DIR": str(state_dir / tag),
+                "SYNC_LOG_FORMAT": "console",
+            }
+        )
         self.settings = Settings.parse(raw)
         self.clock = FakeClock()
         self.container = build_container(self.settings)
@@ -120,31 +143,39 @@ class StackWorld:
         self.container.init_resources()
         dbs = self.container.databases
         self.mapping = self.container.core.mapping()
-        self.stores = {Platform.LEGACY: FaultyStore(dbs.legacy_store()),
-                       Platform.REVAMP: FaultyStore(dbs.revamp_store())}
+        self.stores = {
+            Platform.LEGACY: FaultyStore(dbs.legacy_store()),
+            Platform.REVAMP: FaultyStore(dbs.revamp_store()),
+        }
         dbs.legacy_store.override(providers.Object(self.stores[Platform.LEGACY]))
         dbs.revamp_store.override(providers.Object(self.stores[Platform.REVAMP]))
         self.engines = {Platform.LEGACY: dbs.legacy_engine(), Platform.REVAMP: dbs.revamp_engine()}
         kafka = self.container.messaging.kafka()
-        topics = [t for origin, prefix in self.prefixes.items()
-                  for t in change_topics(self.mapping, origin, prefix)]
+        topics = [
+            t
+            for origin, prefix in self.prefixes.items()
+            for t in change_topics(self.mapping, origin, prefix)
+        ]
         ensure_topics(kafka, [*topics, self.settings.dlq_topic], partitions=3)
         self.publisher = KafkaEventPublisher(kafka)
         self.runners: list[Any] = []
         if capture:
             from entrypoints.capture_wiring import capture_runners
 
-            self.sides = {p: SqlApplicationDatabase(e, p, self.mapping)
-                          for p, e in self.engines.items()}
+            self.sides = {
+                p: SqlApplicationDatabase(e, p, self.mapping) for p, e in self.engines.items()
+            }
             self.runners = list(capture_runners(self.container).values())
             for runner in self.runners:  # start each capture at the end of its log
                 runner.run_once()
         else:
-            self.sides = {p: FeedingApplication(e, p, self.mapping, self.prefixes[p],
-                                                self.publisher)
-                          for p, e in self.engines.items()}
-        self.loops = {origin: build_loop(self.container, origin, assign_all=True)
-                      for origin in Platform}
+            self.sides = {
+                p: FeedingApplication(e, p, self.mapping, self.prefixes[p], self.publisher)
+                for p, e in self.engines.items()
+            }
+        self.loops = {
+            origin: build_loop(self.container, origin, assign_all=True) for origin in Platform
+        }
         self.stats = self.container.core.stats()
 
     def side(self, platform: Platform) -> SqlApplicationDatabase:
@@ -165,8 +196,11 @@ class StackWorld:
 
     def publish(self, topic: str, key: bytes | None, value: bytes | None) -> None:
         platform_prefix, _, rest = topic.partition(".")
-        prefix = self.prefixes.get(Platform(platform_prefix), platform_prefix) if (
-            platform_prefix in ("legacy", "revamp")) else platform_prefix
+        prefix = (
+            self.prefixes.get(Platform(platform_prefix), platform_prefix)
+            if (platform_prefix in ("legacy", "revamp"))
+            else platform_prefix
+        )
         self.publisher.publish(f"{prefix}.{rest}", key, value)
         self.publisher.flush()
 
@@ -187,7 +221,8 @@ class StackWorld:
 
     def fail_next_transactions(self, platform: Platform, count: int) -> None:
         self.stores[platform].faults.extend(
-            TransientError("deadlock detected (injected)") for _ in range(count))
+            TransientError("deadlock detected (injected)") for _ in range(count)
+        )
 
     def linked_id(self, entity_type: str, platform: Platform, row_id: int) -> int | None:
         for store in self.stores.values():
@@ -198,8 +233,9 @@ class StackWorld:
 
     def differing_rows(self) -> int:
         rows = {p: SqlRowSnapshot(e, p, self.mapping) for p, e in self.engines.items()}
-        return len(Reconciler(self.mapping, rows[Platform.LEGACY], rows[Platform.REVAMP])
-                   .run().differences)
+        return len(
+            Reconciler(self.mapping, rows[Platform.LEGACY], rows[Platform.REVAMP]).run().differences
+        )
 
     def close(self) -> None:
         for loop in self.loops.values():
