@@ -62,6 +62,10 @@ class ChangeApplier:
             session.mark_processed(event)
             return Outcome.CONFLICT_LOST
         version = self._version(entity, origin, event.row, event)
+        if link is None:
+            link = self._adopt(session, entity, origin, origin_id, values)
+            if link is not None:
+                session.save_link(link)  # the twins stay one entity whatever the verdict
         if link is not None and link.deleted and not force:
             return Outcome.CONFLICT_LOST  # delete wins over a concurrent update
         target = origin.other
@@ -130,6 +134,36 @@ class ChangeApplier:
         if not session.update(entity, link.id_on(event.origin.other), values):
             raise PermanentError(f"{entity.entity_type} {origin_id}: target row vanished")
         return link
+
+    def _adopt(
+        self,
+        session: TargetSession,
+        entity: EntityMapping,
+        origin: Platform,
+        origin_id: int,
+        values: dict[str, Any],
+    ) -> EntityLink | None:
+        """Link a create to an unlinked target row with the same natural key.
+
+        Both applications created the same thing (a user with one email, one like) before
+        either heard of the other's; the pair then converges by the conflict policy instead
+        of the second insert failing on the unique constraint.
+        """
+        target = origin.other
+        for columns in entity.natural_keys(target):
+            wanted = {c: values.get(c) for c in columns}
+            if None in wanted.values():
+                continue
+            existing = session.find_by(entity, wanted)
+            if existing is None:
+                continue
+            linked = session.links(entity.entity_type, target, [existing]) or (
+                self.origin_store.read_links(entity.entity_type, target, [existing])
+            )
+            if linked:
+                return None  # another row owns it: the insert fails and says why
+            return EntityLink.between(entity.entity_type, origin, origin_id, existing)
+        return None
 
     def _find_link(
         self, session: TargetSession, entity_type: str, platform: Platform, row_id: int

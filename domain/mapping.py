@@ -63,6 +63,7 @@ class EntityMapping:
     fields: tuple[FieldMapping, ...]
     version: Side | None = None
     source_column: str = "source"
+    unique_together: tuple[tuple[FieldMapping, ...], ...] = ()
 
     @property
     def parents(self) -> tuple[str, ...]:
@@ -74,6 +75,11 @@ class EntityMapping:
 
     def columns(self, platform: Platform) -> tuple[str, ...]:
         return tuple(f.names.on(platform) for f in self.fields)
+
+    def natural_keys(self, platform: Platform) -> tuple[tuple[str, ...], ...]:
+        """The column sets that identify a row besides its id: unique fields and groups."""
+        groups = [(f,) for f in self.fields if f.unique] + list(self.unique_together)
+        return tuple(tuple(f.names.on(platform) for f in group) for group in groups)
 
     def transform(self, row: Row, origin: Platform) -> dict[str, Any]:
         """Map a row of `origin` to the other platform; foreign keys still hold origin ids."""
@@ -165,15 +171,34 @@ def _entity(name: str, spec: Any, schemas: Side) -> EntityMapping:
     fields = spec["fields"]
     if not isinstance(fields, Iterable) or isinstance(fields, str | Mapping):
         raise MappingError(f"entities.{name}.fields: must be a list")
+    fields_of = tuple(_field(name, i, f) for i, f in enumerate(fields))
     return EntityMapping(
         entity_type=name,
         schemas=_side(spec.get("schemas", attrs.asdict(schemas)), f"entities.{name}.schemas"),
         tables=_side(spec["tables"], f"entities.{name}.tables"),
         key=_side(spec.get("key", "id"), f"entities.{name}.key"),
-        fields=tuple(_field(name, i, f) for i, f in enumerate(fields)),
+        fields=fields_of,
         version=_side(spec["version"], f"entities.{name}.version") if "version" in spec else None,
         source_column=str(spec.get("source_column", "source")),
+        unique_together=_unique_groups(name, spec.get("unique", []), fields_of),
     )
+
+
+def _unique_groups(
+    entity: str, spec: Any, fields: tuple[FieldMapping, ...]
+) -> tuple[tuple[FieldMapping, ...], ...]:
+    """Entity-level `unique: [[a, b]]`: fields named as on legacy (or by their common name)."""
+    where = f"entities.{entity}.unique"
+    if not isinstance(spec, list) or not all(isinstance(g, list) and g for g in spec):
+        raise MappingError(f"{where}: must be a list of lists of field names")
+    by_name = {f.names.legacy: f for f in fields} | {f.names.revamp: f for f in fields}
+    groups = []
+    for group in spec:
+        unknown = [str(n) for n in group if n not in by_name]
+        if unknown:
+            raise MappingError(f"{where}: unknown field {', '.join(unknown)}")
+        groups.append(tuple(by_name[n] for n in group))
+    return tuple(groups)
 
 
 def _field(entity: str, index: int, spec: Any) -> FieldMapping:

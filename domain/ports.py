@@ -91,6 +91,9 @@ class TargetSession(Protocol):
     def rows(self, entity: EntityMapping, ids: Collection[int]) -> dict[int, StoredRow]:
         """The current target rows with these ids, locked for this transaction."""
 
+    def find_by(self, entity: EntityMapping, values: Mapping[str, Any]) -> int | None:
+        """The id of a row whose columns equal `values` (a natural key), locked; else None."""
+
     def insert(self, entity: EntityMapping, values: Mapping[str, Any]) -> int:
         """Insert a row written by the sync service; returns its new id."""
 

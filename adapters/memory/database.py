@@ -144,18 +144,11 @@ class InMemoryDatabase:
             )
 
     def check_constraints(self, entity: EntityMapping, row_id: int, row: dict[str, Any]) -> None:
-        table = self.tables[entity.entity_type]
         for field in entity.fields:
             name = field.names.on(self.platform)
             value = row.get(name)
             if value is None and not field.nullable:
                 raise ConstraintViolationError(f"{entity.entity_type}.{name}: may not be null")
-            if field.unique and any(
-                other.get(name) == value for i, other in table.items() if i != row_id
-            ):
-                raise ConstraintViolationError(
-                    f"{entity.entity_type}.{name}: duplicate value {value!r}"
-                )
             if (
                 field.references
                 and value is not None
@@ -164,6 +157,22 @@ class InMemoryDatabase:
                 raise ConstraintViolationError(
                     f"{entity.entity_type}.{name}: {field.references} {value} does not exist"
                 )
+
+        for columns in entity.natural_keys(self.platform):
+            values = {c: row.get(c) for c in columns}
+            if None not in values.values() and self.find_by(entity, values, besides=row_id):
+                raise ConstraintViolationError(
+                    f"{entity.entity_type}.{'+'.join(columns)}: duplicate value "
+                    f"{tuple(values.values())!r}"
+                )
+
+    def find_by(
+        self, entity: EntityMapping, values: Mapping[str, Any], besides: int | None = None
+    ) -> int | None:
+        for row_id, row in self.tables[entity.entity_type].items():
+            if row_id != besides and all(row.get(c) == v for c, v in values.items()):
+                return row_id
+        return None
 
     def children_of(self, entity_type: str, row_id: int) -> list[tuple[EntityMapping, int]]:
         found = []

@@ -131,6 +131,9 @@ class InMemorySession:
         table = self.db.tables[entity.entity_type]
         return {i: self.db.stored_row(entity, table[i]) for i in ids if i in table}
 
+    def find_by(self, entity: EntityMapping, values: Mapping[str, Any]) -> int | None:
+        return self.db.find_by(entity, values)
+
     def insert(self, entity: EntityMapping, values: Mapping[str, Any]) -> int:
         return self.txn.insert(entity, values)
 

@@ -154,6 +154,13 @@ class SqlSession:
             for r in self.conn.execute(query).mappings()
         }
 
+    def find_by(self, entity: EntityMapping, values: Mapping[str, Any]) -> int | None:
+        table = self.tables.of(entity)
+        key = table.c[entity.key.on(self.platform)]
+        query = select(key).where(*(table.c[c] == v for c, v in values.items())).limit(1)
+        found = self.conn.execute(query.with_for_update()).scalar()
+        return None if found is None else int(found)
+
     def insert(self, entity: EntityMapping, values: Mapping[str, Any]) -> int:
         result = self.conn.execute(self.tables.of(entity).insert().values(**values))
         return int(result.inserted_primary_key[0])
