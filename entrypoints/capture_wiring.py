@@ -19,7 +19,10 @@ def capture_runners(
     runners: dict[str, Any] = {}
     if "legacy" in which:
         runners["capture-legacy"] = PostgresCaptureRunner(
-            settings.legacy_dsn, KafkaEventPublisher(kafka), topic_prefix=settings.legacy_prefix
+            settings.legacy_dsn,
+            KafkaEventPublisher(kafka),
+            topic_prefix=settings.legacy_prefix,
+            slot=settings.legacy_slot,
         )
     if "revamp" in which:
         runners["capture-revamp"] = MySQLCaptureRunner(

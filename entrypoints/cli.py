@@ -28,6 +28,7 @@ def migrate(env_file: EnvFile = None) -> None:
     """Create or upgrade schemas, triggers, bookkeeping, origin, publication and topics."""
     from adapters.kafka.admin import ensure_topics
     from adapters.sql_migrations import apply_migrations
+    from entrypoints.capture_wiring import capture_runners
     from entrypoints.runtime import change_topics
 
     with opened(env_file) as container:
@@ -47,6 +48,11 @@ def migrate(env_file: EnvFile = None) -> None:
             partitions=settings.topic_partitions,
         )
         console.print(f"topics: {len(topics) + 1} ready ({settings.topic_partitions} partitions)")
+        for name, runner in capture_runners(container).items():
+            try:
+                console.print(f"{name}: {runner.prepare()}")
+            finally:
+                runner.close()
 
 
 @app.command()

@@ -28,6 +28,7 @@ DEFAULTS = {
     "SYNC_PARENT_WAIT_SECONDS": "30",
     "SYNC_BATCH_SIZE": "500",
     "SYNC_STATE_DIR": ".tandem/state",
+    "SYNC_LEGACY_SLOT": "tandem_legacy",
 }
 _LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
 
@@ -80,6 +81,7 @@ class Settings:
     parent_wait_s: float
     batch_size: int
     state_dir: Path
+    legacy_slot: str = "tandem_legacy"
     kafka_options: dict[str, str] = attrs.field(factory=dict, repr=False)
 
     @classmethod
@@ -101,6 +103,7 @@ class Settings:
             parent_wait_s=float(_integer(raw, "SYNC_PARENT_WAIT_SECONDS", 0, 86_400)),
             batch_size=_integer(raw, "SYNC_BATCH_SIZE", 1, 100_000),
             state_dir=Path(raw["SYNC_STATE_DIR"]),
+            legacy_slot=_slot(raw, "SYNC_LEGACY_SLOT"),
             kafka_options={
                 k: v
                 for k, v in raw.items()
@@ -146,6 +149,15 @@ def _name(raw: Mapping[str, str], name: str) -> str:
     value = raw[name]
     if not re.fullmatch(r"[A-Za-z0-9._-]+", value):
         raise ConfigurationError(f"{name}: {value!r} is not a valid topic name")
+    return value
+
+
+def _slot(raw: Mapping[str, str], name: str) -> str:
+    value = raw[name]
+    if not re.fullmatch(r"[a-z0-9_]{1,63}", value):
+        raise ConfigurationError(
+            f"{name}: {value!r} is not a replication slot name (a-z, 0-9, _; at most 63)"
+        )
     return value
 
 

@@ -28,6 +28,7 @@ from adapters.capture.binlog import (
     debezium_messages,
 )
 from adapters.capture.checkpoint import CheckpointFile
+from adapters.capture.errors import SlotBusyError
 from adapters.capture.mysqlserver import (
     BROKEN_STREAM,
     check_server,
@@ -76,11 +77,32 @@ class MySQLChangeCapture:
         self._saved: BinlogPosition | None = None  # durable in the state file
         self._done: BinlogPosition | None = None  # just after the last transaction handed on
         self.more_pending = False  # the last call stopped at a batch limit, not when caught up
+        self.skipped_transactions = 0  # the sync service's own: never published
 
     @property
     def position(self) -> BinlogPosition | None:
         """The position saved in the state file: where a restart resumes."""
         return self._saved
+
+    def prepare(self) -> str:
+        """Record the starting position now (as `tandem migrate` does) if there is none."""
+        try:
+            self.checkpoint.lock()
+        except SlotBusyError:
+            return f"in use by a running capture ({self.checkpoint.path})"
+        try:
+            check_server(self._settings, self.server_id)
+            saved = self.checkpoint.load()
+            position = (
+                BinlogPosition.from_dict(saved) if saved else current_position(self._settings)
+            )
+            if saved is None:
+                self.checkpoint.save(position.to_dict())
+        except (pymysql.err.OperationalError, *BROKEN_STREAM) as error:
+            raise translate(error, None, str(self.checkpoint.path)) from error
+        finally:
+            self.checkpoint.unlock()
+        return f"binlog position {position.file}:{position.pos}"
 
     def capture_once(self) -> int:
         """Publish what the binlog holds (until idle or a batch limit), flush, save position."""
@@ -159,6 +181,7 @@ class MySQLChangeCapture:
 
     def _publish(self, txn: CompletedTransaction) -> int:
         self._done = txn.position
+        self.skipped_transactions += txn.skipped
         if txn.skipped or not txn.changes:
             return 0
         now_ms = int(time.time() * 1000)

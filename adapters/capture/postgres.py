@@ -46,7 +46,27 @@ class PostgresChangeCapture:
         self._decoder: PgChangeDecoder | None = None
         self._keys: dict[tuple[int, tuple[str, ...]], tuple[str, ...]] = {}
         self.confirmed_lsn = 0  # the slot's confirmed_flush_lsn, as far as this process knows
+        self.skipped_transactions = 0  # the sync service's own: never published
         self.more_pending = False  # the last poll stopped at `batch_changes`: poll again now
+
+    def prepare(self) -> str:
+        """Create the slot now (as `tandem migrate` does), so capture misses nothing after."""
+
+        def create() -> int:
+            with pgslot.connect(self._conninfo, "tandem-migrate", self.connect_timeout_s) as conn:
+                return pgslot.ensure_slot(conn, self.slot, self.publication)
+
+        return f"slot {self.slot} at {format_lsn(self._translated('prepare', create))}"
+
+    def drop_slot(self) -> None:
+        """Remove the slot (and the WAL it retains): capture starts over from the end."""
+        self.close()
+        with pgslot.connect(self._conninfo, "tandem-migrate", self.connect_timeout_s) as conn:
+            conn.execute(
+                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
+                " WHERE slot_name = %s",
+                (self.slot,),
+            )
 
     def capture_once(self) -> int:
         """Publish every change committed up to now, flush, then advance the slot; the count."""
@@ -95,6 +115,7 @@ class PostgresChangeCapture:
         if decoder.in_transaction:  # never expected: a peek returns whole transactions
             log.warning("peek ended inside a transaction", extra={"slot": self.slot})
         stats = decoder.reset()
+        self.skipped_transactions += stats.skipped
         if stats.published:
             self.publisher.flush()  # the broker has every event before the slot moves past them
         target = stats.last_commit_end or 0

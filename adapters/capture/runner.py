@@ -22,6 +22,11 @@ class ChangeCapture(Protocol):
     def capture_once(self) -> int:
         """Publish what is available, flush, then record the position; return the count."""
 
+    publisher: EventPublisher
+
+    def prepare(self) -> str:
+        """Create the starting position (slot, checkpoint) if absent; describe it."""
+
     def close(self) -> None:
         """Release connections; the recorded position stays."""
 
@@ -88,7 +93,7 @@ class CaptureRunner:
                 if count == 0 and self.poll_interval_s > 0 and not self.capture.more_pending:
                     stop.wait(self.poll_interval_s)
         finally:
-            self.close()
+            self.capture.close()  # connections only: a supervisor may call run again
             log.info("capture stopped", extra={"capture": self.name, "published": self.published})
 
     def _failed(self, error: TransientError, stop: threading.Event) -> None:
@@ -108,11 +113,17 @@ class CaptureRunner:
         )
         stop.wait(delay)
 
+    def prepare(self) -> str:
+        return self.capture.prepare()
+
     def close(self) -> None:
         """Release the capture's connections (idempotent)."""
         if not self._closed:
             self._closed = True
             self.capture.close()
+            close_publisher = getattr(self.capture.publisher, "close", None)
+            if close_publisher is not None:
+                close_publisher()
 
     @property
     def closed(self) -> bool:

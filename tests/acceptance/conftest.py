@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -19,23 +20,54 @@ from tests.acceptance.vocabulary import Cast
 from tests.acceptance.world import InMemoryWorld, World
 
 WORLD_VARIABLE = "TANDEM_WORLD"
+WORLDS = {
+    "memory": (),
+    "stack": (pytest.mark.integration,),  # real databases and broker, Debezium events fed
+    "capture": (pytest.mark.e2e,),  # real databases and broker, built-in capture
+}
 
 
-def make_world(policy: ConflictPolicy) -> World:
-    """The world named by TANDEM_WORLD: `memory` (default) runs on the in-memory adapters."""
-    kind = os.environ.get(WORLD_VARIABLE, "memory")
+def chosen_worlds() -> list[str]:
+    """TANDEM_WORLD=memory|stack|capture runs the scenarios on one world; unset, on all."""
+    kind = os.environ.get(WORLD_VARIABLE)
+    if kind is None:
+        return list(WORLDS)
+    if kind not in WORLDS:
+        raise pytest.UsageError(
+            f"{WORLD_VARIABLE}={kind!r}: no such world (known: {', '.join(WORLDS)})"
+        )
+    return [kind]
+
+
+def make_world(policy: ConflictPolicy, kind: str = "memory", request: Any = None) -> World:
+    """A world of `kind`; the stack worlds take the session's stack and empty databases."""
     if kind == "memory":
         return InMemoryWorld(policy)
-    raise pytest.UsageError(f"{WORLD_VARIABLE}={kind!r}: no such world (known: memory)")
+    from tests.acceptance.stack_world import StackWorld
+    from tests.conftest import truncate_all
+
+    stack = request.getfixturevalue("running_stack")
+    truncate_all(request.getfixturevalue("engines"))
+    state_dir = request.getfixturevalue("tmp_path")
+    return StackWorld(policy, stack, state_dir, capture=kind == "capture")
+
+
+@pytest.fixture(params=[pytest.param(k, marks=WORLDS[k], id=k) for k in chosen_worlds()])
+def world_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 @pytest.fixture
-def world_factory() -> Iterator[Callable[[ConflictPolicy], World]]:
+def world_factory(
+    world_kind: str, request: pytest.FixtureRequest
+) -> Iterator[Callable[[ConflictPolicy], World]]:
     """Makes worlds and closes every one of them after the scenario."""
     made: list[World] = []
 
     def factory(policy: ConflictPolicy) -> World:
-        made.append(make_world(policy))
+        for earlier in made:  # a scenario that picks its policy replaces the default world
+            earlier.close()
+        made.append(make_world(policy, world_kind, request))
         return made[-1]
 
     yield factory
@@ -60,9 +92,7 @@ def debezium() -> DebeziumFeed:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """In memory a scenario takes milliseconds: a sync that never settles (a loop) fails fast."""
-    if os.environ.get(WORLD_VARIABLE, "memory") != "memory":
-        return
     here = os.path.dirname(__file__)
     for item in items:
-        if str(item.path).startswith(here):
+        if str(item.path).startswith(here) and item.name.endswith("[memory]"):
             item.add_marker(pytest.mark.timeout(10))

@@ -134,6 +134,7 @@ class StackWorld:
                 "SYNC_HTTP_PORT": "0",
                 "SYNC_STATE_DIR": str(state_dir / tag),
                 "SYNC_LOG_FORMAT": "console",
+                "SYNC_LEGACY_SLOT": f"t{tag}",
             }
         )
         self.settings = Settings.parse(raw)
@@ -158,16 +159,18 @@ class StackWorld:
         ]
         ensure_topics(kafka, [*topics, self.settings.dlq_topic], partitions=3)
         self.publisher = KafkaEventPublisher(kafka)
-        self.runners: list[Any] = []
+        self.runners: dict[Platform, Any] = {}
+        self.fed_sync_writes: dict[tuple[Platform, str, int], Any] = {}
         if capture:
             from entrypoints.capture_wiring import capture_runners
 
             self.sides = {
                 p: SqlApplicationDatabase(e, p, self.mapping) for p, e in self.engines.items()
             }
-            self.runners = list(capture_runners(self.container).values())
-            for runner in self.runners:  # start each capture at the end of its log
-                runner.run_once()
+            runners = capture_runners(self.container)
+            self.runners = {p: runners[f"capture-{p.value}"] for p in Platform}
+            for runner in self.runners.values():  # start each capture at the end of its log
+                runner.prepare()
         else:
             self.sides = {
                 p: FeedingApplication(e, p, self.mapping, self.prefixes[p], self.publisher)
@@ -184,8 +187,10 @@ class StackWorld:
     def sync(self) -> None:
         idle_rounds = 0
         for _ in range(200):
-            moved = sum(runner.run_once() for runner in self.runners)
+            moved = sum(runner.run_once() for runner in self.runners.values())
             moved += sum(loop.drain(idle_polls=1) for loop in self.loops.values())
+            if not self.runners:
+                moved += self._feed_sync_writes()
             idle_rounds = 0 if moved else idle_rounds + 1
             if idle_rounds == 2:
                 return
@@ -194,14 +199,14 @@ class StackWorld:
     def pause(self, seconds: float) -> None:
         self.clock.advance(seconds)
 
+    def topic_name(self, topic: str) -> str:
+        platform, _, rest = topic.partition(".")
+        if platform not in ("legacy", "revamp"):
+            return topic
+        return f"{self.prefixes[Platform(platform)]}.{rest}"
+
     def publish(self, topic: str, key: bytes | None, value: bytes | None) -> None:
-        platform_prefix, _, rest = topic.partition(".")
-        prefix = (
-            self.prefixes.get(Platform(platform_prefix), platform_prefix)
-            if (platform_prefix in ("legacy", "revamp"))
-            else platform_prefix
-        )
-        self.publisher.publish(f"{prefix}.{rest}", key, value)
+        self.publisher.publish(self.topic_name(topic), key, value)
         self.publisher.flush()
 
     def dead_letters(self) -> list[DeadLetter]:
@@ -231,6 +236,33 @@ class StackWorld:
                 return link.id_on(platform.other)
         return None
 
+    def _feed_sync_writes(self) -> int:
+        """Publish the sync's own inserts and updates, as Debezium without a filter would:
+        the consumer's echo check is then the one thing that stops them coming back."""
+        fed = 0
+        for platform, side in self.sides.items():
+            for entity in self.mapping.entities:
+                for row_id in side.app_ids(entity.entity_type):
+                    row = side.row(entity.entity_type, row_id)
+                    key = (platform, entity.entity_type, row_id)
+                    if row is None or row.get(entity.source_column) != "sync_service":
+                        continue
+                    if self.fed_sync_writes.get(key) == row:
+                        continue
+                    before = self.fed_sync_writes.get(key)
+                    op = Operation.CREATE if before is None else Operation.UPDATE
+                    assert isinstance(side, FeedingApplication)
+                    side._feed(entity.entity_type, op, before, row)
+                    self.fed_sync_writes[key] = row
+                    fed += 1
+        return fed
+
+    def echoes_stopped(self, platform: Platform) -> int:
+        direction = f"{platform.value}-to-{platform.other.value}"
+        stopped = self.stats.total(f"{direction}:echoes_skipped")
+        runner = self.runners.get(platform)
+        return stopped + (runner.capture.skipped_transactions if runner else 0)
+
     def differing_rows(self) -> int:
         rows = {p: SqlRowSnapshot(e, p, self.mapping) for p, e in self.engines.items()}
         return len(
@@ -240,7 +272,9 @@ class StackWorld:
     def close(self) -> None:
         for loop in self.loops.values():
             loop.close()
-        for runner in self.runners:
+        for platform, runner in self.runners.items():
+            if platform is Platform.LEGACY:
+                runner.capture.drop_slot()  # else the server keeps WAL for it forever
             runner.close()
         self.publisher.close()
         self.container.shutdown_resources()

@@ -1,5 +1,8 @@
 """Scenarios of features/basic_sync."""
 
+import pytest
 from pytest_bdd import scenarios
+
+pytestmark = pytest.mark.usefixtures("world_kind")  # memory, stack and capture
 
 scenarios("basic_sync")

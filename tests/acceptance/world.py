@@ -42,6 +42,9 @@ class World(Protocol):
     def pause(self, seconds: float) -> None:
         """Let time pass (fake time in memory)."""
 
+    def topic_name(self, topic: str) -> str:
+        """The world's own name for a contract topic (stack worlds prefix theirs)."""
+
     def publish(self, topic: str, key: bytes | None, value: bytes | None) -> None: ...
     def dead_letters(self) -> list[DeadLetter]: ...
     def replay_dead_letters(self) -> None: ...
@@ -51,6 +54,9 @@ class World(Protocol):
     def fail_next_transactions(self, platform: Platform, count: int) -> None: ...
     def linked_id(self, entity_type: str, platform: Platform, row_id: int) -> int | None:
         """The id on the other platform of a synced row."""
+
+    def echoes_stopped(self, platform: Platform) -> int:
+        """Changes the sync wrote on `platform` that were stopped before syncing back."""
 
     def differing_rows(self) -> int: ...
     def close(self) -> None: ...
@@ -79,6 +85,9 @@ class InMemoryWorld:
     def pause(self, seconds: float) -> None:
         self.clock.advance(seconds)
 
+    def topic_name(self, topic: str) -> str:
+        return topic
+
     def publish(self, topic: str, key: bytes | None, value: bytes | None) -> None:
         self.pipeline.broker.produce(topic, key, value)
 
@@ -106,6 +115,9 @@ class InMemoryWorld:
             if link is not None and not link.deleted:
                 return link.id_on(platform.other)
         return None
+
+    def echoes_stopped(self, platform: Platform) -> int:
+        return self.stats.total(f"{platform.value}-to-{platform.other.value}:echoes_skipped")
 
     def differing_rows(self) -> int:
         return len(

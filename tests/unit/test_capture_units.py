@@ -594,6 +594,13 @@ def test_checkpoint_corrupt_file_is_a_configuration_error(tmp_path: Path) -> Non
 # --- runner -----------------------------------------------------------------------------------
 
 
+class ClosablePublisher:
+    closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
 class ScriptedCapture:
     def __init__(
         self,
@@ -603,6 +610,7 @@ class ScriptedCapture:
     ) -> None:
         self.results, self.stop, self.closes = results, stop, 0
         self.pending, self.more_pending = pending or [], False
+        self.publisher = ClosablePublisher()
 
     def capture_once(self) -> int:
         self.more_pending = self.pending.pop(0) if self.pending else False
@@ -624,9 +632,11 @@ def test_runner_retries_transient_errors_and_stops(caplog: pytest.LogCaptureFixt
     runner = CaptureRunner(capture, name="legacy", poll_interval_s=0.001, max_backoff_s=0.001)
     with caplog.at_level("INFO", logger="tandem.capture"):
         runner.run(stop)
-    assert runner.published == 5 and runner.closed and capture.closes >= 2
+    assert runner.published == 5 and not runner.closed and capture.closes >= 2
     failed = [r for r in caplog.records if r.getMessage() == "capture failed, retrying"]
     assert failed and failed[0].error_type == "SourceUnavailableError"  # type: ignore[attr-defined]
+    runner.close()
+    assert runner.closed and capture.publisher.closed
     with pytest.raises(RuntimeError):
         runner.run_once()
 
@@ -642,4 +652,14 @@ def test_runner_lets_permanent_errors_through() -> None:
     runner = CaptureRunner(ScriptedCapture([CaptureConfigurationError("no slot")], stop), name="x")
     with pytest.raises(CaptureConfigurationError):
         runner.run(stop)
-    assert runner.closed
+    assert runner.capture.closes == 1  # connections released; the runner itself stays usable
+
+
+def test_a_runner_runs_again_after_dying_as_a_supervisor_restarts_it() -> None:
+    stop = threading.Event()
+    capture = ScriptedCapture([CaptureConfigurationError("no slot yet"), 4], stop)
+    runner = CaptureRunner(capture, name="x", poll_interval_s=0.001)
+    with pytest.raises(CaptureConfigurationError):
+        runner.run(stop)
+    runner.run(stop)
+    assert runner.published == 4

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pytest_bdd import parsers, then
 
+from domain.events import Platform
 from tests.acceptance.world import World
 
 
 @then(parsers.parse("the sync skipped {count:d} echo coming back from revamp"))
 def echoes_skipped(world: World, count: int) -> None:
-    assert world.stats.total("revamp-to-legacy:echoes_skipped") == count
+    assert world.echoes_stopped(Platform.REVAMP) == count
 
 
 @then("nothing was applied from revamp to legacy")
@@ -49,7 +50,7 @@ def dead_letters_hold(world: World, count: int, error_type: str, text: str) -> N
 @then(parsers.parse('the dead letter came from "{topic}"'))
 def dead_letter_origin(world: World, topic: str) -> None:
     (letter,) = world.dead_letters()
-    assert letter.topic == topic
+    assert letter.topic == world.topic_name(topic)
     assert letter.key is not None and letter.original_event is not None
     assert letter.offset >= 0 and letter.failed_at
 
