@@ -98,7 +98,9 @@ def _serve(port, container, supervisor, loops, stop):  # type: ignore[no-untyped
             for n, s in supervisor.states.items()
         }
         return {
-            "healthy": all(p["running"] for p in parts.values()) and not stop.is_set(),
+            "healthy": all(p["running"] for p in parts.values())
+            and all(loop.failures == 0 for loop in loops.values())
+            and not stop.is_set(),
             "parts": parts,
             "last_applied": container.core.stats().last_applied,
         }

@@ -105,7 +105,8 @@ def run_consumers(
     loops: list[ConsumerLoop] = []
     server = None
     try:
-        loops = [build_loop(container, origin) for origin in ORIGINS[direction]]
+        # --once takes every partition itself: a group join could outlast the first polls
+        loops = [build_loop(container, origin, assign_all=once) for origin in ORIGINS[direction]]
         if settings.http_port:
             from adapters.http_status import serve
 
@@ -113,8 +114,8 @@ def run_consumers(
                 settings.http_port,
                 container.core.stats(),
                 lambda: {
-                    "healthy": not stop.is_set() or True,
-                    "directions": [loop.service.direction for loop in loops],
+                    "healthy": not stop.is_set() and all(loop.failures == 0 for loop in loops),
+                    "directions": {loop.service.direction: loop.failures for loop in loops},
                 },
                 lambda: {loop.service.direction: len(loop.service.waiting) for loop in loops},
             )
