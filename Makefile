@@ -32,7 +32,7 @@ test-unit: $(STAMP)
 	$(BIN)/pytest tests/unit tests/contract -m "not integration" $(PYTEST_ARGS)
 
 test-acceptance: $(STAMP)
-	$(BIN)/pytest tests/acceptance $(PYTEST_ARGS)
+	TANDEM_WORLD=memory $(BIN)/pytest tests/acceptance $(PYTEST_ARGS)
 
 test-integration: install
 	$(BIN)/pytest -m "integration or e2e or chaos" $(PYTEST_ARGS)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 from application.stats import Outcome
@@ -39,6 +41,34 @@ class ChangeApplier:
         self.mapping = mapping
         self.origin_store = origin_store
         self.policy = policy
+        self.origin_links: dict[tuple[str, Platform, int], EntityLink | None] = {}
+
+    def prefetch(self, session: TargetSession, events: Sequence[SyncEvent]) -> None:
+        """Read the links a batch needs in one query per entity type and database, instead
+        of a round trip per event; call at the start of each target transaction."""
+        self.origin_links = {}
+        wanted: dict[str, set[int]] = defaultdict(set)
+        for event in events:
+            entity = self.mapping.entity(event.entity_type)
+            origin = event.origin
+            wanted[entity.entity_type].add(int(event.key[entity.key.on(origin)]))
+            for field in entity.foreign_keys:
+                parent_id = event.row.get(field.names.on(origin)) if event.row else None
+                if field.references is not None and isinstance(parent_id, int):
+                    wanted[field.references].add(parent_id)
+        for origin in {event.origin for event in events}:
+            for entity_type, ids in wanted.items():
+                session.links(entity_type, origin, ids)
+                found = self.origin_store.read_links(entity_type, origin, ids)
+                for row_id in ids:
+                    self.origin_links[(entity_type, origin, row_id)] = found.get(row_id)
+
+    def _origin_link(self, entity_type: str, platform: Platform, row_id: int) -> EntityLink | None:
+        key = (entity_type, platform, row_id)
+        if key not in self.origin_links:
+            found = self.origin_store.read_links(entity_type, platform, [row_id])
+            self.origin_links[key] = found.get(row_id)
+        return self.origin_links[key]
 
     def apply(self, session: TargetSession, event: SyncEvent, force: bool = False) -> Outcome:
         """Apply the event in `session`; raises ParentPendingError or a PermanentError.
@@ -49,9 +79,7 @@ class ChangeApplier:
         origin = event.origin
         origin_id = int(event.key[entity.key.on(origin)])
         link = self._find_link(session, entity.entity_type, origin, origin_id)
-        origin_link = self.origin_store.read_links(entity.entity_type, origin, [origin_id]).get(
-            origin_id
-        )
+        origin_link = self._origin_link(entity.entity_type, origin, origin_id)
         if event.operation is Operation.DELETE:
             return self._delete(session, entity, event, link)
         try:
@@ -171,7 +199,7 @@ class ChangeApplier:
         """The target database's link, else the one the other direction stored on the origin."""
         link = session.links(entity_type, platform, [row_id]).get(row_id)
         if link is None:
-            link = self.origin_store.read_links(entity_type, platform, [row_id]).get(row_id)
+            link = self._origin_link(entity_type, platform, row_id)
             if link is not None:
                 link = EntityLink(entity_type, link.legacy_id, link.revamp_id, deleted=link.deleted)
         return link

@@ -147,6 +147,7 @@ class SyncService:
             item.outcome, item.error = None, None
         with self.target.transaction() as session:
             seen = session.processed([item.event.event_id for item in items])
+            self.applier.prefetch(session, [i.event for i in items if i.event.event_id not in seen])
             while self._pass(session, items, seen) and any(
                 item.outcome is Outcome.WAITING for item in items
             ):
@@ -206,7 +207,8 @@ class SyncService:
         elif item.parked.deadline > now:
             self.waiting.put_back(item.parked)
         else:
-            self._dead_letter(item.message, ParentMissingError(reason), "", retries=0)
+            waited = f"waited {self.waiting.wait_s:g} s for its parent: {reason}"
+            self._dead_letter(item.message, ParentMissingError(reason), waited, retries=0)
 
     def _dead_letter(self, message: RawMessage, error: SyncError, trace: str, retries: int) -> None:
         self.dead_letters.send(

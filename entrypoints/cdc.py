@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from entrypoints.common import EnvFile, load_settings
+from domain.errors import ConfigurationError, SyncError
+from entrypoints.common import EXIT_PROBLEM, EXIT_USAGE, EnvFile, load_settings, one_line, state_dir
 from entrypoints.consumer import install_stop_handlers
 
 app = typer.Typer(add_completion=False, help=__doc__)
@@ -35,14 +36,22 @@ def main(
     stop = threading.Event()
     install_stop_handlers(stop)
     container = build_container(settings)
-    runners = capture_runners(
-        container, ("legacy", "revamp") if database == "both" else (database,)
-    )
-    if once:
-        for runner in runners.values():
-            with runner:
-                runner.run_once()
-        raise typer.Exit(0)
+    try:
+        state_dir(settings)
+        runners = capture_runners(
+            container, ("legacy", "revamp") if database == "both" else (database,)
+        )
+        if once:
+            for runner in runners.values():
+                with runner:
+                    runner.run_once()
+            raise typer.Exit(0)
+    except ConfigurationError as error:
+        typer.echo(f"configuration error: {one_line(error)}", err=True)
+        raise typer.Exit(EXIT_USAGE) from error
+    except SyncError as error:
+        typer.echo(f"error: {one_line(error)}", err=True)
+        raise typer.Exit(EXIT_PROBLEM) from error
     supervisor = Supervisor({n: r.run for n, r in runners.items()}, RetryPolicy(max_delay_s=30))
     supervisor.start(stop)
     stop.wait(seconds)

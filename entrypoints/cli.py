@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
-from entrypoints.common import EXIT_PROBLEM, EnvFile, opened
+from entrypoints.common import EXIT_PROBLEM, EnvFile, opened, state_dir
 from entrypoints.dlq_cli import dlq_app
 from entrypoints.run_cli import register_run
 from entrypoints.stack_cli import stack_app
@@ -27,6 +27,7 @@ console = Console()
 def migrate(env_file: EnvFile = None) -> None:
     """Create or upgrade schemas, triggers, bookkeeping, origin, publication and topics."""
     from adapters.kafka.admin import ensure_topics
+    from adapters.sql.errors import translated
     from adapters.sql_migrations import apply_migrations
     from entrypoints.capture_wiring import capture_runners
     from entrypoints.runtime import change_topics
@@ -34,8 +35,10 @@ def migrate(env_file: EnvFile = None) -> None:
     with opened(env_file) as container:
         core, dbs = container.core, container.databases
         settings = core.settings()
+        state_dir(settings)
         for platform, engine in (("legacy", dbs.legacy_engine()), ("revamp", dbs.revamp_engine())):
-            applied = apply_migrations(engine, platform)  # type: ignore[arg-type]
+            with translated(f"{platform} migrations"):
+                applied = apply_migrations(engine, platform)  # type: ignore[arg-type]
             console.print(f"{platform}: {', '.join(applied) if applied else 'up to date'}")
         topics = [
             t
@@ -74,7 +77,7 @@ def snapshot(
         settings = core.settings()
         stores = {Platform.LEGACY: dbs.legacy_store(), Platform.REVAMP: dbs.revamp_store()}
         rows = {Platform.LEGACY: dbs.legacy_rows(), Platform.REVAMP: dbs.revamp_rows()}
-        checkpoints = JsonFileCheckpoints(settings.state_dir / "snapshot.json")
+        checkpoints = JsonFileCheckpoints(state_dir(settings) / "snapshot.json")
         failed = []
         with Progress(console=console) as progress:
             for origin in origins:

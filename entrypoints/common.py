@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
@@ -23,10 +24,15 @@ def load_settings(env_file: Path | None, **overrides: str) -> Settings:
     """Flags (overrides) over environment over env file; exit 2 naming a bad setting."""
     try:
         raw = gather(env_file) | {k: v for k, v in overrides.items() if v is not None}
-        return Settings.parse(raw)
+        return Settings.parse(raw).check()
     except ConfigurationError as error:
-        typer.echo(f"configuration error: {error}", err=True)
+        typer.echo(f"configuration error: {one_line(error)}", err=True)
         raise typer.Exit(EXIT_USAGE) from error
+
+
+def one_line(error: Exception) -> str:
+    """The error's message on one line (drivers add hints on lines of their own)."""
+    return " ".join(str(error).split())
 
 
 @contextlib.contextmanager
@@ -34,15 +40,28 @@ def opened(env_file: Path | None, quiet: bool = True) -> Iterator[Container]:
     """A container with its resources open; driver failures end the command with one line."""
     settings = load_settings(env_file)
     configure_logging(settings.log_format, "WARNING" if quiet else settings.log_level)
+    if quiet:  # the command reports a broker failure itself, in one line
+        logging.getLogger("kafka").setLevel(logging.CRITICAL)
     container = build_container(settings)
     container.init_resources()
     try:
         yield container
     except ConfigurationError as error:
-        typer.echo(f"configuration error: {error}", err=True)
+        typer.echo(f"configuration error: {one_line(error)}", err=True)
         raise typer.Exit(EXIT_USAGE) from error
     except SyncError as error:
-        typer.echo(f"error: {error}", err=True)
+        typer.echo(f"error: {one_line(error)}", err=True)
         raise typer.Exit(EXIT_PROBLEM) from error
     finally:
         container.shutdown_resources()
+
+
+def state_dir(settings: Settings) -> Path:
+    """SYNC_STATE_DIR, created if absent; a ConfigurationError naming it when it cannot be."""
+    try:
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigurationError(
+            f"SYNC_STATE_DIR: cannot create {settings.state_dir}: {error.strerror}"
+        ) from error
+    return settings.state_dir

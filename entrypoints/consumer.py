@@ -78,7 +78,7 @@ def main(
                 live=sys.stdout.isatty(),
             )
             raise typer.Exit(0 if differing == 0 else 1)
-        settings = Settings.parse(raw)
+        settings = Settings.parse(raw).check()
     except ConfigurationError as error:
         fail_configuration(error)
         return

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from domain.model import DeadLetter
 from entrypoints.common import EXIT_PROBLEM, EnvFile, opened
@@ -30,19 +31,21 @@ def list_letters(env_file: EnvFile = None) -> None:
     with opened(env_file) as container:
         letters = container.messaging.dead_letters().letters()
     table = Table(title=f"{len(letters)} dead letters")
-    for column in ("id", "topic", "partition", "offset", "error_type", "retries", "failed_at"):
-        table.add_column(column)
+    table.add_column("id", no_wrap=True)
+    for column in ("topic", "partition", "offset", "retries", "failed_at", "error"):
+        table.add_column(column, overflow="fold")
     for letter in letters:
         table.add_row(
             letter.id,
             letter.topic,
             str(letter.partition),
             str(letter.offset),
-            letter.error_type,
             str(letter.retry_count),
             letter.failed_at,
+            Text(f"{letter.error_type}: {letter.error_message}"),
         )
-    console.print(table)
+    # into a pipe or a file: whole rows, one line each, rather than cut to 80 columns
+    (console if console.is_terminal else Console(width=100_000)).print(table)
 
 
 @dlq_app.command()
@@ -86,8 +89,8 @@ def replay(
         chosen = letters if all_letters else [_find(letters, str(letter_id))]
         for letter in chosen:
             queue.republish(letter)
-        if all_letters:
-            queue.purge()
+        if all_letters:  # only those replayed: a letter that came in meanwhile stays
+            queue.purge(chosen)
     console.print(f"replayed {len(chosen)} dead letter(s)")
 
 

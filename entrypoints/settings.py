@@ -112,6 +112,17 @@ class Settings:
             },
         )
 
+    def check(self) -> Settings:
+        """Load what the settings point at (mapping file, Kafka options), so that a bad one
+        stops the command at start, named, rather than half-way through it."""
+        from adapters.kafka.settings import KafkaSettings
+        from adapters.mapping_file import load_mapping
+
+        load_mapping(self.mapping_path)
+        KafkaSettings.from_options(self.kafka_bootstrap, self.kafka_options)
+        _creatable_dir(self.state_dir, "SYNC_STATE_DIR")
+        return self
+
 
 def redact(dsn: str) -> str:
     """A DSN safe to print: the password replaced by ***."""
@@ -132,6 +143,14 @@ def _dsn(raw: Mapping[str, str], name: str, backend: str) -> str:
     if url.get_backend_name() != backend:
         raise ConfigurationError(f"{name} must be a {backend} URL, got {url.get_backend_name()}")
     return value
+
+
+def _creatable_dir(path: Path, name: str) -> None:
+    """The directory, or its nearest existing ancestor, is a directory we may write in."""
+    absolute = path.absolute()
+    existing = next(p for p in (absolute, *absolute.parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigurationError(f"{name}: cannot use {path}: {existing} is not a writable directory")
 
 
 def _bootstrap(value: str) -> tuple[str, ...]:

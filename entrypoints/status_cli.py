@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, select, text
 
+from domain.errors import BrokerUnavailableError
 from domain.events import Platform
 from entrypoints.common import EXIT_PROBLEM, EnvFile, opened
 
@@ -47,16 +48,22 @@ def collect(container: Any) -> dict[str, Any]:
         except Exception as error:
             report["databases"][platform.value] = {"reachable": False, "error": str(error)}
             report["healthy"] = False
-    for origin, prefix in core.prefixes().items():
-        lag = group_lag(
-            container.messaging.kafka(),
-            consumer_group(origin),
-            change_topics(core.mapping(), origin, prefix),
-        )
-        report["directions"][f"{origin.value}-to-{origin.other.value}"] = {
-            f"{t}[{p}]": {"committed": c, "end": e, "lag": e - c} for (t, p), (c, e) in lag.items()
-        }
-    report["dlq_depth"] = len(container.messaging.dead_letters().letters())
+    report["kafka"], report["dlq_depth"] = {"reachable": True}, None
+    try:  # one unreachable broker costs one bootstrap timeout, not one per question
+        for origin, prefix in core.prefixes().items():
+            lag = group_lag(
+                container.messaging.kafka(),
+                consumer_group(origin),
+                change_topics(core.mapping(), origin, prefix),
+            )
+            report["directions"][f"{origin.value}-to-{origin.other.value}"] = {
+                f"{t}[{p}]": {"committed": c, "end": e, "lag": e - c}
+                for (t, p), (c, e) in lag.items()
+            }
+        report["dlq_depth"] = len(container.messaging.dead_letters().letters())
+    except BrokerUnavailableError as error:
+        report["kafka"] = {"reachable": False, "error": str(error)}
+        report["healthy"] = False
     report["service"] = _service_health(settings.http_port)
     return report
 
@@ -87,7 +94,14 @@ def register_status(app: typer.Typer) -> None:
                     f"{name}: {'reachable' if db['reachable'] else 'UNREACHABLE'}"
                     f", last applied {db.get('last_applied_at')}"
                 )
-            console.print(f"dlq depth: {report['dlq_depth']}")
+            kafka = report["kafka"]
+            console.print(
+                "kafka: reachable" if kafka["reachable"] else f"kafka: UNREACHABLE: {kafka['error']}",
+                markup=False,
+                soft_wrap=True,
+            )
+            depth = report["dlq_depth"]
+            console.print(f"dlq depth: {'unknown' if depth is None else depth}")
             console.print(f"service: {report['service'] or 'not running (no health endpoint)'}")
             console.print(f"healthy: {report['healthy']}")
         raise typer.Exit(0 if report["healthy"] else EXIT_PROBLEM)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Collection
 from typing import Any
 
 from adapters.kafka.admin import delete_records, ensure_topics
@@ -95,9 +96,19 @@ class KafkaDeadLetterQueue:
         self.publisher.publish(letter.topic, letter.key, value)
         self.publisher.flush()
 
-    def purge(self) -> int:
-        """Forget every letter held now (not those sent meanwhile); returns how many."""
+    def purge(self, letters: Collection[DeadLetter] | None = None) -> int:
+        """Forget every letter held now (not those sent meanwhile); returns how many.
+
+        With `letters` (as `letters()` gave them), forget only up to the newest of those on
+        each partition: a letter dead-lettered after they were read is kept."""
         upto, held = self._read()
+        if letters is not None:
+            chosen = {letter.id for letter in letters}
+            newest: dict[int, int] = {}
+            for partition, offset, letter in held:
+                if letter.id in chosen:
+                    newest[partition] = max(newest.get(partition, -1), offset)
+            held = [h for h in held if h[1] <= newest.get(h[0], -1)]
         if not held:
             return 0
         for partition, offset, _ in held:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
 
 from kafka import KafkaConsumer, TopicPartition
@@ -36,11 +37,13 @@ class KafkaChangeSource:
         heartbeat_interval_ms: int = 1_000,
         max_poll_interval_ms: int = 300_000,
         assign_all: bool = False,
+        first_fetch_s: float = 5.0,
     ) -> None:
         """`assign_all` takes every partition without joining the group (one consumer per
         group, offsets still committed to it): no rebalance wait, for tests and tools."""
         self.settings = settings
         self.group_id = group_id
+        self.first_fetch_s = first_fetch_s
         self.topics = list(topics)
         with broker_errors(settings, f"joining consumer group {group_id}"):
             self._consumer = KafkaConsumer(
@@ -63,9 +66,15 @@ class KafkaChangeSource:
                 self._consumer.subscribe(self.topics)
 
     def poll(self, max_records: int, timeout_s: float) -> list[RawMessage]:
-        """Up to `max_records` messages, in offset order within each partition."""
+        """Up to `max_records` messages, in offset order within each partition.
+
+        Empty only once every assigned partition has answered a fetch (or `first_fetch_s`
+        passed): a short poll before the first answers would look idle, and `--once` stop."""
+        deadline = time.monotonic() + max(timeout_s, self.first_fetch_s)
         with broker_errors(self.settings, f"polling for group {self.group_id}"):
             batches = self._consumer.poll(timeout_ms=int(timeout_s * 1000), max_records=max_records)
+            while not batches and self._unfetched() and time.monotonic() < deadline:
+                batches = self._consumer.poll(timeout_ms=100, max_records=max_records)
         return [
             RawMessage(r.topic, r.partition, r.offset, r.key, r.value, r.timestamp)
             for tp in sorted(batches)
@@ -82,6 +91,10 @@ class KafkaChangeSource:
         }
         with broker_errors(self.settings, f"committing offsets of group {self.group_id}"):
             self._consumer.commit(offsets=committing)
+
+    def _unfetched(self) -> bool:
+        """Whether an assigned partition has had no fetch answer yet (its end is unknown)."""
+        return any(self._consumer.highwater(tp) is None for tp in self._consumer.assignment())
 
     def rewind(self) -> None:
         """Seek each assigned partition back to its committed offset (or the beginning)."""

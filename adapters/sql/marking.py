@@ -43,11 +43,13 @@ class PostgresMarking:
         conn.rollback()
         return found is not None
 
-    upsert = staticmethod(postgresql.insert)
-
     @staticmethod
-    def on_conflict_update(statement, keys, values):  # type: ignore[no-untyped-def]
-        return statement.on_conflict_do_update(index_elements=keys, set_=values)
+    def upsert_many(table, keys, columns):  # type: ignore[no-untyped-def]
+        """One INSERT .. ON CONFLICT for many rows (executemany sends them multi-row)."""
+        statement = postgresql.insert(table)
+        return statement.on_conflict_do_update(
+            index_elements=keys, set_={c: statement.excluded[c] for c in columns}
+        )
 
 
 class MySQLMarking:
@@ -72,8 +74,8 @@ class MySQLMarking:
         conn.execute(text("SET @tandem_origin = NULL"))
         conn.commit()
 
-    upsert = staticmethod(mysql.insert)
-
     @staticmethod
-    def on_conflict_update(statement, keys, values):  # type: ignore[no-untyped-def]
-        return statement.on_duplicate_key_update(values)
+    def upsert_many(table, keys, columns):  # type: ignore[no-untyped-def]
+        """One INSERT .. ON DUPLICATE KEY UPDATE for many rows (sent multi-row)."""
+        statement = mysql.insert(table)
+        return statement.on_duplicate_key_update({c: statement.inserted[c] for c in columns})

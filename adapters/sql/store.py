@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping
+import copy
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import attrs
 from sqlalchemy import Connection, Engine, and_, select
 
 from adapters.sql.errors import translated
@@ -94,8 +96,12 @@ def read_links(
     return found
 
 
+LinkKey = tuple[str, Platform, int]
+
+
 class SqlSession:
-    """One sync transaction; processed events are written in one multi-row statement."""
+    """One sync transaction. Links are cached and, like processed events, written at flush in
+    one multi-row statement each; an undo log keeps both right when a savepoint rolls back."""
 
     def __init__(
         self, conn: Connection, tables: SchemaTables, marking: Marking, platform: Platform
@@ -105,6 +111,9 @@ class SqlSession:
         self.marking = marking
         self.platform = platform
         self.pending_processed: list[dict[str, Any]] = []
+        self.pending_links: dict[tuple[str, int], EntityLink] = {}
+        self.known_links: dict[LinkKey, EntityLink | None] = {}
+        self.undo: list[Callable[[], None]] = []
 
     def processed(self, event_ids: Collection[str]) -> set[str]:
         if not event_ids:
@@ -122,27 +131,52 @@ class SqlSession:
                 "processed_at": _utcnow(),
             }
         )
+        self.undo.append(self.pending_processed.pop)
 
     def links(
         self, entity_type: str, platform: Platform, ids: Collection[int]
     ) -> dict[int, EntityLink]:
-        return read_links(self.conn, self.tables, entity_type, platform, ids, lock=True)
+        unknown = [i for i in ids if (entity_type, platform, i) not in self.known_links]
+        if unknown:
+            found = read_links(self.conn, self.tables, entity_type, platform, unknown, lock=True)
+            for row_id in unknown:
+                self._remember((entity_type, platform, row_id), found.get(row_id))
+        return {
+            i: copy.copy(link)
+            for i in ids
+            if (link := self.known_links[(entity_type, platform, i)]) is not None
+        }
 
     def save_link(self, link: EntityLink) -> None:
-        values = {
-            "entity_type": link.entity_type,
-            "legacy_id": link.legacy_id,
-            "revamp_id": link.revamp_id,
-            "applied_version": link.applied_version,
-            "rejected_version": link.rejected_version,
-            "deleted": link.deleted,
-            "updated_at": _utcnow(),
-        }
-        statement = self.marking.upsert(self.tables.links).values(**values)
-        updates = {k: v for k, v in values.items() if k not in ("entity_type", "legacy_id")}
-        self.conn.execute(
-            self.marking.on_conflict_update(statement, ["entity_type", "legacy_id"], updates)
-        )
+        saved = copy.copy(link)
+        key = (link.entity_type, link.legacy_id)
+        previous = self.pending_links.get(key)
+        self.pending_links[key] = saved
+
+        def forget() -> None:
+            if previous is None:
+                self.pending_links.pop(key, None)
+            else:
+                self.pending_links[key] = previous
+
+        self.undo.append(forget)
+        replaced = self.known_links.get((link.entity_type, Platform.LEGACY, link.legacy_id))
+        if replaced is not None and replaced.revamp_id != link.revamp_id:
+            self._remember((link.entity_type, Platform.REVAMP, replaced.revamp_id), None)
+        for platform in Platform:
+            self._remember((link.entity_type, platform, link.id_on(platform)), saved)
+
+    def _remember(self, key: LinkKey, link: EntityLink | None) -> None:
+        had, previous = key in self.known_links, self.known_links.get(key)
+        self.known_links[key] = link
+
+        def forget() -> None:
+            if had:
+                self.known_links[key] = previous
+            else:
+                self.known_links.pop(key, None)
+
+        self.undo.append(forget)
 
     def rows(self, entity: EntityMapping, ids: Collection[int]) -> dict[int, StoredRow]:
         table = self.tables.of(entity)
@@ -178,13 +212,29 @@ class SqlSession:
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
-        with translated(f"{self.platform.value} database"), self.conn.begin_nested():
-            yield
+        mark = len(self.undo)
+        try:
+            with translated(f"{self.platform.value} database"), self.conn.begin_nested():
+                yield
+        except BaseException:
+            while len(self.undo) > mark:
+                self.undo.pop()()
+            raise
 
     def flush(self) -> None:
+        """Write the links and processed events of the transaction, one statement each."""
+        if self.pending_links:
+            now = _utcnow()
+            values = [
+                {**attrs.asdict(link), "updated_at": now} for link in self.pending_links.values()
+            ]
+            keys = ["entity_type", "legacy_id"]
+            updated = [c for c in values[0] if c not in keys]
+            statement = self.marking.upsert_many(self.tables.links, keys, updated)
+            self.conn.execute(statement, values)
         if self.pending_processed:
             self.conn.execute(self.tables.processed.insert(), self.pending_processed)
-            self.pending_processed = []
+        self.pending_links, self.pending_processed, self.undo = {}, [], []
 
 
 def _utcnow() -> datetime:

@@ -162,6 +162,40 @@ class TargetStoreContract:
         by_legacy = self.store(platform).read_links("user", Platform.LEGACY, [10])
         assert by_legacy[10].applied_version == 6 and by_legacy[10].deleted
 
+    @pytest.mark.parametrize("platform", list(Platform))
+    def test_a_failed_savepoint_forgets_its_links_and_processed_events(
+        self, platform: Platform, mapping
+    ) -> None:
+        with self.store(platform).transaction() as session:
+            session.save_link(EntityLink("user", 1, 2))
+            session.mark_processed(event(1))
+            with pytest.raises(ConstraintViolationError), session.savepoint():
+                session.save_link(EntityLink("user", 1, 3, applied_version=9))
+                session.save_link(EntityLink("user", 4, 5))
+                session.mark_processed(event(4))
+                entity = mapping.entity("user")
+                session.insert(entity, user(platform, "ivy"))
+                session.insert(entity, user(platform, "ivy"))  # duplicate email
+            assert session.links("user", Platform.LEGACY, [1, 4]) == {1: EntityLink("user", 1, 2)}
+            assert session.links("user", Platform.REVAMP, [3, 5]) == {}
+        with self.store(platform).transaction() as session:
+            ids = [event(1).event_id, event(4).event_id]
+            assert session.processed(ids) == {event(1).event_id}
+        links = self.store(platform).read_links("user", Platform.LEGACY, [1, 4])
+        assert links == {1: EntityLink("user", 1, 2)}
+
+    @pytest.mark.parametrize("platform", list(Platform))
+    def test_many_links_in_one_transaction_read_back_as_written(
+        self, platform: Platform, mapping
+    ) -> None:
+        with self.store(platform).transaction() as session:
+            for n in range(1, 201):
+                session.save_link(EntityLink("post", n, 1000 + n, applied_version=n))
+            session.save_link(EntityLink("post", 7, 1007, applied_version=70, deleted=True))
+            assert session.links("post", Platform.REVAMP, [1007])[1007].applied_version == 70
+        links = self.store(platform).read_links("post", Platform.REVAMP, range(1001, 1201))
+        assert len(links) == 200 and links[1007].deleted and links[1200].applied_version == 200
+
 
 class TestInMemoryTargetStore(TargetStoreContract):
     @pytest.fixture(autouse=True)

@@ -11,7 +11,6 @@ import json
 import signal
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,6 @@ from tests.e2e.processes import (
     CONSUMER,
     TANDEM,
     Process,
-    drop_slot,
     execute,
     read_env_file,
     rows,
@@ -34,21 +32,9 @@ from tests.e2e.processes import (
     started,
     topic_end_offsets,
     wait_for,
-    write_env_file,
 )
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def env_file(
-    running_stack: dict[str, str], clean_engines: dict[str, Engine], tmp_path: Path
-) -> Iterator[Path]:
-    path = write_env_file(running_stack, tmp_path)
-    migrated = run_command([*TANDEM, "migrate", "--env-file", str(path)])
-    assert migrated.returncode == 0, migrated.stderr
-    yield path
-    drop_slot(clean_engines["legacy"], path)
 
 
 def everything(engines: dict[str, Engine]) -> dict[str, list[dict[str, Any]]]:

@@ -128,3 +128,16 @@ def test_an_event_of_the_other_platform_is_dead_lettered(
     revamp_service.handle(produce(pipeline, new_user(feed, 4, "alice")))
     (letter,) = pipeline.dead_letters.letters()
     assert letter.error_type == "InvalidEventError" and "source" in letter.error_message
+
+
+def test_a_child_whose_parent_never_comes_is_dead_lettered_with_the_reason(
+    pipeline: InMemoryPipeline, service: SyncService, feed: DebeziumFeed, clock: FakeClock
+) -> None:
+    (post,) = produce(pipeline, new_post(feed, 5, 77))
+    service.handle([post])
+    clock.advance(service.waiting.wait_s + 1)
+    offsets = service.handle([])
+    (letter,) = pipeline.dead_letters.letters()
+    assert letter.error_type == "ParentMissingError" and "user 77" in letter.error_message
+    assert f"waited {service.waiting.wait_s:g} s" in letter.stack_trace
+    assert offsets[(post.topic, post.partition)] == post.offset + 1  # no longer held back

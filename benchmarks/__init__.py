@@ -1,0 +1,1 @@
+"""Tandem's benchmarks: `python -m benchmarks.run` measures and writes benchmarks/results/."""
