@@ -6,7 +6,6 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Collection
 from typing import Any, Protocol
 
 from adapters.capture.mysql import MySQLChangeCapture
@@ -137,7 +136,8 @@ class CaptureRunner:
 
 
 class PostgresCaptureRunner(CaptureRunner):
-    """Capture of the legacy PostgreSQL database (slot `tandem_legacy`, pgoutput)."""
+    """Capture of the legacy PostgreSQL database (slot `tandem_legacy`, pgoutput); `options`
+    are PostgresChangeCapture's (topic_prefix, slot, publication, ...)."""
 
     capture: PostgresChangeCapture
 
@@ -146,26 +146,15 @@ class PostgresCaptureRunner(CaptureRunner):
         dsn: str,
         publisher: EventPublisher,
         *,
-        topic_prefix: str = "legacy",
-        slot: str = "tandem_legacy",
-        publication: str = "tandem_legacy",
-        skip_origins: Collection[str] = ("tandem_sync",),
         poll_interval_s: float = 0.05,
         max_backoff_s: float = 5.0,
         **options: Any,
     ) -> None:
-        capture = PostgresChangeCapture(
-            dsn,
-            publisher,
-            topic_prefix=topic_prefix,
-            slot=slot,
-            publication=publication,
-            skip_origins=skip_origins,
-            **options,
-        )
+        capture = PostgresChangeCapture(dsn, publisher, **options)
         super().__init__(
-            capture, name=topic_prefix, poll_interval_s=poll_interval_s, max_backoff_s=max_backoff_s
-        )
+            capture, name=capture.prefix, poll_interval_s=poll_interval_s,
+            max_backoff_s=max_backoff_s,
+        )  # fmt: skip
 
     def slot_lag(self) -> SlotLag:
         """WAL retained for the slot and WAL not yet confirmed, in bytes."""
@@ -173,7 +162,8 @@ class PostgresCaptureRunner(CaptureRunner):
 
 
 class MySQLCaptureRunner(CaptureRunner):
-    """Capture of the revamp MySQL/MariaDB database; its position lives in `state_file`."""
+    """Capture of the revamp MySQL/MariaDB database; its position lives in `state_file`;
+    `options` are MySQLChangeCapture's (topic_prefix, marker_table, server_id, ...)."""
 
     capture: MySQLChangeCapture
 
@@ -183,22 +173,11 @@ class MySQLCaptureRunner(CaptureRunner):
         publisher: EventPublisher,
         state_file: str | os.PathLike[str],
         *,
-        topic_prefix: str = "revamp",
-        marker_table: str = "tandem_sync_marker",
-        server_id: int | None = None,
         max_backoff_s: float = 5.0,
         **options: Any,
     ) -> None:
-        capture = MySQLChangeCapture(
-            dsn,
-            publisher,
-            state_file,
-            topic_prefix=topic_prefix,
-            marker_table=marker_table,
-            server_id=server_id,
-            **options,
-        )
+        capture = MySQLChangeCapture(dsn, publisher, state_file, **options)
         # no sleep between polls: an idle capture_once already waits for the server's heartbeat
         super().__init__(
-            capture, name=topic_prefix, poll_interval_s=0.0, max_backoff_s=max_backoff_s
+            capture, name=capture.prefix, poll_interval_s=0.0, max_backoff_s=max_backoff_s
         )

@@ -267,16 +267,25 @@ def test_pg_restart_of_the_capture_loses_and_duplicates_nothing(
     written: list[int] = []
     writer = threading.Thread(target=lambda: written.extend(
         legacy_writer(dsns["SYNC_LEGACY_DSN"], 300)))  # fmt: skip
+    stopped_at = restarted_mid_stream(lambda: pg_runner(dsns, slot, publisher), publisher, writer)
+    ids = created_ids(publisher.events())
+    assert stopped_at < 300 and ids == sorted(written) and len(set(ids)) == 300
+
+
+def restarted_mid_stream(
+    make_runner: Callable[[], CaptureRunner], publisher: ListPublisher, writer: threading.Thread
+) -> int:
+    """Capture while `writer` writes 300 rows: stop after 60, go on with a new runner.
+    Returns how many messages the first runner had published."""
     writer.start()
-    with running(pg_runner(dsns, slot, publisher)):
+    with running(make_runner()):
         wait_for(lambda: len(publisher.messages) >= 60)
     stopped_at = len(publisher.messages)
-    with running(pg_runner(dsns, slot, publisher)):
+    with running(make_runner()):
         writer.join()
         wait_for(lambda: len(publisher.messages) >= 300)
         time.sleep(0.3)
-    ids = created_ids(publisher.events())
-    assert stopped_at < 300 and ids == sorted(written) and len(set(ids)) == 300
+    return stopped_at
 
 
 def legacy_writer(dsn: str, count: int) -> list[int]:
@@ -401,14 +410,7 @@ def test_mysql_restart_of_the_capture_loses_and_duplicates_nothing(
         db.conn.close()
 
     writer = threading.Thread(target=write)
-    writer.start()
-    with running(my_runner(dsns, state, publisher)):
-        wait_for(lambda: len(publisher.messages) >= 60)
-    stopped_at = len(publisher.messages)
-    with running(my_runner(dsns, state, publisher)):
-        writer.join()
-        wait_for(lambda: len(publisher.messages) >= 300)
-        time.sleep(0.3)
+    stopped_at = restarted_mid_stream(lambda: my_runner(dsns, state, publisher), publisher, writer)
     ids = created_ids(publisher.events())
     assert stopped_at < 300 and ids == written and len(set(ids)) == 300
 
