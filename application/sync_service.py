@@ -6,6 +6,7 @@ import logging
 import time
 import traceback
 from collections.abc import Sequence
+from contextlib import nullcontext
 from datetime import UTC, datetime
 
 import attrs
@@ -30,6 +31,10 @@ from domain.rules import ConflictPolicy, is_echo
 
 log = logging.getLogger(__name__)
 Offsets = dict[tuple[str, int], int]
+
+
+class _NeedsIsolation(Exception):
+    """An event failed in a batch written without savepoints: roll back, write it again."""
 
 
 @attrs.define
@@ -143,18 +148,31 @@ class SyncService:
         item.retries = exhausted.retries
 
     def _transaction(self, items: list[_Item]) -> None:
+        """Optimistically without savepoints (two round trips fewer per event); when an event
+        fails, the transaction is rolled back and done again with one savepoint per event."""
+        try:
+            self._attempt(items, isolated=False)
+        except _NeedsIsolation:
+            self._attempt(items, isolated=True)
+
+    def _attempt(self, items: list[_Item], isolated: bool) -> None:
         for item in items:
             item.outcome, item.error = None, None
         with self.target.transaction() as session:
             seen = session.processed([item.event.event_id for item in items])
             self.applier.prefetch(session, [i.event for i in items if i.event.event_id not in seen])
-            while self._pass(session, items, seen) and any(
+            while self._pass(session, items, seen, isolated) and any(
                 item.outcome is Outcome.WAITING for item in items
             ):
                 pass  # a parent arrived later in the batch: its waiting children try again
 
-    def _pass(self, session: TargetSession, items: list[_Item], seen: set[str]) -> int:
-        """One pass in arrival order over what is unsettled; returns how many settled."""
+    def _pass(
+        self, session: TargetSession, items: list[_Item], seen: set[str], isolated: bool
+    ) -> int:
+        """One pass in arrival order over what is unsettled; returns how many settled.
+
+        A parent that is not there yet is found before any write, so a waiting child needs no
+        savepoint; any other failure does, unless the batch runs `isolated` already."""
         settled = 0
         blocked: set[tuple[str, str]] = set()
         for item in items:
@@ -169,7 +187,7 @@ class SyncService:
                 settled += 1
                 continue
             try:
-                with session.savepoint():
+                with session.savepoint() if isolated else nullcontext():
                     item.outcome = self.applier.apply(session, item.event)
                 seen.add(item.event.event_id)
                 settled += 1
@@ -177,6 +195,8 @@ class SyncService:
                 item.outcome, item.error = Outcome.WAITING, error
                 blocked.add(key)
             except PermanentError as error:
+                if not isolated:
+                    raise _NeedsIsolation from error
                 item.outcome, item.error = Outcome.DEAD_LETTERED, error
                 item.trace = traceback.format_exc()
                 settled += 1

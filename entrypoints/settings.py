@@ -150,7 +150,9 @@ def _creatable_dir(path: Path, name: str) -> None:
     absolute = path.absolute()
     existing = next(p for p in (absolute, *absolute.parents) if p.exists())
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise ConfigurationError(f"{name}: cannot use {path}: {existing} is not a writable directory")
+        raise ConfigurationError(
+            f"{name}: cannot use {path}: {existing} is not a writable directory"
+        )
 
 
 def _bootstrap(value: str) -> tuple[str, ...]:

@@ -95,11 +95,8 @@ def register_status(app: typer.Typer) -> None:
                     f", last applied {db.get('last_applied_at')}"
                 )
             kafka = report["kafka"]
-            console.print(
-                "kafka: reachable" if kafka["reachable"] else f"kafka: UNREACHABLE: {kafka['error']}",
-                markup=False,
-                soft_wrap=True,
-            )
+            where = "reachable" if kafka["reachable"] else f"UNREACHABLE: {kafka['error']}"
+            console.print(f"kafka: {where}", markup=False, soft_wrap=True)
             depth = report["dlq_depth"]
             console.print(f"dlq depth: {'unknown' if depth is None else depth}")
             console.print(f"service: {report['service'] or 'not running (no health endpoint)'}")
