@@ -20,7 +20,7 @@ from adapters.sql.tables import SchemaTables
 from application.reconcile import Reconciler
 from benchmarks.probes import TimedSource, TimedTarget
 from benchmarks.report import Result, Target, percentiles
-from benchmarks.stack import bench_container, engines_of, server_versions, truncate
+from benchmarks.stack import bench_container, empty_databases, server_versions
 from domain.events import Operation, Platform
 from domain.mapping import SchemaMapping
 from entrypoints.container import Container
@@ -45,12 +45,7 @@ TARGETS += [
 
 def run(stack: dict[str, str], mode: str) -> Result:
     count = ROWS[mode]
-    engines = engines_of(stack)
-    try:
-        truncate(engines)
-    finally:
-        for engine in engines.values():
-            engine.dispose()
+    empty_databases(stack)
     metrics: dict[str, Any] = {}
     with bench_container(stack, NAME) as container:
         mapping, prefixes = container.core.mapping(), container.core.prefixes()

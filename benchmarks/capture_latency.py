@@ -10,12 +10,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from benchmarks.live import Parts, UserInserts, wait_until
-from benchmarks.probes import TimedPublisher
+from benchmarks.live import Parts, TimedCapture, UserInserts, wait_until
 from benchmarks.report import Result, Target, percentiles
-from benchmarks.stack import bench_container, dispose, engines_of, server_versions, truncate
+from benchmarks.stack import bench_container, empty_databases, server_versions
 from domain.events import Platform
-from entrypoints.capture_wiring import capture_runners
 
 NAME = "capture_latency"
 SAMPLES = {"full": 200, "quick": 50}
@@ -29,84 +27,57 @@ TARGETS.append(Target("events_missing", "==", 0, "events", "events never publish
 
 def run(stack: dict[str, str], mode: str) -> Result:
     count = SAMPLES[mode]
-    engines = engines_of(stack)
-    try:
-        truncate(engines)
-    finally:
-        dispose(engines)
+    empty_databases(stack)
     metrics: dict[str, Any] = {}
     parts = Parts()
     with bench_container(stack, NAME) as container:
-        mapping, prefixes = container.core.mapping(), container.core.prefixes()
-        dbs = container.databases
+        mapping, dbs = container.core.mapping(), container.databases
         owned = {Platform.LEGACY: dbs.legacy_engine(), Platform.REVAMP: dbs.revamp_engine()}
-        runners = {
-            Platform(name.removeprefix("capture-")): runner
-            for name, runner in capture_runners(container).items()
-        }
-        publishers = {}
+        capture = TimedCapture(container)
         try:
-            for platform, runner in runners.items():
-                publishers[platform] = runner.capture.publisher = TimedPublisher(
-                    runner.capture.publisher
-                )
-                runner.prepare()
-                parts.start(f"capture-{platform.value}", runner.run)
+            capture.start(parts)
             missing = 0
             for platform in Platform:
-                entity = mapping.entity("user")
-                topic = (
-                    f"{prefixes[platform]}.{entity.schemas.on(platform)}."
-                    f"{entity.tables.on(platform)}"
-                )
-                samples, lost = measure(
-                    UserInserts(owned[platform], platform, mapping),
-                    publishers[platform],
-                    topic,
-                    count,
-                )
-                missing += lost
+                inserts = UserInserts(owned[platform], platform, mapping)
+                try:
+                    samples, lost = measure(inserts, capture, count)
+                finally:
+                    inserts.close()
                 metrics[DATABASES[platform]] = {"latency_ms": percentiles(samples)}
+                missing += lost
             metrics["events_missing"] = missing
         finally:
             parts.join()
-            for platform, runner in runners.items():
-                if platform is Platform.LEGACY:
-                    runner.capture.drop_slot()
-                runner.close()
-    notes = [f"capture thread failed: {failure}" for failure in parts.failures]
+            capture.close()
     return Result(
         name=NAME,
         title="Built-in capture: application COMMIT to event acknowledged by the broker",
         parameters={"inserts_per_database": count, "pace_ms": PACE_S * 1000},
         metrics=metrics,
         targets=TARGETS,
-        notes=notes,
+        notes=[f"a capture thread failed: {failure}" for failure in parts.failures],
         servers=server_versions(stack),
     )
 
 
-def measure(
-    inserts: UserInserts, publisher: TimedPublisher, topic: str, count: int
-) -> tuple[list[float], int]:
+def measure(inserts: UserInserts, capture: TimedCapture, count: int) -> tuple[list[float], int]:
     """Latencies (s) of `count` inserts after one warm-up; and how many never arrived."""
-    side = inserts.platform.value
-    try:
-        warm_id, _, _ = inserts.insert(f"capture_{side}_warmup")
-        wait_until(lambda: publisher.acknowledged_at(topic, warm_id) is not None, 30.0)
-        committed: dict[int, float] = {}
-        for i in range(count):
-            row_id, _, at = inserts.insert(f"capture_{side}_{i}")
-            committed[row_id] = at
-            time.sleep(PACE_S)
-        wait_until(
-            lambda: all(publisher.acknowledged_at(topic, i) is not None for i in committed), 30.0
-        )
-    finally:
-        inserts.close()
+    platform = inserts.platform
+
+    def acknowledged(row_id: int) -> float | None:
+        return capture.acknowledged_at(platform, row_id)
+
+    warm_id, _, _ = inserts.insert(f"capture_{platform.value}_warmup")
+    wait_until(lambda: acknowledged(warm_id) is not None, 30.0)
+    committed: dict[int, float] = {}
+    for i in range(count):
+        row_id, _, at = inserts.insert(f"capture_{platform.value}_{i}")
+        committed[row_id] = at
+        time.sleep(PACE_S)
+    wait_until(lambda: all(acknowledged(i) is not None for i in committed), 30.0)
     samples = [
-        acked - at
+        at_broker - at
         for row_id, at in committed.items()
-        if (acked := publisher.acknowledged_at(topic, row_id)) is not None
+        if (at_broker := acknowledged(row_id)) is not None
     ]
     return samples, len(committed) - len(samples)

@@ -11,11 +11,10 @@ import time
 from typing import Any
 
 from application.reconcile import Reconciler
-from benchmarks.live import Parts, UserInserts, wait_until
+from benchmarks.live import Parts, TimedCapture, UserInserts, wait_until
 from benchmarks.report import Result, Target, percentiles
-from benchmarks.stack import bench_container, dispose, engines_of, server_versions, truncate
+from benchmarks.stack import bench_container, empty_databases, server_versions
 from domain.events import Platform
-from entrypoints.capture_wiring import capture_runners
 from entrypoints.runtime import build_loop
 
 NAME = "end_to_end"
@@ -35,22 +34,15 @@ TARGETS += [
 
 def run(stack: dict[str, str], mode: str) -> Result:
     count = ROWS[mode]
-    engines = engines_of(stack)
-    try:
-        truncate(engines)
-    finally:
-        dispose(engines)
+    empty_databases(stack)
     metrics: dict[str, Any] = {}
     parts = Parts()
     with bench_container(stack, NAME) as container:
         mapping, dbs = container.core.mapping(), container.databases
         owned = {Platform.LEGACY: dbs.legacy_engine(), Platform.REVAMP: dbs.revamp_engine()}
-        runners = capture_runners(container)
-        loops = []
+        capture, loops = TimedCapture(container), []
         try:
-            for name, runner in runners.items():
-                runner.prepare()
-                parts.start(name, runner.run)
+            capture.start(parts)
             for origin in Platform:
                 loops.append(build_loop(container, origin))
                 parts.start(loops[-1].service.direction, loops[-1].run)
@@ -58,8 +50,8 @@ def run(stack: dict[str, str], mode: str) -> Result:
             missing = 0
             try:
                 for origin in Platform:
-                    samples, lost = measure(sides[origin], sides[origin.other], count)
-                    metrics[DIRECTIONS[origin]] = {"latency_ms": percentiles(samples)}
+                    split, lost = measure(sides[origin], sides[origin.other], count, capture)
+                    metrics[DIRECTIONS[origin]] = {k: percentiles(v) for k, v in split.items()}
                     missing += lost
             finally:
                 for side in sides.values():
@@ -72,10 +64,7 @@ def run(stack: dict[str, str], mode: str) -> Result:
             parts.join()
             for loop in loops:
                 loop.close()
-            for name, runner in runners.items():
-                if name == "capture-legacy":
-                    runner.capture.drop_slot()
-                runner.close()
+            capture.close()
     return Result(
         name=NAME,
         title="End to end: INSERT on one side until the mapped row is visible on the other",
@@ -86,25 +75,30 @@ def run(stack: dict[str, str], mode: str) -> Result:
         },
         metrics=metrics,
         targets=TARGETS,
-        notes=[f"a part failed: {failure}" for failure in parts.failures],
+        notes=[
+            "capture_ms: COMMIT to the event acknowledged by the broker; deliver_apply_ms: from"
+            " there until the mapped row is visible on the other side",
+            *(f"a part failed: {failure}" for failure in parts.failures),
+        ],
         servers=server_versions(stack),
     )
 
 
-def measure(origin: UserInserts, target: UserInserts, count: int) -> tuple[list[float], int]:
-    """Latencies (s) of `count` inserts after one warm-up; and how many never arrived."""
+def measure(
+    origin: UserInserts, target: UserInserts, count: int, capture: TimedCapture
+) -> tuple[dict[str, list[float]], int]:
+    """Latencies (s) of `count` inserts after one warm-up, whole and split at the broker's
+    acknowledgement of the captured event; and how many rows never arrived."""
     side = origin.platform.value
     _, warm_email, _ = origin.insert(f"e2e_{side}_warmup")
     wait_until(lambda: bool(target.present([warm_email])), 60.0, POLL_S)
-    committed: dict[str, float] = {}
+    committed: dict[str, tuple[int, float]] = {}
     seen: dict[str, float] = {}
-    next_insert = time.monotonic()
-    deadline = None
+    next_insert, deadline = time.monotonic(), None
     while len(seen) < count:
-        now = time.monotonic()
-        if len(committed) < count and now >= next_insert:
-            _, email, at = origin.insert(f"e2e_{side}_{len(committed)}")
-            committed[email] = at
+        if len(committed) < count and time.monotonic() >= next_insert:
+            row_id, email, at = origin.insert(f"e2e_{side}_{len(committed)}")
+            committed[email] = (row_id, at)
             next_insert = at + PACE_S
             if len(committed) == count:
                 deadline = at + 30.0
@@ -116,5 +110,13 @@ def measure(origin: UserInserts, target: UserInserts, count: int) -> tuple[list[
         if deadline is not None and time.monotonic() > deadline:
             break
         time.sleep(POLL_S)
-    samples = [seen[email] - at for email, at in committed.items() if email in seen]
-    return samples, count - len(samples)
+    split: dict[str, list[float]] = {"latency_ms": [], "capture_ms": [], "deliver_apply_ms": []}
+    for email, (row_id, at) in committed.items():
+        if email not in seen:
+            continue
+        split["latency_ms"].append(seen[email] - at)
+        acknowledged = capture.acknowledged_at(origin.platform, row_id)
+        if acknowledged is not None:
+            split["capture_ms"].append(acknowledged - at)
+            split["deliver_apply_ms"].append(seen[email] - acknowledged)
+    return split, count - len(split["latency_ms"])

@@ -10,8 +10,11 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from adapters.sql.tables import SchemaTables
+from benchmarks.probes import TimedPublisher
 from domain.events import Platform
 from domain.mapping import SchemaMapping
+from entrypoints.capture_wiring import capture_runners
+from entrypoints.container import Container
 
 EMAIL = {Platform.LEGACY: "email", Platform.REVAMP: "email_address"}
 NAME = {Platform.LEGACY: "username", Platform.REVAMP: "user_name"}
@@ -40,6 +43,41 @@ class Parts:
         self.stop.set()
         for thread in self.threads:
             thread.join(timeout_s)
+
+
+class TimedCapture:
+    """The built-in capture of both databases, as `tandem run` wires it, publishers timed."""
+
+    def __init__(self, container: Container) -> None:
+        self.runners = {
+            Platform(name.removeprefix("capture-")): runner
+            for name, runner in capture_runners(container).items()
+        }
+        self.published: dict[Platform, TimedPublisher] = {}
+        for platform, runner in self.runners.items():
+            self.published[platform] = runner.capture.publisher = TimedPublisher(
+                runner.capture.publisher
+            )
+        prefixes, entity = container.core.prefixes(), container.core.mapping().entity("user")
+        self.user_topics = {
+            p: f"{prefixes[p]}.{entity.schemas.on(p)}.{entity.tables.on(p)}" for p in Platform
+        }
+
+    def start(self, parts: Parts) -> None:
+        for platform, runner in self.runners.items():
+            runner.prepare()  # the capture starts here, at the end of the log
+            parts.start(f"capture-{platform.value}", runner.run)
+
+    def acknowledged_at(self, platform: Platform, user_id: int) -> float | None:
+        """When the broker acknowledged the event of this user's row, if it did."""
+        return self.published[platform].acknowledged_at(self.user_topics[platform], user_id)
+
+    def close(self) -> None:
+        """After the parts stopped: release connections, drop the benchmark's slot."""
+        for platform, runner in self.runners.items():
+            if platform is Platform.LEGACY:
+                runner.capture.drop_slot()  # else the server keeps WAL for it
+            runner.close()
 
 
 class UserInserts:

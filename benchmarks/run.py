@@ -31,7 +31,7 @@ BENCHMARKS: dict[str, tuple[bool, Callable[..., Result]]] = {
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="smaller runs (about a minute)")
+    parser.add_argument("--quick", action="store_true", help="smaller runs (under a minute)")
     parser.add_argument(
         "--only",
         action="append",

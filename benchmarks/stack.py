@@ -76,8 +76,16 @@ def server_versions(stack: dict[str, str]) -> dict[str, str]:
     return {"postgresql": postgres, "mariadb": mariadb, "broker": broker}
 
 
-def truncate(engines: dict[Platform, Engine]) -> None:
+def empty_databases(stack: dict[str, str]) -> None:
     """Empty the reference tables and the bookkeeping; ids start at 1 again."""
+    engines = engines_of(stack)
+    try:
+        _truncate(engines)
+    finally:
+        dispose(engines)
+
+
+def _truncate(engines: dict[Platform, Engine]) -> None:
     with engines[Platform.LEGACY].begin() as conn:
         conn.execute(text(f"TRUNCATE {LEGACY_TABLES} RESTART IDENTITY CASCADE"))
     with engines[Platform.REVAMP].begin() as conn:
@@ -115,6 +123,7 @@ def bench_container(stack: dict[str, str], name: str) -> Iterator[Container]:
         )
         yield container
     finally:
+        container.messaging.dead_letters().close()  # its producer, if a letter was sent
         container.shutdown_resources()
 
 

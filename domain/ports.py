@@ -59,8 +59,9 @@ class DeadLetterArchive(Protocol):
     def republish(self, letter: DeadLetter) -> None:
         """Put the original message back on its topic."""
 
-    def purge(self) -> int:
-        """Forget every dead letter held now; returns how many."""
+    def purge(self, letters: Collection[DeadLetter] | None = None) -> int:
+        """Forget every dead letter held now, or only up to these (as `letters()` gave them)
+        so that one sent meanwhile is kept; returns how many."""
 
 
 class EventPublisher(Protocol):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import attrs
 
 from adapters.debezium import dumps
@@ -26,9 +28,10 @@ class InMemoryDeadLetterQueue:
         value = None if letter.original_event is None else _json(letter.original_event)
         self.broker.produce(letter.topic, letter.key, value)
 
-    def purge(self) -> int:
-        count, self.held = len(self.held), []
-        return count
+    def purge(self, letters: Collection[DeadLetter] | None = None) -> int:
+        gone = self.held if letters is None else [x for x in self.held if x in letters]
+        self.held = [x for x in self.held if x not in gone]
+        return len(gone)
 
 
 def _json(original: object) -> bytes:

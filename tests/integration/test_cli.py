@@ -379,7 +379,7 @@ def test_dlq_list_show_replay_purge(tandem: Tandem) -> None:
     [letter] = queue.letters()
     listed = tandem.ok("dlq", "list")
     assert "1 dead letters" in listed
-    [row] = [line for line in listed.splitlines() if letter.id in line]
+    [row] = [line for line in listed.splitlines() if line.startswith(f"│ {letter.id} ")]
     assert topic in row and "InvalidEventError" in row and "not JSON" in row
 
     shown = json.loads(tandem.ok("dlq", "show", letter.id))
@@ -425,7 +425,6 @@ def test_replay_all_keeps_a_letter_dead_lettered_meanwhile(tandem: Tandem) -> No
     """`dlq replay --all` purges what it replayed, not a letter the service sent since."""
     tandem.create_topics()
     queue = KafkaDeadLetterQueue(tandem.kafka, tandem.dlq)
-
     try:
         queue.send(dead_letter("t", 1))
         replayed = queue.letters()

@@ -141,3 +141,14 @@ def test_a_child_whose_parent_never_comes_is_dead_lettered_with_the_reason(
     assert letter.error_type == "ParentMissingError" and "user 77" in letter.error_message
     assert f"waited {service.waiting.wait_s:g} s" in letter.stack_trace
     assert offsets[(post.topic, post.partition)] == post.offset + 1  # no longer held back
+
+
+def test_purging_what_was_replayed_keeps_a_letter_sent_meanwhile(
+    pipeline: InMemoryPipeline, service: SyncService
+) -> None:
+    queue = pipeline.dead_letters
+    service.handle(produce(pipeline, Message("legacy.public.legacy_users", b"1", b"[]")))
+    replayed = queue.letters()
+    service.handle(produce(pipeline, Message("legacy.public.legacy_users", b"2", b"{")))
+    assert queue.purge(replayed) == 1
+    assert [letter.key for letter in queue.letters()] == [b"2"]
