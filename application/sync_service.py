@@ -22,7 +22,7 @@ from domain.errors import (
     SyncError,
     TargetUnavailableError,
 )
-from domain.events import Platform, SyncEvent
+from domain.events import Operation, Platform, SyncEvent
 from domain.mapping import SchemaMapping
 from domain.model import DeadLetter, RawMessage
 from domain.ports import Clock, DeadLetterQueue, EventCodec, TargetSession, TargetStore
@@ -75,6 +75,7 @@ class SyncService:
         self.retry = retry
         self.stats = stats
         self.applier = ChangeApplier(mapping, origin_store, policy)
+        self.ranks = {e.entity_type: i for i, e in enumerate(mapping.in_dependency_order())}
         self.waiting = WaitingRoom(parent_wait_s)
         self.high_water: Offsets = {}
 
@@ -83,6 +84,7 @@ class SyncService:
         started = time.perf_counter()
         items = [_Item(w.message, w.event, parked=w) for w in self.waiting.take_all()]
         items += [item for m in messages if (item := self._admit(m)) is not None]
+        items.sort(key=self._parents_first)
         if items:
             self._apply(items)
         self._settle(items)
@@ -97,6 +99,11 @@ class SyncService:
                 },
             )
         return self._offsets(messages)
+
+    def _parents_first(self, item: _Item) -> tuple[bool, int]:
+        """Sort key: creates and updates of parents before their children's (a batch mixes
+        topics), deletes last; stable, so each key keeps its own order."""
+        return (item.event.operation is Operation.DELETE, self.ranks[item.event.entity_type])
 
     def _admit(self, message: RawMessage) -> _Item | None:
         self.stats.add(self.direction, "consumed")

@@ -36,6 +36,7 @@ class KafkaChangeSource:
         session_timeout_ms: int = 6_000,
         heartbeat_interval_ms: int = 1_000,
         max_poll_interval_ms: int = 300_000,
+        fetch_max_wait_ms: int = 50,
         assign_all: bool = False,
         first_fetch_s: float = 5.0,
     ) -> None:
@@ -58,6 +59,8 @@ class KafkaChangeSource:
                 session_timeout_ms=session_timeout_ms,
                 heartbeat_interval_ms=heartbeat_interval_ms,
                 max_poll_interval_ms=max_poll_interval_ms,
+                # the broker may hold an empty fetch this long: it bounds the added latency
+                fetch_max_wait_ms=fetch_max_wait_ms,
             )
             if assign_all:
                 self._consumer.assign(partitions_of(self._consumer, self.topics))

@@ -57,7 +57,11 @@ def alive(pid: int | None, exe: str | None = None) -> bool:
     if pid is None or pid <= 0:
         return False
     child = _children.get(pid)
-    if child is not None and child.poll() is not None:
+    if child is not None:
+        # our own child: poll() is exact, and right after the fork, before the exec, its
+        # command line is still Python's, which the `exe` check below would take for "exited"
+        if child.poll() is None:
+            return True
         _children.pop(pid, None)
         return False
     try:

@@ -21,6 +21,7 @@ SPECS: dict[str, PartSpec] = {
     spec.name: spec for spec in (postgres.SPEC, mariadb.SPEC, broker.SPEC)
 }
 READY_TIMEOUT = 90.0
+PORT_ATTEMPTS = 3
 Echo = Callable[[str], None]
 
 
@@ -86,14 +87,27 @@ def ensure(stack: Stack, part: str, echo: Echo) -> int:
             return pid
         echo(f"{part}: pid {pid} does not answer on {HOST}:{port}; restarting it")
         procs.stop(pid, spec.exe, spec.stop_signal, 30.0)
-    with stack.guard:
-        if not port or not port_is_free(port):
-            if port:
-                echo(f"{part}: port {port} is taken by another program; picking a new one")
-            port = free_port(avoid=stack.ports.values())
-        stack.ports[part] = port
-    stack.save()
-    return _start(stack, spec, port, echo)
+    for attempt in range(PORT_ATTEMPTS):
+        with stack.guard:
+            if not port or not port_is_free(port):
+                if port:
+                    echo(f"{part}: port {port} is taken by another program; picking a new one")
+                port = free_port(avoid=stack.ports.values())
+            stack.ports[part] = port
+        stack.save()
+        try:
+            return _start(stack, spec, port, echo)
+        except PartExitedError:
+            # another program may have bound the free port between our check and the start
+            if attempt + 1 == PORT_ATTEMPTS or port_is_free(port):
+                raise
+            echo(f"{part}: port {port} was taken while starting; trying another")
+            port = 0
+    raise AssertionError("unreachable")
+
+
+class PartExitedError(StackError):
+    """The server process ended while starting (a taken port, a bad setting...)."""
 
 
 def _answers(spec: PartSpec, port: int, pid: int) -> bool:
@@ -125,9 +139,11 @@ def _start(stack: Stack, spec: PartSpec, port: int, echo: Echo) -> int:
         procs.stop(pid, spec.exe, signal.SIGKILL, 5.0)
         raise
     if not answered:
-        why = f"did not answer within {READY_TIMEOUT:.0f}s" if running() else "exited"
+        exited = not running()
+        why = "exited" if exited else f"did not answer within {READY_TIMEOUT:.0f}s"
         procs.stop(pid, spec.exe, signal.SIGKILL, 5.0)
-        raise StackError(f"{spec.name} {why} (port {port}); see {log}: {log_tail(log)}")
+        error = PartExitedError if exited else StackError
+        raise error(f"{spec.name} {why} (port {port}); see {log}: {log_tail(log)}")
     spec.finish(port)
     echo(f"{spec.name}: started on {HOST}:{port} (pid {pid}) in {time.monotonic() - started:.1f}s")
     return pid

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from adapters.memory.capture import InMemoryCapture
+from adapters.memory.indexes import LinkTable, Table
 from adapters.memory.session import InMemorySession, Transaction
 from domain.errors import ConstraintViolationError, SyncError, TargetUnavailableError
 from domain.events import SYNC_SERVICE, Platform
@@ -37,11 +38,11 @@ class InMemoryDatabase:
         self.mapping = mapping
         self.capture = capture
         self.now = now
-        self.tables: dict[str, dict[int, dict[str, Any]]] = {
-            e.entity_type: {} for e in mapping.entities
+        self.tables: dict[str, Table] = {
+            e.entity_type: Table(e.natural_keys(platform)) for e in mapping.entities
         }
         self.sequences = {e.entity_type: itertools.count(1) for e in mapping.entities}
-        self.links: dict[tuple[str, int], EntityLink] = {}
+        self.links = LinkTable()
         self.processed_ids: set[str] = set()
         self.lock = threading.RLock()
         self.faults: list[SyncError] = []
@@ -71,7 +72,7 @@ class InMemoryDatabase:
 
     def rows_of(self, entity_type: str) -> dict[int, dict[str, Any]]:
         with self.lock:
-            return copy.deepcopy(self.tables[entity_type])
+            return {i: dict(row) for i, row in self.tables[entity_type].items()}
 
     def fail_next_transactions(self, *errors: SyncError) -> None:
         """Inject faults: each next sync transaction raises the next error."""
@@ -96,10 +97,7 @@ class InMemoryDatabase:
             }
 
     def find_link(self, entity_type: str, platform: Platform, row_id: int) -> EntityLink | None:
-        for link in self.links.values():
-            if link.entity_type == entity_type and link.id_on(platform) == row_id:
-                return link
-        return None
+        return self.links.get(entity_type, platform, row_id)
 
     # --- RowSnapshot ----------------------------------------------------------------------
     def scan(self, entity: EntityMapping, after_id: int, limit: int) -> list[dict[str, Any]]:
@@ -109,7 +107,7 @@ class InMemoryDatabase:
 
     def all_links(self, entity_type: str) -> Iterator[EntityLink]:
         with self.lock:
-            links = [copy.copy(v) for v in self.links.values() if v.entity_type == entity_type]
+            links = [copy.copy(v) for v in self.links if v.entity_type == entity_type]
         yield from links
 
     # --- internals shared with the session --------------------------------------------------
@@ -169,10 +167,7 @@ class InMemoryDatabase:
     def find_by(
         self, entity: EntityMapping, values: Mapping[str, Any], besides: int | None = None
     ) -> int | None:
-        for row_id, row in self.tables[entity.entity_type].items():
-            if row_id != besides and all(row.get(c) == v for c, v in values.items()):
-                return row_id
-        return None
+        return self.tables[entity.entity_type].find(values, besides)
 
     def children_of(self, entity_type: str, row_id: int) -> list[tuple[EntityMapping, int]]:
         found = []

@@ -110,20 +110,19 @@ class InMemorySession:
         return self.db.read_links(entity_type, platform, ids)
 
     def save_link(self, link: EntityLink) -> None:
-        key = (link.entity_type, link.legacy_id)
         clash = self.db.find_link(link.entity_type, Platform.REVAMP, link.revamp_id)
         if clash is not None and clash.legacy_id != link.legacy_id:
             raise ConstraintViolationError(
                 f"entity_mappings: {link.entity_type} revamp id {link.revamp_id} already linked"
             )
-        previous = self.db.links.get(key)
-        self.db.links[key] = EntityLink(**attrs.asdict(link))
+        previous = self.db.find_link(link.entity_type, Platform.LEGACY, link.legacy_id)
+        self.db.links.put(EntityLink(**attrs.asdict(link)))
 
         def revert() -> None:
             if previous is None:
-                self.db.links.pop(key, None)
+                self.db.links.remove(link.entity_type, link.legacy_id)
             else:
-                self.db.links[key] = previous
+                self.db.links.put(previous)
 
         self.txn.undo.append(revert)
 
