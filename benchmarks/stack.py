@@ -14,20 +14,12 @@ from sqlalchemy import Engine, text
 from adapters.kafka.admin import ensure_topics
 from adapters.localstack import down, up
 from adapters.sql.engines import open_engine
+from adapters.sql.reset import empty_reference_databases
 from adapters.sql_migrations import apply_migrations
 from domain.events import Platform
 from entrypoints.container import Container, build_container
 from entrypoints.runtime import change_topics
 from entrypoints.settings import Settings, gather
-
-LEGACY_TABLES = "legacy_likes, legacy_posts, legacy_users, entity_mappings, processed_events"
-REVAMP_TABLES = (
-    "revamp_likes",
-    "revamp_posts",
-    "revamp_users",
-    "entity_mappings",
-    "processed_events",
-)
 
 
 @contextmanager
@@ -86,13 +78,7 @@ def empty_databases(stack: dict[str, str]) -> None:
 
 
 def _truncate(engines: dict[Platform, Engine]) -> None:
-    with engines[Platform.LEGACY].begin() as conn:
-        conn.execute(text(f"TRUNCATE {LEGACY_TABLES} RESTART IDENTITY CASCADE"))
-    with engines[Platform.REVAMP].begin() as conn:
-        conn.execute(text("SET FOREIGN_KEY_CHECKS = 0"))
-        for table in REVAMP_TABLES:
-            conn.execute(text(f"TRUNCATE TABLE {table}"))
-        conn.execute(text("SET FOREIGN_KEY_CHECKS = 1"))
+    empty_reference_databases(engines[Platform.LEGACY], engines[Platform.REVAMP])
 
 
 @contextmanager

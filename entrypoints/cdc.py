@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from domain.errors import ConfigurationError, SyncError
-from entrypoints.common import EXIT_PROBLEM, EXIT_USAGE, EnvFile, load_settings, one_line, state_dir
+from entrypoints.common import EnvFile, load_settings, reported_errors, state_dir
 from entrypoints.consumer import install_stop_handlers
 
 app = typer.Typer(add_completion=False, help=__doc__)
@@ -36,7 +35,7 @@ def main(
     stop = threading.Event()
     install_stop_handlers(stop)
     container = build_container(settings)
-    try:
+    with reported_errors():
         state_dir(settings)
         runners = capture_runners(
             container, ("legacy", "revamp") if database == "both" else (database,)
@@ -46,17 +45,13 @@ def main(
                 with runner:
                     runner.run_once()
             raise typer.Exit(0)
-    except ConfigurationError as error:
-        typer.echo(f"configuration error: {one_line(error)}", err=True)
-        raise typer.Exit(EXIT_USAGE) from error
-    except SyncError as error:
-        typer.echo(f"error: {one_line(error)}", err=True)
-        raise typer.Exit(EXIT_PROBLEM) from error
     supervisor = Supervisor({n: r.run for n, r in runners.items()}, RetryPolicy(max_delay_s=30))
     supervisor.start(stop)
     stop.wait(seconds)
     stop.set()
     supervisor.join()
+    for runner in runners.values():
+        runner.close()
 
 
 if __name__ == "__main__":

@@ -45,15 +45,24 @@ def opened(env_file: Path | None, quiet: bool = True) -> Iterator[Container]:
     container = build_container(settings)
     container.init_resources()
     try:
-        yield container
+        with reported_errors():
+            yield container
+    finally:
+        container.shutdown_resources()
+
+
+@contextlib.contextmanager
+def reported_errors() -> Iterator[None]:
+    """A configuration error ends the command with exit 2, another sync error with exit 1,
+    each as one line on stderr."""
+    try:
+        yield
     except ConfigurationError as error:
         typer.echo(f"configuration error: {one_line(error)}", err=True)
         raise typer.Exit(EXIT_USAGE) from error
     except SyncError as error:
         typer.echo(f"error: {one_line(error)}", err=True)
         raise typer.Exit(EXIT_PROBLEM) from error
-    finally:
-        container.shutdown_resources()
 
 
 def state_dir(settings: Settings) -> Path:

@@ -82,6 +82,8 @@ def register_run(app: typer.Typer) -> None:
                 view.stop()
             for loop in loops.values():
                 loop.close()
+            for runner in runners.values():
+                runner.close()
             if server is not None:
                 server.shutdown()
             container.shutdown_resources()

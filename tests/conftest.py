@@ -5,22 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from adapters.mapping_file import load_mapping
 from adapters.sql.engines import open_engine
+from adapters.sql.reset import empty_reference_databases
 from adapters.sql_migrations import apply_migrations
 from domain.mapping import SchemaMapping
 from tests.integration.stack_fixture import running_stack, tmp_root  # noqa: F401 - fixtures
-
-LEGACY_TABLES = "legacy_likes, legacy_posts, legacy_users, entity_mappings, processed_events"
-REVAMP_TABLES = (
-    "revamp_likes",
-    "revamp_posts",
-    "revamp_users",
-    "entity_mappings",
-    "processed_events",
-)
 
 
 @pytest.fixture(scope="session")
@@ -41,13 +33,7 @@ def engines(running_stack: dict[str, str]) -> Iterator[dict[str, Engine]]:  # no
 
 
 def truncate_all(engines: dict[str, Engine]) -> None:
-    with engines["legacy"].begin() as conn:
-        conn.execute(text(f"TRUNCATE {LEGACY_TABLES} RESTART IDENTITY CASCADE"))
-    with engines["revamp"].begin() as conn:
-        conn.execute(text("SET FOREIGN_KEY_CHECKS = 0"))
-        for table in REVAMP_TABLES:
-            conn.execute(text(f"TRUNCATE TABLE {table}"))
-        conn.execute(text("SET FOREIGN_KEY_CHECKS = 1"))
+    empty_reference_databases(engines["legacy"], engines["revamp"])
 
 
 @pytest.fixture
