@@ -37,7 +37,7 @@ class ConsumerLoop:
         """Poll one batch, apply it and commit; returns how many messages it held."""
         try:
             messages = self.source.poll(self.batch_size, self.poll_timeout_s)
-            offsets = self.service.handle(messages)
+            offsets = self.service.handle(messages, backlogged=len(messages) >= self.batch_size)
             if offsets:
                 self.source.commit(offsets)
         except TransientError as error:

@@ -79,15 +79,18 @@ class SyncService:
         self.waiting = WaitingRoom(parent_wait_s)
         self.high_water: Offsets = {}
 
-    def handle(self, messages: Sequence[RawMessage]) -> Offsets:
-        """Process a batch; returns the offsets that are safe to commit."""
+    def handle(self, messages: Sequence[RawMessage], backlogged: bool = False) -> Offsets:
+        """Process a batch; returns the offsets that are safe to commit.
+
+        `backlogged`: more messages are queued behind this batch. A waiting child's deadline
+        does not run out then: during a catch-up its parent may still be in the queue."""
         started = time.perf_counter()
         items = [_Item(w.message, w.event, parked=w) for w in self.waiting.take_all()]
         items += [item for m in messages if (item := self._admit(m)) is not None]
         items.sort(key=self._parents_first)
         if items:
             self._apply(items)
-        self._settle(items)
+        self._settle(items, backlogged)
         if messages:
             log.info(
                 "batch handled",
@@ -209,12 +212,12 @@ class SyncService:
                 settled += 1
         return settled
 
-    def _settle(self, items: list[_Item]) -> None:
+    def _settle(self, items: list[_Item], backlogged: bool) -> None:
         """After the commit: count, dead-letter, park the waiting."""
         now = self.clock.now()
         for item in items:
             if item.outcome is Outcome.WAITING:
-                self._park(item, now)
+                self._park(item, now, backlogged)
                 continue
             if item.outcome is Outcome.DEAD_LETTERED and item.error is not None:
                 self._dead_letter(item.message, item.error, item.trace, item.retries)
@@ -227,11 +230,11 @@ class SyncService:
                     f"{dict(item.event.key)} at {item.event.position.log_position}"
                 )
 
-    def _park(self, item: _Item, now: float) -> None:
+    def _park(self, item: _Item, now: float, backlogged: bool) -> None:
         reason = str(item.error)
         if item.parked is None:
             self.waiting.park(item.message, item.event, now, reason)
-        elif item.parked.deadline > now:
+        elif item.parked.deadline > now or backlogged:
             self.waiting.put_back(item.parked)
         else:
             waited = f"waited {self.waiting.wait_s:g} s for its parent: {reason}"

@@ -77,3 +77,20 @@ def test_a_restart_does_not_dead_letter_a_child_twice(
     clock.advance(31)
     pipeline.drain()
     assert len(pipeline.dead_letters.letters()) == 1
+
+
+def test_a_full_batch_keeps_waiting_children_past_their_deadline(
+    pipeline: InMemoryPipeline, feed: DebeziumFeed, clock: FakeClock
+) -> None:
+    loop = pipeline.loops[LEGACY]
+    produce(pipeline, new_post(feed, 5, 77))
+    loop.step()
+    clock.advance(loop.service.waiting.wait_s + 1)
+    loop.batch_size = 3
+    produce(pipeline, *(new_user(feed, 100 + i, f"u{i}") for i in range(3)))
+    assert loop.step() == 3  # a full batch: more may be queued, the parent among them
+    assert pipeline.dead_letters.letters() == []
+    loop.step()  # caught up, and past the deadline
+    assert [letter.error_type for letter in pipeline.dead_letters.letters()] == [
+        "ParentMissingError"
+    ]

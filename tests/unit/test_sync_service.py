@@ -152,3 +152,15 @@ def test_purging_what_was_replayed_keeps_a_letter_sent_meanwhile(
     service.handle(produce(pipeline, Message("legacy.public.legacy_users", b"2", b"{")))
     assert queue.purge(replayed) == 1
     assert [letter.key for letter in queue.letters()] == [b"2"]
+
+
+def test_a_waiting_child_is_not_dead_lettered_while_a_backlog_may_still_hold_its_parent(
+    pipeline: InMemoryPipeline, service: SyncService, feed: DebeziumFeed, clock: FakeClock
+) -> None:
+    service.handle(produce(pipeline, new_post(feed, 5, 77)))
+    clock.advance(service.waiting.wait_s + 1)
+    service.handle([], backlogged=True)
+    assert pipeline.dead_letters.letters() == [] and len(service.waiting) == 1
+    service.handle(produce(pipeline, new_user(feed, 77, "dora")), backlogged=True)
+    (post,) = pipeline.revamp.rows_of("post").values()
+    assert pipeline.revamp.row("user", post["author_id"])["user_name"] == "dora"
