@@ -58,10 +58,38 @@ class ChangeApplier:
                     wanted[field.references].add(parent_id)
         for origin in {event.origin for event in events}:
             for entity_type, ids in wanted.items():
-                session.links(entity_type, origin, ids)
+                links = session.links(entity_type, origin, ids)
                 found = self.origin_store.read_links(entity_type, origin, ids)
                 for row_id in ids:
                     self.origin_links[(entity_type, origin, row_id)] = found.get(row_id)
+                links |= {i: link for i, link in found.items() if i not in links}
+                target_ids = [link.id_on(origin.other) for link in links.values()]
+                if target_ids:  # the current rows and the parents, locked, in one query
+                    session.rows(self.mapping.entity(entity_type), target_ids)
+        self._prefetch_natural_keys(session, events)
+
+    def _prefetch_natural_keys(self, session: TargetSession, events: Sequence[SyncEvent]) -> None:
+        """The rows a create could adopt, for natural keys without foreign keys (emails)."""
+        wanted: dict[tuple[str, tuple[str, ...]], set[tuple[Any, ...]]] = defaultdict(set)
+        for event in events:
+            if event.operation is not Operation.CREATE or event.after is None:
+                continue
+            entity = self.mapping.entity(event.entity_type)
+            target = event.origin.other
+            groups = [(f,) for f in entity.fields if f.unique] + list(entity.unique_together)
+            for group in groups:
+                if any(f.references for f in group):
+                    continue
+                try:
+                    values = tuple(f.convert(event.after.get(f.names.on(event.origin)),
+                                             event.origin) for f in group)  # fmt: skip
+                except (ValueError, TypeError):
+                    continue  # the apply reports it
+                if None not in values:
+                    columns = tuple(f.names.on(target) for f in group)
+                    wanted[(entity.entity_type, columns)].add(values)
+        for (entity_type, columns), keys in wanted.items():
+            session.find_many(self.mapping.entity(entity_type), columns, keys)
 
     def _origin_link(self, entity_type: str, platform: Platform, row_id: int) -> EntityLink | None:
         key = (entity_type, platform, row_id)

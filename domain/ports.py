@@ -95,6 +95,11 @@ class TargetSession(Protocol):
     def find_by(self, entity: EntityMapping, values: Mapping[str, Any]) -> int | None:
         """The id of a row whose columns equal `values` (a natural key), locked; else None."""
 
+    def find_many(
+        self, entity: EntityMapping, columns: tuple[str, ...], values: Collection[tuple[Any, ...]]
+    ) -> dict[tuple[Any, ...], int]:
+        """`find_by` for many natural keys at once: the ids of those found, locked."""
+
     def insert(self, entity: EntityMapping, values: Mapping[str, Any]) -> int:
         """Insert a row written by the sync service; returns its new id."""
 

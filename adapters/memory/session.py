@@ -133,6 +133,12 @@ class InMemorySession:
     def find_by(self, entity: EntityMapping, values: Mapping[str, Any]) -> int | None:
         return self.db.find_by(entity, values)
 
+    def find_many(
+        self, entity: EntityMapping, columns: tuple[str, ...], values: Collection[tuple[Any, ...]]
+    ) -> dict[tuple[Any, ...], int]:
+        found = {v: self.db.find_by(entity, dict(zip(columns, v, strict=True))) for v in values}
+        return {v: row_id for v, row_id in found.items() if row_id is not None}
+
     def insert(self, entity: EntityMapping, values: Mapping[str, Any]) -> int:
         return self.txn.insert(entity, values)
 

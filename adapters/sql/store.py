@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import attrs
-from sqlalchemy import Connection, Engine, and_, select
+from sqlalchemy import Connection, Engine, and_, select, tuple_
 
 from adapters.sql.errors import translated
 from adapters.sql.marking import MySQLMarking, PostgresMarking
@@ -114,6 +114,9 @@ class SqlSession:
         self.pending_links: dict[tuple[str, int], EntityLink] = {}
         self.known_links: dict[LinkKey, EntityLink | None] = {}
         self.undo: list[Callable[[], None]] = []
+        # rows read in this transaction: locked FOR UPDATE, so only our own writes change them
+        self.known_rows: dict[tuple[str, int], StoredRow | None] = {}
+        self.known_keys: dict[tuple[str, tuple[str, ...], tuple[Any, ...]], int | None] = {}
 
     def processed(self, event_ids: Collection[str]) -> set[str]:
         if not event_ids:
@@ -179,36 +182,68 @@ class SqlSession:
         self.undo.append(forget)
 
     def rows(self, entity: EntityMapping, ids: Collection[int]) -> dict[int, StoredRow]:
-        table = self.tables.of(entity)
-        key = table.c[entity.key.on(self.platform)]
-        version = entity.version.on(self.platform) if entity.version else None
-        query = select(table).where(key.in_(list(ids))).with_for_update()
-        return {
-            int(r[key.name]): StoredRow.of(dict(r), version, entity.source_column)
-            for r in self.conn.execute(query).mappings()
-        }
+        kind = entity.entity_type
+        unknown = [i for i in ids if (kind, i) not in self.known_rows]
+        if unknown:
+            table = self.tables.of(entity)
+            key = table.c[entity.key.on(self.platform)]
+            version = entity.version.on(self.platform) if entity.version else None
+            query = select(table).where(key.in_(unknown)).with_for_update()
+            found = {
+                int(r[key.name]): StoredRow.of(dict(r), version, entity.source_column)
+                for r in self.conn.execute(query).mappings()
+            }
+            for row_id in unknown:
+                self.known_rows[(kind, row_id)] = found.get(row_id)
+        return {i: row for i in ids if (row := self.known_rows[(kind, i)]) is not None}
 
     def find_by(self, entity: EntityMapping, values: Mapping[str, Any]) -> int | None:
+        columns, wanted = tuple(values), tuple(values.values())
+        cached = (entity.entity_type, columns, wanted)
+        if cached not in self.known_keys:
+            self.find_many(entity, columns, [wanted])
+        return self.known_keys[cached]
+
+    def find_many(
+        self, entity: EntityMapping, columns: tuple[str, ...], values: Collection[tuple[Any, ...]]
+    ) -> dict[tuple[Any, ...], int]:
         table = self.tables.of(entity)
         key = table.c[entity.key.on(self.platform)]
-        query = select(key).where(*(table.c[c] == v for c, v in values.items())).limit(1)
-        found = self.conn.execute(query.with_for_update()).scalar()
-        return None if found is None else int(found)
+        natural = tuple_(*(table.c[c] for c in columns))
+        query = select(key, *(table.c[c] for c in columns)).where(natural.in_(list(values)))
+        found = {tuple(r[1:]): int(r[0]) for r in self.conn.execute(query.with_for_update()).all()}
+        for wanted in values:
+            # the database compares case-insensitively where its collation does (MySQL)
+            match = found.get(wanted) or _casefold_match(found, wanted)
+            self.known_keys[(entity.entity_type, columns, wanted)] = match
+        return {v: i for v in values if (i := self.known_keys[(entity.entity_type, columns, v)])}
 
     def insert(self, entity: EntityMapping, values: Mapping[str, Any]) -> int:
         result = self.conn.execute(self.tables.of(entity).insert().values(**values))
-        return int(result.inserted_primary_key[0])
+        row_id = int(result.inserted_primary_key[0])
+        self.known_rows.pop((entity.entity_type, row_id), None)
+        self._forget_keys(entity)
+        return row_id
 
     def update(self, entity: EntityMapping, row_id: int, values: Mapping[str, Any]) -> bool:
         table = self.tables.of(entity)
         key = table.c[entity.key.on(self.platform)]
         result = self.conn.execute(table.update().where(key == row_id).values(**values))
+        self.known_rows.pop((entity.entity_type, row_id), None)
+        self._forget_keys(entity)
         return bool(result.rowcount)  # MySQL counts matched rows (CLIENT_FOUND_ROWS)
 
     def delete(self, entity: EntityMapping, row_id: int) -> bool:
         table = self.tables.of(entity)
         key = table.c[entity.key.on(self.platform)]
-        return bool(self.conn.execute(table.delete().where(key == row_id)).rowcount)
+        deleted = bool(self.conn.execute(table.delete().where(key == row_id)).rowcount)
+        self.known_rows.clear()  # the delete may have cascaded to other tables
+        self.known_keys.clear()
+        return deleted
+
+    def _forget_keys(self, entity: EntityMapping) -> None:
+        for cached in [k for k in self.known_keys if k[0] == entity.entity_type]:
+            del self.known_keys[cached]
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
@@ -219,6 +254,8 @@ class SqlSession:
         except BaseException:
             while len(self.undo) > mark:
                 self.undo.pop()()
+            self.known_rows.clear()  # what the rolled-back writes changed is read again
+            self.known_keys.clear()
             raise
 
     def flush(self) -> None:
@@ -235,6 +272,14 @@ class SqlSession:
         if self.pending_processed:
             self.conn.execute(self.tables.processed.insert(), self.pending_processed)
         self.pending_links, self.pending_processed, self.undo = {}, [], []
+
+
+def _casefold_match(found: Mapping[tuple[Any, ...], int], wanted: tuple[Any, ...]) -> int | None:
+    folded = tuple(v.casefold() if isinstance(v, str) else v for v in wanted)
+    for values, row_id in found.items():
+        if tuple(v.casefold() if isinstance(v, str) else v for v in values) == folded:
+            return row_id
+    return None
 
 
 def _utcnow() -> datetime:

@@ -196,6 +196,29 @@ class TargetStoreContract:
         links = self.store(platform).read_links("post", Platform.REVAMP, range(1001, 1201))
         assert len(links) == 200 and links[1007].deleted and links[1200].applied_version == 200
 
+    @pytest.mark.parametrize("platform", list(Platform))
+    def test_natural_keys_are_found_many_at_once_and_reads_see_own_writes(
+        self, platform: Platform, mapping
+    ) -> None:
+        entity = mapping.entity("user")
+        email = entity.natural_keys(platform)[0]
+        with self.store(platform).transaction() as session:
+            ann = session.insert(entity, user(platform, "ann"))
+            wanted = [("ann@example.com",), ("bob@example.com",)]
+            assert session.find_many(entity, email, wanted) == {("ann@example.com",): ann}
+            assert session.find_by(entity, {email[0]: "bob@example.com"}) is None
+            bob = session.insert(entity, user(platform, "bob"))
+            assert session.find_by(entity, {email[0]: "bob@example.com"}) == bob
+            before = session.rows(entity, [ann])[ann]
+            changed = {**user(platform, "ann"), email[0]: "ann@new.example.com"}
+            changed[entity.version.on(platform)] = datetime(2027, 1, 1)
+            assert session.update(entity, ann, changed)
+            after = session.rows(entity, [ann])[ann]
+            assert after.version > before.version
+            assert session.find_by(entity, {email[0]: "ann@example.com"}) is None
+            session.delete(entity, bob)
+            assert session.rows(entity, [bob]) == {}
+
 
 class TestInMemoryTargetStore(TargetStoreContract):
     @pytest.fixture(autouse=True)
