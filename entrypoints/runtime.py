@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from application.consumer_loop import ConsumerLoop
 from application.sync_service import SyncService
@@ -28,8 +28,10 @@ def change_topics(mapping: SchemaMapping, origin: Platform, prefix: str) -> list
     return [f"{prefix}.{e.schemas.on(origin)}.{e.tables.on(origin)}" for e in mapping.entities]
 
 
-def consumer_group(origin: Platform) -> str:
-    return f"tandem-{origin.value}-to-{origin.other.value}"
+def consumer_group(prefixes: Mapping[Platform, str], origin: Platform) -> str:
+    """One group per direction and pair of topic prefixes: `tandem-legacy-to-revamp` by
+    default; deployments with their own prefixes never share a group on one broker."""
+    return f"tandem-{prefixes[origin]}-to-{prefixes[origin.other]}"
 
 
 def build_loop(container: Container, origin: Platform, assign_all: bool = False) -> ConsumerLoop:
@@ -55,7 +57,7 @@ def build_loop(container: Container, origin: Platform, assign_all: bool = False)
     prefix = core.prefixes()[origin]
     source = KafkaChangeSource(
         container.messaging.kafka(),
-        consumer_group(origin),
+        consumer_group(core.prefixes(), origin),
         change_topics(core.mapping(), origin, prefix),
         max_poll_records=settings.batch_size,
         assign_all=assign_all,

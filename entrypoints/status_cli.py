@@ -53,7 +53,7 @@ def collect(container: Any) -> dict[str, Any]:
         for origin, prefix in core.prefixes().items():
             lag = group_lag(
                 container.messaging.kafka(),
-                consumer_group(origin),
+                consumer_group(core.prefixes(), origin),
                 change_topics(core.mapping(), origin, prefix),
             )
             report["directions"][f"{origin.value}-to-{origin.other.value}"] = {

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine, and_, select, tuple_
 from adapters.sql.errors import translated
 from adapters.sql.marking import MySQLMarking, PostgresMarking
 from adapters.sql.tables import SchemaTables
-from domain.events import Platform, SyncEvent
+from domain.events import SYNC_SERVICE, Platform, SyncEvent
 from domain.mapping import EntityMapping, SchemaMapping
 from domain.model import EntityLink, StoredRow
 
@@ -221,8 +221,16 @@ class SqlSession:
     def insert(self, entity: EntityMapping, values: Mapping[str, Any]) -> int:
         result = self.conn.execute(self.tables.of(entity).insert().values(**values))
         row_id = int(result.inserted_primary_key[0])
-        self.known_rows.pop((entity.entity_type, row_id), None)
-        self._forget_keys(entity)
+        # as the triggers keep a sync write: its own values, written by the sync service
+        row = {**values, entity.key.on(self.platform): row_id, entity.source_column: SYNC_SERVICE}
+        version = entity.version.on(self.platform) if entity.version else None
+        self.known_rows[(entity.entity_type, row_id)] = StoredRow.of(
+            row, version, entity.source_column
+        )
+        for columns in entity.natural_keys(self.platform):
+            if all(values.get(c) is not None for c in columns):
+                wanted = tuple(values[c] for c in columns)
+                self.known_keys[(entity.entity_type, columns, wanted)] = row_id
         return row_id
 
     def update(self, entity: EntityMapping, row_id: int, values: Mapping[str, Any]) -> bool:
