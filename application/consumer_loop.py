@@ -32,6 +32,7 @@ class ConsumerLoop:
         self.batch_size = batch_size
         self.poll_timeout_s = poll_timeout_s
         self.failures = 0
+        self.stop: threading.Event | None = None
 
     def step(self) -> int:
         """Poll one batch, apply it and commit; returns how many messages it held."""
@@ -51,7 +52,7 @@ class ConsumerLoop:
                     "retry_in_s": delay,
                 },
             )
-            self.clock.sleep(delay)
+            self._pause(delay)
             self.source.rewind()
             return 0
         self.failures = 0
@@ -59,8 +60,18 @@ class ConsumerLoop:
 
     def run(self, stop: threading.Event) -> None:
         """Until `stop` is set; the batch in flight is finished and committed first."""
+        self.stop = stop
         while not stop.is_set():
             self.step()
+
+    def _pause(self, seconds: float) -> None:
+        """Back off; when running, a stop request cuts the wait short."""
+        if self.stop is None:
+            self.clock.sleep(seconds)
+            return
+        until = self.clock.now() + seconds
+        while not self.stop.is_set() and (left := until - self.clock.now()) > 0:
+            self.clock.sleep(min(left, 0.2))
 
     def drain(self, idle_polls: int = 2) -> int:
         """Process what is available now (and what waits for a parent), then return."""

@@ -127,18 +127,19 @@ class SyncService:
         return _Item(message, event)
 
     def _apply(self, items: list[_Item]) -> None:
-        """One transaction for the batch; when it keeps failing, one per event, to isolate
-        the events that cannot be written (a lone event is dead-lettered at once)."""
+        """One transaction for the batch; when it keeps failing, or fails as a whole at commit
+        (a bookkeeping constraint), one per event, to isolate the events that cannot be
+        written (a lone event is dead-lettered at once)."""
         try:
             self._with_retries(items)
-        except RetriesExhaustedError as exhausted:
+        except (RetriesExhaustedError, PermanentError) as failure:
             if len(items) == 1:
-                self._give_up(items[0], exhausted)
+                self._give_up(items[0], failure)
                 return
             for item in items:
                 try:
                     self._with_retries([item])
-                except RetriesExhaustedError as lone:
+                except (RetriesExhaustedError, PermanentError) as lone:
                     self._give_up(item, lone)
 
     def _with_retries(self, items: list[_Item]) -> None:
@@ -150,12 +151,16 @@ class SyncService:
         )
 
     @staticmethod
-    def _give_up(item: _Item, exhausted: RetriesExhaustedError) -> None:
-        if isinstance(exhausted.last, TargetUnavailableError):
-            raise exhausted.last from exhausted  # an outage: redeliver later, never dead-letter
-        item.outcome, item.error = Outcome.DEAD_LETTERED, exhausted.last
-        item.trace = "".join(traceback.format_exception(exhausted.last))
-        item.retries = exhausted.retries
+    def _give_up(item: _Item, failure: RetriesExhaustedError | PermanentError) -> None:
+        if isinstance(failure, PermanentError):
+            error: SyncError | None = failure
+            item.retries = 0
+        else:
+            if isinstance(failure.last, TargetUnavailableError):
+                raise failure.last from failure  # an outage: redeliver later, never dead-letter
+            error, item.retries = failure.last, failure.retries
+        item.outcome, item.error = Outcome.DEAD_LETTERED, error
+        item.trace = "".join(traceback.format_exception(failure))
 
     def _transaction(self, items: list[_Item]) -> None:
         """Optimistically without savepoints (two round trips fewer per event); when an event

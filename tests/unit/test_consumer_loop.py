@@ -94,3 +94,26 @@ def test_a_full_batch_keeps_waiting_children_past_their_deadline(
     assert [letter.error_type for letter in pipeline.dead_letters.letters()] == [
         "ParentMissingError"
     ]
+
+
+def test_a_stop_request_cuts_an_outage_backoff_short(
+    pipeline: InMemoryPipeline, feed: DebeziumFeed, clock: FakeClock
+) -> None:
+    import threading
+
+    produce(pipeline, new_user(feed, 4, "alice"))
+    outage = [TargetUnavailableError("revamp is down") for _ in range(5)]
+    pipeline.revamp.fail_next_transactions(*outage)
+    loop = pipeline.loops[LEGACY]
+    stop = threading.Event()
+    original_sleep = clock.sleep
+
+    def sleep(seconds: float) -> None:
+        original_sleep(seconds)
+        if len(clock.slept) == 4:  # the service's 3 retries, then the loop's outage backoff
+            stop.set()  # SIGTERM arrives during its first slice
+
+    clock.sleep = sleep  # type: ignore[method-assign]
+    loop.run(stop)
+    assert clock.slept[:3] == [1.0, 2.0, 4.0]
+    assert clock.slept[3:] == [0.2]  # not the whole 1 s backoff

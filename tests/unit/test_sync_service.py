@@ -164,3 +164,17 @@ def test_a_waiting_child_is_not_dead_lettered_while_a_backlog_may_still_hold_its
     service.handle(produce(pipeline, new_user(feed, 77, "dora")), backlogged=True)
     (post,) = pipeline.revamp.rows_of("post").values()
     assert pipeline.revamp.row("user", post["author_id"])["user_name"] == "dora"
+
+
+def test_a_batch_refused_as_a_whole_is_split_so_only_the_guilty_event_could_be_lost(
+    pipeline: InMemoryPipeline, service: SyncService, feed: DebeziumFeed
+) -> None:
+    from domain.errors import ConstraintViolationError
+
+    refused = ConstraintViolationError("entity_mappings: duplicate key at commit")
+    pipeline.revamp.fail_next_transactions(refused, refused)
+    service.handle(produce(pipeline, new_user(feed, 1, "ann"), new_user(feed, 2, "ben")))
+    # the batch fails, then "ann" alone fails too: only she is dead-lettered, with the reason
+    assert revamp_names(pipeline) == ["ben"]
+    (letter,) = pipeline.dead_letters.letters()
+    assert letter.error_type == "ConstraintViolationError" and "at commit" in letter.error_message
