@@ -47,9 +47,12 @@ def test_tandem_run_rides_out_killed_databases(
     def count(engine: Engine, table: str) -> int:
         return int(scalar(engine, f"SELECT count(*) FROM {table}"))
 
+    def arrives(engine: Engine, table: str, rows: int, why: str) -> None:
+        wait_for(lambda: count(engine, table) == rows, timeout_s=120, why=why, watch=run)
+
     with started(run):
         add_legacy_user(legacy, "first")
-        wait_for(lambda: count(revamp, "revamp_users") == 1, why="sync runs", watch=run)
+        arrives(revamp, "revamp_users", 1, "sync runs")
 
         # MariaDB dies: legacy changes queue up in Kafka, then arrive once it is back
         stop_part(Path(stack_dir), "mariadb", signal.SIGKILL)
@@ -57,38 +60,18 @@ def test_tandem_run_rides_out_killed_databases(
             add_legacy_user(legacy, name)
         start_part(Path(stack_dir), "mariadb")
         revamp.dispose()  # the pool's connections died with the server
-        wait_for(
-            lambda: count(revamp, "revamp_users") == 4,
-            timeout_s=120,
-            why="changes made while MariaDB was down arrive after its restart",
-            watch=run,
-        )
+        arrives(revamp, "revamp_users", 4, "changes made while MariaDB was down arrive")
         add_revamp_user(revamp, "my1")
-        wait_for(
-            lambda: count(legacy, "legacy_users") == 5,
-            timeout_s=120,
-            why="the binlog capture reconnects",
-            watch=run,
-        )
+        arrives(legacy, "legacy_users", 5, "the binlog capture reconnects")
 
         # PostgreSQL dies: revamp changes wait, then arrive; its capture resumes from the slot
         stop_part(Path(stack_dir), "postgres", signal.SIGKILL)
         add_revamp_user(revamp, "my2")
         start_part(Path(stack_dir), "postgres")
         legacy.dispose()
-        wait_for(
-            lambda: count(legacy, "legacy_users") == 6,
-            timeout_s=120,
-            why="changes made while PostgreSQL was down arrive after its restart",
-            watch=run,
-        )
+        arrives(legacy, "legacy_users", 6, "changes made while PostgreSQL was down arrive")
         add_legacy_user(legacy, "pg4")
-        wait_for(
-            lambda: count(revamp, "revamp_users") == 7,
-            timeout_s=120,
-            why="the PostgreSQL capture reconnects",
-            watch=run,
-        )
+        arrives(revamp, "revamp_users", 7, "the PostgreSQL capture reconnects")
         run.signal(signal.SIGTERM)
         assert run.wait(60) == 0, run.output()[-3000:]
     for engine, table in ((legacy, "legacy_users"), (revamp, "revamp_users")):
