@@ -6,6 +6,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+import attrs
+
 from application.stats import Outcome
 from domain.errors import PermanentError
 from domain.events import SYNC_SERVICE, Operation, Platform, SyncEvent
@@ -32,6 +34,15 @@ _VERDICT_OUTCOMES = {
 }
 
 
+@attrs.frozen
+class _DeferredInsert:
+    entity: EntityMapping
+    event: SyncEvent
+    values: dict[str, Any]
+    origin_id: int
+    version: int
+
+
 class ChangeApplier:
     """Writes changes from `origin` to the target, idempotently and conflict-aware."""
 
@@ -42,6 +53,7 @@ class ChangeApplier:
         self.origin_store = origin_store
         self.policy = policy
         self.origin_links: dict[tuple[str, Platform, int], EntityLink | None] = {}
+        self.deferred: list[_DeferredInsert] | None = None
 
     def prefetch(self, session: TargetSession, events: Sequence[SyncEvent]) -> None:
         """Read the links a batch needs in one query per entity type and database, instead
@@ -149,6 +161,9 @@ class ChangeApplier:
                 None if current is None else self._state(current, link, origin_link),
             )
         )
+        if verdict.applies and link is None and self.deferred is not None:
+            self.deferred.append(_DeferredInsert(entity, event, values, origin_id, version))
+            return Outcome.APPLIED  # written, linked and marked by `insert_deferred`
         if verdict.applies:
             link = self._write(session, entity, event, values, link, origin_id)
             link.applied_version = max(link.applied_version, version)
@@ -157,6 +172,24 @@ class ChangeApplier:
             session.save_link(link)
             session.mark_processed(event)
         return _VERDICT_OUTCOMES[verdict]
+
+    def defer_inserts(self) -> None:
+        """From now on, plain creates are collected for one multi-row insert."""
+        self.deferred = []
+
+    def insert_deferred(self, session: TargetSession) -> None:
+        """Write the collected creates, one statement per entity type, with their links and
+        bookkeeping; collecting stops. A failure concerns the whole lot."""
+        deferred, self.deferred = self.deferred or [], None
+        for entity_type in dict.fromkeys(d.entity.entity_type for d in deferred):
+            group = [d for d in deferred if d.entity.entity_type == entity_type]
+            new_ids = session.insert_many(group[0].entity, [d.values for d in group])
+            for insert, new_id in zip(group, new_ids, strict=True):
+                origin = insert.event.origin
+                link = EntityLink.between(entity_type, origin, insert.origin_id, new_id)
+                link.applied_version = insert.version
+                session.save_link(link)
+                session.mark_processed(insert.event)
 
     def _delete(
         self,

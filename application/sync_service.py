@@ -174,6 +174,7 @@ class SyncService:
         for item in items:
             item.outcome, item.error = None, None
         with self.target.transaction() as session:
+            self.applier.deferred = None
             seen = session.processed([item.event.event_id for item in items])
             self.applier.prefetch(session, [i.event for i in items if i.event.event_id not in seen])
             while self._pass(session, items, seen, isolated) and any(
@@ -190,9 +191,13 @@ class SyncService:
         savepoint; any other failure does, unless the batch runs `isolated` already."""
         settled = 0
         blocked: set[tuple[str, str]] = set()
+        run: list[_Item] = []  # creates of one entity type in a row, written in one statement
         for item in items:
             if item.outcome not in (None, Outcome.WAITING):
                 continue
+            if run and not self._continues(run, item):
+                settled += self._insert_run(session, run)
+                run = []
             key = (item.event.entity_type, repr(sorted(item.event.key.items())))
             if key in blocked:
                 item.outcome = Outcome.WAITING
@@ -201,21 +206,47 @@ class SyncService:
                 item.outcome = Outcome.DUPLICATE_SKIPPED
                 settled += 1
                 continue
+            if not isolated and item.event.operation is Operation.CREATE and not run:
+                self.applier.defer_inserts()
+            deferred_before = len(self.applier.deferred or ())
             try:
                 with session.savepoint() if isolated else nullcontext():
                     item.outcome = self.applier.apply(session, item.event)
-                seen.add(item.event.event_id)
-                settled += 1
             except ParentPendingError as error:
                 item.outcome, item.error = Outcome.WAITING, error
                 blocked.add(key)
+                continue
             except PermanentError as error:
                 if not isolated:
                     raise _NeedsIsolation from error
                 item.outcome, item.error = Outcome.DEAD_LETTERED, error
                 item.trace = traceback.format_exc()
                 settled += 1
+                continue
+            seen.add(item.event.event_id)
+            if len(self.applier.deferred or ()) > deferred_before:
+                run.append(item)
+            else:
+                settled += 1
+        if run:
+            settled += self._insert_run(session, run)
+        self.applier.deferred = None
         return settled
+
+    @staticmethod
+    def _continues(run: list[_Item], item: _Item) -> bool:
+        """Whether `item` may join the run: another create of the same entity type."""
+        return (
+            item.event.operation is Operation.CREATE
+            and item.event.entity_type == run[0].event.entity_type
+        )
+
+    def _insert_run(self, session: TargetSession, run: list[_Item]) -> int:
+        try:
+            self.applier.insert_deferred(session)
+        except PermanentError as error:
+            raise _NeedsIsolation from error
+        return len(run)
 
     def _settle(self, items: list[_Item], backlogged: bool) -> None:
         """After the commit: count, dead-letter, park the waiting."""

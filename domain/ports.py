@@ -103,6 +103,9 @@ class TargetSession(Protocol):
     def insert(self, entity: EntityMapping, values: Mapping[str, Any]) -> int:
         """Insert a row written by the sync service; returns its new id."""
 
+    def insert_many(self, entity: EntityMapping, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Insert rows (same columns each) written by the sync service; their new ids, in order."""
+
     def update(self, entity: EntityMapping, row_id: int, values: Mapping[str, Any]) -> bool:
         """Update a row; False when it does not exist."""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -141,6 +141,9 @@ class InMemorySession:
 
     def insert(self, entity: EntityMapping, values: Mapping[str, Any]) -> int:
         return self.txn.insert(entity, values)
+
+    def insert_many(self, entity: EntityMapping, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        return [self.txn.insert(entity, values) for values in rows]
 
     def update(self, entity: EntityMapping, row_id: int, values: Mapping[str, Any]) -> bool:
         return self.txn.update(entity, row_id, values)

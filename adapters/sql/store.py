@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine, and_, select, tuple_
 from adapters.sql.errors import translated
 from adapters.sql.marking import MySQLMarking, PostgresMarking
 from adapters.sql.tables import SchemaTables
+from domain.errors import ConstraintViolationError
 from domain.events import SYNC_SERVICE, Platform, SyncEvent
 from domain.mapping import EntityMapping, SchemaMapping
 from domain.model import EntityLink, StoredRow
@@ -221,6 +222,30 @@ class SqlSession:
     def insert(self, entity: EntityMapping, values: Mapping[str, Any]) -> int:
         result = self.conn.execute(self.tables.of(entity).insert().values(**values))
         row_id = int(result.inserted_primary_key[0])
+        self._inserted(entity, row_id, values)
+        return row_id
+
+    def insert_many(self, entity: EntityMapping, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        """One multi-row INSERT .. RETURNING where the server has it (PostgreSQL, MariaDB
+        10.5+); one INSERT per row on MySQL 8."""
+        dialect = self.conn.dialect
+        if len(rows) < 2 or not dialect.insert_returning:
+            return [self.insert(entity, values) for values in rows]
+        table = self.tables.of(entity)
+        key = table.c[entity.key.on(self.platform)]
+        if dialect.insert_executemany_returning_sort_by_parameter_order:
+            statement = table.insert().returning(key, sort_by_parameter_order=True)
+            new_ids = [int(r[0]) for r in self.conn.execute(statement, list(rows))]
+        else:  # a single statement: its rows come back in VALUES order
+            statement = table.insert().values(list(rows)).returning(key)
+            new_ids = [int(r[0]) for r in self.conn.execute(statement)]
+        if len(new_ids) != len(rows) or len(set(new_ids)) != len(rows):
+            raise ConstraintViolationError(f"{entity.entity_type}: multi-row insert lost rows")
+        for row_id, values in zip(new_ids, rows, strict=True):
+            self._inserted(entity, row_id, values)
+        return new_ids
+
+    def _inserted(self, entity: EntityMapping, row_id: int, values: Mapping[str, Any]) -> None:
         # as the triggers keep a sync write: its own values, written by the sync service
         row = {**values, entity.key.on(self.platform): row_id, entity.source_column: SYNC_SERVICE}
         version = entity.version.on(self.platform) if entity.version else None
@@ -231,7 +256,6 @@ class SqlSession:
             if all(values.get(c) is not None for c in columns):
                 wanted = tuple(values[c] for c in columns)
                 self.known_keys[(entity.entity_type, columns, wanted)] = row_id
-        return row_id
 
     def update(self, entity: EntityMapping, row_id: int, values: Mapping[str, Any]) -> bool:
         table = self.tables.of(entity)

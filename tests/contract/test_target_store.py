@@ -219,6 +219,21 @@ class TargetStoreContract:
             session.delete(entity, bob)
             assert session.rows(entity, [bob]) == {}
 
+    @pytest.mark.parametrize("platform", list(Platform))
+    def test_many_rows_insert_in_one_go_and_come_back_in_order(
+        self, platform: Platform, mapping
+    ) -> None:
+        entity = mapping.entity("user")
+        names = [f"u{i}" for i in range(25)]
+        with self.store(platform).transaction() as session:
+            new_ids = session.insert_many(entity, [user(platform, n) for n in names])
+            assert session.find_by(entity, {entity.natural_keys(platform)[0][0]: "u7@example.com"})
+        assert len(set(new_ids)) == 25
+        name_column = "username" if platform is Platform.LEGACY else "user_name"
+        stored = [self.app(platform).row("user", i) for i in new_ids]
+        assert [r[name_column] for r in stored] == names
+        assert {r["source"] for r in stored} == {SYNC_SERVICE}
+
 
 class TestInMemoryTargetStore(TargetStoreContract):
     @pytest.fixture(autouse=True)
