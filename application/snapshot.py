@@ -78,6 +78,7 @@ class Snapshotter:
         events = [self._event(entity, row) for row in page]
         with self.target.transaction() as session:
             done = session.processed([e.event_id for e in events])
+            self.applier.prefetch(session, [e for e in events if e.event_id not in done])
             for event in events:
                 if event.event_id in done or is_echo(event):
                     report.skipped += 1
