@@ -88,8 +88,7 @@ class ChangeApplier:
                 continue
             entity = self.mapping.entity(event.entity_type)
             target = event.origin.other
-            groups = [(f,) for f in entity.fields if f.unique] + list(entity.unique_together)
-            for group in groups:
+            for group in entity.natural_key_fields:
                 if any(f.references for f in group):
                     continue
                 try:
@@ -247,7 +246,7 @@ class ChangeApplier:
             if existing is None:
                 continue
             linked = session.links(entity.entity_type, target, [existing]) or (
-                self.origin_store.read_links(entity.entity_type, target, [existing])
+                self._origin_link(entity.entity_type, target, existing)
             )
             if linked:
                 return None  # another row owns it: the insert fails and says why
@@ -293,8 +292,9 @@ class ChangeApplier:
 
     @staticmethod
     def _version(entity: EntityMapping, platform: Platform, row: Any, event: SyncEvent) -> int:
-        if entity.version is not None and row.get(entity.version.on(platform)) is not None:
-            return to_micros(row[entity.version.on(platform)])
+        column = entity.version_column(platform)
+        if column is not None and row.get(column) is not None:
+            return to_micros(row[column])
         return event.position.commit_ts_ms * 1000
 
     @staticmethod

@@ -97,7 +97,7 @@ class Snapshotter:
 
     def _event(self, entity: EntityMapping, row: dict[str, Any]) -> SyncEvent:
         key_column = entity.key.on(self.origin)
-        version_column = entity.version.on(self.origin) if entity.version else None
+        version_column = entity.version_column(self.origin)
         version = row.get(version_column) if version_column else None
         marker = to_micros(version) if version is not None else 0
         return SyncEvent.captured(

@@ -76,10 +76,17 @@ class EntityMapping:
     def columns(self, platform: Platform) -> tuple[str, ...]:
         return tuple(f.names.on(platform) for f in self.fields)
 
+    @property
+    def natural_key_fields(self) -> tuple[tuple[FieldMapping, ...], ...]:
+        """The field sets that identify a row besides its id: unique fields and groups."""
+        return tuple((f,) for f in self.fields if f.unique) + self.unique_together
+
     def natural_keys(self, platform: Platform) -> tuple[tuple[str, ...], ...]:
-        """The column sets that identify a row besides its id: unique fields and groups."""
-        groups = [(f,) for f in self.fields if f.unique] + list(self.unique_together)
-        return tuple(tuple(f.names.on(platform) for f in group) for group in groups)
+        """The natural keys as column names on `platform`."""
+        return tuple(tuple(f.names.on(platform) for f in g) for g in self.natural_key_fields)
+
+    def version_column(self, platform: Platform) -> str | None:
+        return None if self.version is None else self.version.on(platform)
 
     def transform(self, row: Row, origin: Platform) -> dict[str, Any]:
         """Map a row of `origin` to the other platform; foreign keys still hold origin ids."""

@@ -183,7 +183,7 @@ class InMemoryDatabase:
         return found
 
     def stored_row(self, entity: EntityMapping, values: dict[str, Any]) -> StoredRow:
-        version = entity.version.on(self.platform) if entity.version else None
+        version = entity.version_column(self.platform)
         return StoredRow.of(dict(values), version, entity.source_column)
 
     def unavailable(self) -> TargetUnavailableError:

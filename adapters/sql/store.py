@@ -153,17 +153,7 @@ class SqlSession:
 
     def save_link(self, link: EntityLink) -> None:
         saved = copy.copy(link)
-        key = (link.entity_type, link.legacy_id)
-        previous = self.pending_links.get(key)
-        self.pending_links[key] = saved
-
-        def forget() -> None:
-            if previous is None:
-                self.pending_links.pop(key, None)
-            else:
-                self.pending_links[key] = previous
-
-        self.undo.append(forget)
+        self._set_undoably(self.pending_links, (link.entity_type, link.legacy_id), saved)
         replaced = self.known_links.get((link.entity_type, Platform.LEGACY, link.legacy_id))
         if replaced is not None and replaced.revamp_id != link.revamp_id:
             self._remember((link.entity_type, Platform.REVAMP, replaced.revamp_id), None)
@@ -171,14 +161,18 @@ class SqlSession:
             self._remember((link.entity_type, platform, link.id_on(platform)), saved)
 
     def _remember(self, key: LinkKey, link: EntityLink | None) -> None:
-        had, previous = key in self.known_links, self.known_links.get(key)
-        self.known_links[key] = link
+        self._set_undoably(self.known_links, key, link)
+
+    def _set_undoably(self, table: dict[Any, Any], key: Any, value: Any) -> None:
+        """table[key] = value, with an undo that a savepoint's rollback runs."""
+        had, previous = key in table, table.get(key)
+        table[key] = value
 
         def forget() -> None:
             if had:
-                self.known_links[key] = previous
+                table[key] = previous
             else:
-                self.known_links.pop(key, None)
+                table.pop(key, None)
 
         self.undo.append(forget)
 
@@ -188,7 +182,7 @@ class SqlSession:
         if unknown:
             table = self.tables.of(entity)
             key = table.c[entity.key.on(self.platform)]
-            version = entity.version.on(self.platform) if entity.version else None
+            version = entity.version_column(self.platform)
             query = select(table).where(key.in_(unknown)).with_for_update()
             found = {
                 int(r[key.name]): StoredRow.of(dict(r), version, entity.source_column)
@@ -248,7 +242,7 @@ class SqlSession:
     def _inserted(self, entity: EntityMapping, row_id: int, values: Mapping[str, Any]) -> None:
         # as the triggers keep a sync write: its own values, written by the sync service
         row = {**values, entity.key.on(self.platform): row_id, entity.source_column: SYNC_SERVICE}
-        version = entity.version.on(self.platform) if entity.version else None
+        version = entity.version_column(self.platform)
         self.known_rows[(entity.entity_type, row_id)] = StoredRow.of(
             row, version, entity.source_column
         )
