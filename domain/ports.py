@@ -133,6 +133,10 @@ class TargetStore(Protocol):
     ) -> dict[int, EntityLink]:
         """Links stored in this database, outside any sync transaction."""
 
+    def forget_links(self, entity_type: str, platform: Platform, ids: Collection[int]) -> int:
+        """Delete the links whose id on `platform` is one of `ids` (stale ones, for repair);
+        returns how many went."""
+
 
 class RowSnapshot(Protocol):
     """Reading whole tables, for the initial load and for reconciliation."""

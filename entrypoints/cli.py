@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
+import attrs
 import typer
 from rich.console import Console
 from rich.progress import Progress
@@ -21,6 +22,10 @@ app.add_typer(dlq_app, name="dlq")
 register_run(app)
 register_status(app)
 console = Console()
+
+if TYPE_CHECKING:
+    from application.reconcile import ReconcileReport
+    from application.repair import RepairReport
 
 
 @app.command()
@@ -104,9 +109,15 @@ def snapshot(
         raise typer.Exit(EXIT_PROBLEM if failed else 0)
 
 
+SHOWN = 50
+
+
 @app.command()
 def reconcile(
     repair: Annotated[bool, typer.Option("--repair", help="make both sides equal")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="with --repair: show the plan, write nothing")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
     env_file: EnvFile = None,
 ) -> None:
@@ -119,46 +130,61 @@ def reconcile(
         core, dbs = container.core, container.databases
         rows = {Platform.LEGACY: dbs.legacy_rows(), Platform.REVAMP: dbs.revamp_rows()}
         report = Reconciler(core.mapping(), rows[Platform.LEGACY], rows[Platform.REVAMP]).run()
-        repaired = None
+        repairs = None
         if repair and report.differences:
             stores = {Platform.LEGACY: dbs.legacy_store(), Platform.REVAMP: dbs.revamp_store()}
-            repaired = Repairer(
-                core.mapping(), stores, rows, core.settings().conflict_policy
-            ).repair(report.differences)
-            report = Reconciler(core.mapping(), rows[Platform.LEGACY], rows[Platform.REVAMP]).run()
-        differences = [
-            {
-                "entity_type": d.entity_type,
-                "legacy_id": d.legacy_id,
-                "revamp_id": d.revamp_id,
-                "problem": d.problem,
+            repairer = Repairer(core.mapping(), stores, rows, core.settings().conflict_policy)
+            if dry_run:
+                repairs = repairer.plan(report.differences)
+            else:
+                repairs = repairer.repair(report.differences)
+                report = Reconciler(
+                    core.mapping(), rows[Platform.LEGACY], rows[Platform.REVAMP]
+                ).run()
+        differences = [attrs.asdict(d) for d in report.differences]
+        actions = (
+            []
+            if repairs is None
+            else [attrs.asdict(a) | {"side": a.side.value} for a in repairs.actions]
+        )
+        if as_json:
+            document = {
+                "compared": report.compared,
+                "in_sync": report.in_sync,
+                "dry_run": bool(repairs is not None and dry_run),
+                "repaired": None if repairs is None or dry_run else repairs.repaired,
+                "repairs": actions,
+                "differences": differences,
             }
+            typer.echo(json.dumps(document, default=str))
+        else:
+            _print_reconcile(report, repairs, dry_run)
+    raise typer.Exit(0 if report.in_sync else EXIT_PROBLEM)
+
+
+def _print_reconcile(report: ReconcileReport, repairs: RepairReport | None, dry_run: bool) -> None:
+    if repairs is not None:
+        verb = "would repair" if dry_run else "repaired"
+        console.print(
+            f"{verb}: {len(repairs.actions) if dry_run else repairs.repaired}, "
+            f"failed: {0 if dry_run else len(repairs.failed)}"
+        )
+        _print_some([a.describe() for a in repairs.actions])
+    state = "in sync" if report.in_sync else f"{len(report.differences)} differ"
+    console.print(f"compared {report.compared} rows: {state}")
+    _print_some(
+        [
+            f"{d.entity_type} legacy={d.legacy_id} revamp={d.revamp_id}: {d.problem}"
             for d in report.differences
         ]
-        if as_json:
-            typer.echo(
-                json.dumps(
-                    {
-                        "compared": report.compared,
-                        "in_sync": report.in_sync,
-                        "repaired": None if repaired is None else repaired.repaired,
-                        "differences": differences,
-                    }
-                )
-            )
-        else:
-            if repaired is not None:
-                console.print(f"repaired: {repaired.repaired}, failed: {len(repaired.failed)}")
-            console.print(
-                f"compared {report.compared} rows: "
-                f"{'in sync' if report.in_sync else f'{len(differences)} differ'}"
-            )
-            for d in differences[:50]:
-                console.print(
-                    f"  {d['entity_type']} legacy={d['legacy_id']} "
-                    f"revamp={d['revamp_id']}: {d['problem']}"
-                )
-    raise typer.Exit(0 if report.in_sync else EXIT_PROBLEM)
+    )
+
+
+def _print_some(lines: list[str]) -> None:
+    for line in lines[:SHOWN]:
+        console.print(f"  {line}", markup=False, highlight=False)
+    if len(lines) > SHOWN:
+        console.print(f"  … and {len(lines) - SHOWN} more (--json lists every one)")
 
 
 def main() -> None:

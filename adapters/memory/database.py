@@ -96,6 +96,13 @@ class InMemoryDatabase:
                 if (link := self.find_link(entity_type, platform, i)) is not None
             }
 
+    def forget_links(self, entity_type: str, platform: Platform, ids: Collection[int]) -> int:
+        with self.lock:
+            stale = [link for i in ids if (link := self.find_link(entity_type, platform, i))]
+            for link in stale:
+                self.links.remove(entity_type, link.legacy_id)
+            return len(stale)
+
     def find_link(self, entity_type: str, platform: Platform, row_id: int) -> EntityLink | None:
         return self.links.get(entity_type, platform, row_id)
 

@@ -356,13 +356,47 @@ def test_reconcile_finds_a_direct_change_and_repairs_it(
     assert difference["revamp_id"] == bob
     assert "user_name" in difference["problem"] and "bobby" in difference["problem"]
 
-    tandem.ok("reconcile", "--repair")
+    repaired = tandem.ok("reconcile", "--repair")
+    assert "repaired: 1, failed: 0" in repaired
+    assert f"revamp={bob}: update on legacy, because field" in repaired
+    assert "last-writer-wins: revamp is newer" in repaired
     assert json.loads(tandem.ok("reconcile", "--json"))["differences"] == []
     with clean_engines["legacy"].connect() as conn:
         legacy_name = conn.execute(
             text("SELECT username FROM legacy_users WHERE email = 'bob@example.com'")
         ).scalar_one()
     assert legacy_name == "bobby"  # last-writer-wins: the direct change on revamp is newer
+
+
+def test_repair_after_a_truncate_heals_every_row_and_says_why(
+    tandem: Tandem, clean_engines: dict[str, Engine]
+) -> None:
+    seed_legacy(clean_engines)
+    tandem.ok("snapshot", "--from", "legacy")
+    with clean_engines["legacy"].begin() as conn:
+        conn.execute(text("TRUNCATE legacy_likes, legacy_posts, legacy_users RESTART IDENTITY"))
+
+    plan = json.loads(tandem("reconcile", "--repair", "--dry-run", "--json").stdout)
+    assert plan["dry_run"] is True and plan["repaired"] is None
+    assert [(a["entity_type"], a["operation"], a["side"]) for a in plan["repairs"]] == [
+        ("user", "insert", "legacy"),
+        ("user", "insert", "legacy"),
+        ("post", "insert", "legacy"),
+        ("like", "insert", "legacy"),
+    ]
+    assert {a["why"] for a in plan["repairs"]} == {"missing on legacy"}
+    with clean_engines["legacy"].connect() as conn:  # a dry run writes nothing
+        assert conn.execute(text("SELECT count(*) FROM legacy_users")).scalar_one() == 0
+
+    done = tandem("reconcile", "--repair", "--json")
+    report = json.loads(done.stdout)
+    assert done.returncode == 0, report
+    assert report["repaired"] == 4 and [a["error"] for a in report["repairs"]] == [""] * 4
+    assert all(a["healed_links"] == 1 for a in report["repairs"])  # the snapshot made one each
+    assert "in sync" in tandem.ok("reconcile")
+    with clean_engines["legacy"].connect() as conn:
+        names = conn.execute(text("SELECT username FROM legacy_users ORDER BY username"))
+        assert [row[0] for row in names] == ["ann", "bob"]
 
 
 # --- dead letters --------------------------------------------------------------------------
