@@ -23,6 +23,25 @@ register_run(app)
 register_status(app)
 console = Console()
 
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import version
+
+        typer.echo(f"tandem {version('tandem-sync')}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="print the version"),
+    ] = False,
+) -> None:
+    """Two-way PostgreSQL <-> MySQL sync through change data capture and Kafka."""
+
+
 if TYPE_CHECKING:
     from application.reconcile import ReconcileReport
     from application.repair import RepairReport
