@@ -144,6 +144,9 @@ class RowSnapshot(Protocol):
     def scan(self, entity: EntityMapping, after_id: int, limit: int) -> Sequence[dict[str, Any]]:
         """Rows with id > after_id in id order."""
 
+    def count(self, entity: EntityMapping, after_id: int = 0) -> int:
+        """How many rows have id > after_id."""
+
     def all_links(self, entity_type: str) -> Iterator[EntityLink]:
         """Every link this database holds for the entity type."""
 

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated
 import attrs
 import typer
 from rich.console import Console
-from rich.progress import Progress
 
 from entrypoints.common import EXIT_PROBLEM, EnvFile, opened, state_dir
 from entrypoints.dlq_cli import dlq_app
@@ -85,12 +84,17 @@ def migrate(env_file: EnvFile = None) -> None:
 @app.command()
 def snapshot(
     source: Annotated[str, typer.Option("--from", help="legacy, revamp or both")] = "both",
+    tables: Annotated[
+        list[str] | None,
+        typer.Option("--table", help="only this entity or table (repeatable)"),
+    ] = None,
     env_file: EnvFile = None,
 ) -> None:
     """Initial load of the rows that existed before sync started; resumable."""
     from adapters.checkpoint_file import JsonFileCheckpoints
     from application.snapshot import Snapshotter
     from domain.events import Platform
+    from entrypoints.snapshot_progress import RichSnapshotProgress, chosen_entities
 
     if source not in ("legacy", "revamp", "both"):
         typer.echo(f"--from: {source!r} is not one of legacy, revamp, both", err=True)
@@ -99,13 +103,13 @@ def snapshot(
     with opened(env_file) as container:
         core, dbs = container.core, container.databases
         settings = core.settings()
+        only = chosen_entities(core.mapping(), tables)
         stores = {Platform.LEGACY: dbs.legacy_store(), Platform.REVAMP: dbs.revamp_store()}
         rows = {Platform.LEGACY: dbs.legacy_rows(), Platform.REVAMP: dbs.revamp_rows()}
         checkpoints = JsonFileCheckpoints(state_dir(settings) / "snapshot.json")
         failed = []
-        with Progress(console=console) as progress:
-            for origin in origins:
-                task = progress.add_task(f"{origin.value} → {origin.other.value}", total=None)
+        for origin in origins:
+            with RichSnapshotProgress(console, origin) as progress:
                 report = Snapshotter(
                     core.mapping(),
                     origin,
@@ -115,14 +119,15 @@ def snapshot(
                     settings.conflict_policy,
                     core.stats(),
                     checkpoints,
-                ).run(lambda _entity, n, task=task: progress.advance(task, n))
-                console.print(
-                    f"{origin.value}: copied {report.copied}, "
-                    f"skipped {report.skipped}, failed {len(report.failed)}"
-                )
-                failed += report.failed
-        for line in failed[:20]:
-            console.print(f"  {line}")
+                ).run(progress, only)
+            for entity_type, last_id in report.resumed.items():
+                console.print(f"{origin.value}: {entity_type} resumed from id {last_id}")
+            console.print(
+                f"{origin.value}: copied {report.copied}, already in sync {report.in_sync}, "
+                f"skipped {report.skipped}, failed {len(report.failed)}"
+            )
+            failed += report.failed
+        _print_some(failed)
         if not failed:
             checkpoints.clear()
         raise typer.Exit(EXIT_PROBLEM if failed else 0)

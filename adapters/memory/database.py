@@ -112,6 +112,10 @@ class InMemoryDatabase:
             ids = sorted(i for i in self.tables[entity.entity_type] if i > after_id)[:limit]
             return [dict(self.tables[entity.entity_type][i]) for i in ids]
 
+    def count(self, entity: EntityMapping, after_id: int = 0) -> int:
+        with self.lock:
+            return sum(1 for i in self.tables[entity.entity_type] if i > after_id)
+
     def all_links(self, entity_type: str) -> Iterator[EntityLink]:
         with self.lock:
             links = [copy.copy(v) for v in self.links if v.entity_type == entity_type]

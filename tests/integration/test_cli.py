@@ -306,8 +306,14 @@ def test_snapshot_from_legacy_copies_mapped_rows_once(
     tandem: Tandem, clean_engines: dict[str, Engine]
 ) -> None:
     seed_legacy(clean_engines)
+    users_only = tandem.ok("snapshot", "--from", "legacy", "--table", "legacy_users")
+    assert "legacy: copied 2, already in sync 0, skipped 0, failed 0" in users_only
+    assert "2/2" in users_only and "100%" in users_only  # the table's bar, when it ends
     out = tandem.ok("snapshot", "--from", "legacy")
-    assert "copied 4" in out
+    assert "copied 2, already in sync 0, skipped 2" in out  # the users: done by the first run
+    assert "post" in out and "like" in out
+    unknown = tandem("snapshot", "--table", "nope")
+    assert unknown.returncode == 2 and "--table: nope not in the mapping" in unknown.stderr
     rows = revamp_rows(clean_engines["revamp"])
     users = {row[2]: (row[0], row[1], row[3], row[4]) for row in rows["users"]}
     assert users == {
