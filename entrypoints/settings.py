@@ -142,7 +142,16 @@ def _dsn(raw: Mapping[str, str], name: str, backend: str) -> str:
         raise ConfigurationError(f"{name} is not a database URL") from error
     if url.get_backend_name() != backend:
         raise ConfigurationError(f"{name} must be a {backend} URL, got {url.get_backend_name()}")
+    driver = _DRIVERS[backend]
+    if url.get_driver_name() != driver:
+        raise ConfigurationError(
+            f"{name}: driver {url.get_driver_name()!r} is not the one Tandem ships with; "
+            f"write {backend}+{driver}://…"
+        )
     return value
+
+
+_DRIVERS = {"postgresql": "psycopg", "mysql": "pymysql"}
 
 
 def _creatable_dir(path: Path, name: str) -> None:
