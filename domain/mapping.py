@@ -103,7 +103,7 @@ class EntityMapping:
                 raise MappingError(f"{self.entity_type}.{name}: is null but required")
             try:
                 mapped[field.names.on(target)] = field.convert(value, origin)
-            except (ValueError, TypeError) as error:
+            except (ValueError, TypeError, OverflowError) as error:
                 raise MappingError(f"{self.entity_type}.{name}: {error}") from error
         return mapped
 
