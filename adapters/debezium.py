@@ -66,6 +66,7 @@ class DebeziumCodec:
             entity = self.mapping.for_table(platform, str(table))
         except MappingError as error:
             raise InvalidEventError("source.table", str(error)) from error
+        self._check_topic(message.topic, platform, entity.entity_type)
         before = _image(payload, "before", fields)
         after = _image(payload, "after", fields)
         key_column = entity.key.on(platform)
@@ -82,6 +83,15 @@ class DebeziumCodec:
             after=after,
             position=_position(source, message),
         )
+
+    def _check_topic(self, topic: str, platform: Platform, entity_type: str) -> None:
+        """A change of one table published on another mapped table's topic is refused."""
+        try:
+            of_topic = self.mapping.for_table(platform, topic.rsplit(".", 1)[-1]).entity_type
+        except MappingError:
+            return  # a topic renamed by routing: source.table alone names the table
+        if of_topic != entity_type:
+            raise InvalidEventError("source.table", f"a {entity_type} change on {topic!r}")
 
     def _platform(self, topic: str) -> Platform:
         prefix = topic.split(".", 1)[0]

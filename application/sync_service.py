@@ -126,7 +126,9 @@ class SyncService:
         except TransientError:
             raise
         except Exception as error:  # hostile input must never take the consumer down
-            self._dead_letter(message, _as_permanent(error), traceback.format_exc(), retries=0)
+            if not isinstance(error, SyncError):
+                error = InvalidEventError("value", f"cannot be decoded: {_described(error)}")
+            self._dead_letter(message, error, traceback.format_exc(), retries=0)
             return None
         if event is None:
             self.stats.record(self.direction, Outcome.TOMBSTONE)
@@ -360,4 +362,9 @@ def _as_permanent(error: Exception) -> SyncError:
     """The error as the dead letter names it: unexpected ones keep their type and text."""
     if isinstance(error, SyncError):
         return error
-    return UnexpectedEventError(f"{type(error).__name__}: {error}")
+    return UnexpectedEventError(_described(error))
+
+
+def _described(error: Exception) -> str:
+    text = str(error)
+    return f"{type(error).__name__}: {text[:500]}" if text else type(error).__name__
