@@ -15,8 +15,8 @@ from domain.values import COERCIONS, change_case
 CASE_RULES = ("lower", "upper", "title")
 _TOP_KEYS = ("schemas", "entities")
 _ENTITY_KEYS = ("tables", "fields", "schemas", "key", "version", "source_column", "unique")
-_FIELD_KEYS = ("name", "legacy", "revamp", "type", "case", "values", "references")
-_FIELD_KEYS += ("nullable", "unique")
+_FIELD_KEYS: tuple[str, ...] = ("name", "legacy", "revamp", "type", "case", "values")
+_FIELD_KEYS += ("references", "nullable", "unique")
 _SIDE_KEYS = ("legacy", "revamp")
 
 
