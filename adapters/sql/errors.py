@@ -61,12 +61,13 @@ class TransientWriteError(TransientError):
 
 
 def _code(error: exc.DBAPIError) -> object:
+    """MySQL's error number (its SQLSTATE is too coarse: HY000 for most), else the SQLSTATE."""
     original = error.orig
-    sqlstate = getattr(original, "sqlstate", None)
-    if sqlstate:
-        return str(sqlstate)
     args = getattr(original, "args", ())
-    return args[0] if args else None
+    if args and isinstance(args[0], int):
+        return args[0]
+    sqlstate = getattr(original, "sqlstate", None)
+    return str(sqlstate) if sqlstate else None
 
 
 def classify(error: exc.DBAPIError, what: str) -> Exception:
