@@ -127,9 +127,11 @@ def _image(payload: dict[str, Any], name: str, fields: dict[str, Any]) -> dict[s
     for column, value in image.items():
         decoder = _TEMPORAL_DECODERS.get((schemas.get(column) or {}).get("name", ""))
         if decoder is not None and value is not None:
+            if isinstance(value, bool | float | dict | list):  # int() would accept some
+                raise InvalidEventError(f"{name}.{column}", f"bad temporal value: {value!r:.80}")
             try:
                 decoded[column] = decoder(value)
-            except (ValueError, TypeError) as error:
+            except (ValueError, TypeError, OverflowError) as error:
                 raise InvalidEventError(
                     f"{name}.{column}", f"bad temporal value: {error}"
                 ) from error
