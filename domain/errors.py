@@ -34,6 +34,18 @@ class ConstraintViolationError(PermanentError):
     """The target database refused the row (unique, foreign key, check constraint)."""
 
 
+class ValueRejectedError(PermanentError):
+    """The target database refused a value (out of range, wrong type, too long)."""
+
+
+class SchemaError(PermanentError):
+    """The target database lacks a table or column the mapping names."""
+
+
+class UnexpectedEventError(PermanentError):
+    """Handling one event raised an error nobody anticipated; the message names it."""
+
+
 class TargetUnavailableError(TransientError):
     """The target database could not be reached or the transaction was aborted by it."""
 
