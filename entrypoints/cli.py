@@ -11,6 +11,7 @@ from rich.progress import Progress
 
 from entrypoints.common import EXIT_PROBLEM, EnvFile, opened, state_dir
 from entrypoints.dlq_cli import dlq_app
+from entrypoints.mapping_cli import mapping_app
 from entrypoints.run_cli import register_run
 from entrypoints.stack_cli import stack_app
 from entrypoints.status_cli import register_status
@@ -18,6 +19,7 @@ from entrypoints.status_cli import register_status
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 app.add_typer(stack_app, name="stack")
 app.add_typer(dlq_app, name="dlq")
+app.add_typer(mapping_app, name="mapping")
 register_run(app)
 register_status(app)
 console = Console()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -32,6 +33,19 @@ def consumer_group(prefixes: Mapping[Platform, str], origin: Platform) -> str:
     """One group per direction and pair of topic prefixes: `tandem-legacy-to-revamp` by
     default; deployments with their own prefixes never share a group on one broker."""
     return f"tandem-{prefixes[origin]}-to-{prefixes[origin.other]}"
+
+
+def first_mapping_problem(container: Container, capture: bool) -> str | None:
+    """The mapping checked against both live schemas before anything runs; the first problem.
+    A database that cannot be reached is not a mapping problem: the parts wait for it."""
+    from domain.errors import TransientError
+
+    try:
+        problems = container.databases.schema_guard().problems(capture=capture)
+    except TransientError as error:
+        log.warning("mapping not checked at start", extra={"error": str(error)})
+        return None
+    return problems[0] if problems else None
 
 
 def build_loop(container: Container, origin: Platform, assign_all: bool = False) -> ConsumerLoop:
@@ -107,6 +121,10 @@ def run_consumers(
     loops: list[ConsumerLoop] = []
     server = None
     try:
+        problem = first_mapping_problem(container, capture=False)
+        if problem is not None:
+            print(f"mapping check: {problem}", file=sys.stderr)
+            return 2
         # --once takes every partition itself: a group join could outlast the first polls
         loops = [build_loop(container, origin, assign_all=once) for origin in ORIGINS[direction]]
         if settings.http_port:
