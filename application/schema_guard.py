@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Collection, Mapping
 
-from domain.errors import TransientError
-from domain.events import Platform
+from domain.errors import SchemaDriftError
+from domain.events import Platform, SyncEvent
 from domain.mapping import SchemaMapping
 from domain.mapping_check import check_mapping
 from domain.ports import SchemaCatalog
 
-
-class SchemaDriftError(TransientError):
-    """A mapped column was dropped or retyped: the direction pauses (nothing is dead-lettered,
-    nothing committed past it) until the mapping is fixed and the service restarted."""
+log = logging.getLogger(__name__)
 
 
 class SchemaGuard:
@@ -33,12 +31,38 @@ class SchemaGuard:
             entities=entities,
         )
 
-    def confirm_drift(self, entity_type: str, cause: Exception) -> None:
-        """Raise SchemaDriftError when `entity_type` no longer fits the live schemas; else
-        return, and the failure that raised the question is the event's own."""
-        found = self.problems(capture=False, entities=(entity_type,))
+    def confirm_drift(self, failures: Mapping[str, Exception]) -> None:
+        """Raise SchemaDriftError when an entity that failed (entity type -> its error) no
+        longer fits the live schemas; else return: the failures are the events' own."""
+        found = self.problems(capture=False, entities=tuple(failures))
         if found:
+            entity = found[0].split(":", 1)[0].split(".", 1)[0]
+            cause = failures.get(entity) or next(iter(failures.values()))
             raise SchemaDriftError(
-                f"schema changed: {found[0]} (after: {cause}); fix the mapping "
-                "(tandem mapping check) and restart"
+                f"schema changed: {found[0]} (while applying: {cause}); events wait in Kafka "
+                "until the mapping is fixed (tandem mapping check) and the service restarted"
             ) from cause
+
+
+class UnmappedColumns:
+    """Columns that arrive in change events but are not in the mapping: ignored, and each
+    reported once (a column added by an application deploy), not once per event."""
+
+    def __init__(self, mapping: SchemaMapping, origin: Platform) -> None:
+        self.origin = origin
+        self.known: dict[str, Collection[str]] = {
+            e.entity_type: {*e.columns(origin), e.key.on(origin), e.source_column}
+            for e in mapping.entities
+        }
+        self.reported: set[tuple[str, str]] = set()
+
+    def observe(self, event: SyncEvent) -> None:
+        """Warn about each column of `event` that is new and unmapped."""
+        known = self.known.get(event.entity_type, ())
+        for column in (event.after or {}).keys() - known:
+            if (event.table, column) not in self.reported:
+                self.reported.add((event.table, column))
+                log.warning(
+                    "column not in the mapping: ignored",
+                    extra={"platform": self.origin.value, "table": event.table, "column": column},
+                )

@@ -44,3 +44,12 @@ class BrokerUnavailableError(TransientError):
 
 class ConfigurationError(SyncError):
     """A setting is missing or invalid; the message names the setting."""
+
+
+class SchemaError(PermanentError):
+    """The target has no such table or column (MySQL 1054, 1146; PostgreSQL 42703, 42P01)."""
+
+
+class SchemaDriftError(TransientError):
+    """A mapped column was dropped or retyped while running: the direction pauses, nothing is
+    dead-lettered or committed past it, until the mapping is fixed and the service restarted."""

@@ -110,6 +110,7 @@ def _serve(port, container, supervisor, loops, stop):  # type: ignore[no-untyped
             and not stop.is_set(),
             "parts": parts,
             "last_applied": container.core.stats().last_applied,
+            "directions": {loop.service.direction: loop.last_error for loop in loops.values()},
         }
 
     return serve(

@@ -67,6 +67,7 @@ def build_loop(container: Container, origin: Platform, assign_all: bool = False)
         retry=core.retry(),
         stats=core.stats(),
         parent_wait_s=settings.parent_wait_s,
+        schema_guard=dbs.schema_guard(),
     )
     prefix = core.prefixes()[origin]
     source = KafkaChangeSource(
@@ -136,6 +137,7 @@ def run_consumers(
                 lambda: {
                     "healthy": not stop.is_set() and all(loop.failures == 0 for loop in loops),
                     "directions": {loop.service.direction: loop.failures for loop in loops},
+                    "errors": {loop.service.direction: loop.last_error for loop in loops},
                 },
                 lambda: {loop.service.direction: len(loop.service.waiting) for loop in loops},
             )

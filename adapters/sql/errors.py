@@ -10,6 +10,7 @@ from sqlalchemy import exc
 from domain.errors import (
     ConstraintViolationError,
     PermanentError,
+    SchemaError,
     TargetUnavailableError,
     TransientError,
 )
@@ -17,6 +18,8 @@ from domain.errors import (
 # Deadlocks, lock timeouts, serialization failures: the transaction may succeed if retried.
 _RETRYABLE_MYSQL = {1205, 1213, 1614, 3572}
 _RETRYABLE_PG = {"40001", "40P01", "55P03", "55006", "57014"}  # 55006: origin in use
+# No such column or table: the mapping and the schema disagree (a typo, or a schema change).
+_SCHEMA_CODES = {1054, 1146, "42703", "42P01"}
 
 
 class TransientWriteError(TransientError):
@@ -41,6 +44,8 @@ def translated(what: str) -> Iterator[None]:
         raise ConstraintViolationError(f"{what}: {_first_line(error)}") from error
     except exc.DBAPIError as error:
         code = _code(error)
+        if code in _SCHEMA_CODES:
+            raise SchemaError(f"{what}: {_first_line(error)}") from error
         if code in _RETRYABLE_MYSQL or code in _RETRYABLE_PG:
             raise TransientWriteError(f"{what}: {_first_line(error)}") from error
         if error.connection_invalidated or isinstance(
