@@ -30,7 +30,7 @@ def migrate(env_file: EnvFile = None) -> None:
     """Create or upgrade schemas, triggers, bookkeeping, origin, publication and topics."""
     from adapters.kafka.admin import ensure_topics
     from adapters.sql.errors import translated
-    from adapters.sql_migrations import apply_migrations
+    from adapters.sql_migrations import apply_migrations, publish_tables
     from entrypoints.capture_wiring import capture_runners
     from entrypoints.runtime import change_topics
 
@@ -42,6 +42,11 @@ def migrate(env_file: EnvFile = None) -> None:
             with translated(f"{platform} migrations"):
                 applied = apply_migrations(engine, platform)  # type: ignore[arg-type]
             console.print(f"{platform}: {', '.join(applied) if applied else 'up to date'}")
+        mapped = [(e.schemas.legacy, e.tables.legacy) for e in core.mapping().entities]
+        with translated("legacy publication"):
+            added = publish_tables(dbs.legacy_engine(), mapped, "tandem_legacy")
+        if added:
+            console.print(f"publication tandem_legacy: added {len(added)} mapped tables")
         topics = [
             t
             for origin, prefix in core.prefixes().items()
