@@ -19,7 +19,8 @@ from domain.errors import (
 _RETRYABLE_MYSQL = {1205, 1213, 1614, 3572}
 _RETRYABLE_PG = {"40001", "40P01", "55P03", "55006", "57014"}  # 55006: origin in use
 # No such column or table: the mapping and the schema disagree (a typo, or a schema change).
-_SCHEMA_CODES = {1054, 1146, "42703", "42P01"}
+# PyMySQL 1.1 reports the SQLSTATE (42S22, 42S02) rather than the error number (1054, 1146).
+_SCHEMA_CODES = {1054, 1146, "42S22", "42S02", "42703", "42P01"}
 
 
 class TransientWriteError(TransientError):
