@@ -217,12 +217,7 @@ class WideTraffic:
         }
         for parent in table.parents:
             parent_table = next(t for t in self.tables if t.noun == parent)
-            found = conn.execute(
-                text(
-                    f"SELECT id FROM {self.name(parent_table)} ORDER BY id DESC LIMIT 1 OFFSET :n"
-                ),
-                {"n": r.randrange(3)},
-            ).scalar()
+            found = self.recent_id(conn, parent_table)
             if found is None:
                 return None
             row[f"{parent}_id" if self.legacy else f"{parent}_ref"] = found
@@ -232,6 +227,12 @@ class WideTraffic:
         if table.has_code:
             row["code" if self.legacy else "code_value"] = uuid.uuid4().hex
         return row
+
+    def recent_id(self, conn, table: WideTable) -> int | None:  # type: ignore[no-untyped-def]
+        """One of the newest rows' ids (a few, so parents and updates spread), or None."""
+        ids = conn.execute(text(f"SELECT id FROM {self.name(table)} ORDER BY id DESC LIMIT 5"))
+        found = [int(i) for (i,) in ids]
+        return self.random.choice(found) if found else None
 
     def insert(self, table: WideTable) -> None:
         with self.engine.begin() as conn:
@@ -251,10 +252,7 @@ class WideTraffic:
             self.insert(table)
             return
         with self.engine.begin() as conn:
-            row_id = conn.execute(
-                text(f"SELECT id FROM {self.name(table)} ORDER BY id DESC LIMIT 1 OFFSET :n"),
-                {"n": self.random.randrange(5)},
-            ).scalar()
+            row_id = self.recent_id(conn, table)
             if row_id is None:
                 return
             if roll < 0.9 or table.noun in self.children:

@@ -33,7 +33,8 @@ def scaffold(
     if out.exists() and not force:
         typer.echo(f"--out: {out} exists (add --force to overwrite)", err=True)
         raise typer.Exit(EXIT_USAGE)
-    with opened(env_file) as container:
+    # the mapping is what is being written: SYNC_MAPPING may name a file that does not exist yet
+    with opened(env_file, SYNC_MAPPING="") as container:
         dbs = container.databases
         legacy = SqlSchemaCatalog(dbs.legacy_engine(), Platform.LEGACY, legacy_schema).read()
         revamp = SqlSchemaCatalog(dbs.revamp_engine(), Platform.REVAMP, revamp_schema).read()
