@@ -126,7 +126,7 @@ def _field_problems(
         yield f"{where} does not exist"
         return
     if field.kind is not None and column.family not in KIND_FAMILIES.get(field.kind, {field.kind}):
-        yield f"{where} is {column.raw_type}, not a {field.kind} column"
+        yield f"{where} is {column.raw_type}, not of type {field.kind}"
     if column.nullable and not field.nullable:
         yield f"{where} is nullable but the mapping requires a value (add nullable: true)"
     parent_table = table.reference_of(name)

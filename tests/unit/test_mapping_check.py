@@ -43,7 +43,7 @@ def test_a_dropped_column_is_named() -> None:
 def test_a_retyped_column_is_named() -> None:
     revamp = _columns(revamp_catalog(), "revamp_posts", {"title": ColumnInfo("title", "int(11)")})
     assert _problems(revamp=revamp) == [
-        "post.post_title: revamp revamp_posts.title is int(11), not a string column"
+        "post.post_title: revamp revamp_posts.title is int(11), not of type string"
     ]
 
 
