@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from domain.catalog import Catalog
 from domain.events import Platform, SyncEvent
 from domain.mapping import EntityMapping
-from domain.model import DeadLetter, EntityLink, RawMessage, StoredRow
+from domain.model import DeadLetter, EntityLink, RawMessage, Resolution, StoredRow
 
 
 class Clock(Protocol):
@@ -52,17 +52,21 @@ class DeadLetterQueue(Protocol):
 
 
 class DeadLetterArchive(Protocol):
-    """Reading and re-driving dead letters, for operators."""
+    """Reading, re-driving and resolving dead letters, for operators."""
 
-    def letters(self) -> list[DeadLetter]:
-        """Every dead letter still held, oldest first."""
+    def letters(self, include_resolved: bool = False) -> list[DeadLetter]:
+        """The dead letters not resolved yet, oldest first; with `include_resolved`, every
+        letter, each resolved one carrying its `resolution`."""
 
     def republish(self, letter: DeadLetter) -> None:
         """Put the original message back on its topic."""
 
+    def resolve(self, letters: Collection[DeadLetter], resolution: Resolution) -> int:
+        """Record that these letters are settled; they leave `letters()`. Returns how many
+        were still unresolved."""
+
     def purge(self, letters: Collection[DeadLetter] | None = None) -> int:
-        """Forget every dead letter held now, or only up to these (as `letters()` gave them)
-        so that one sent meanwhile is kept; returns how many."""
+        """Resolve these letters (default: every one held now) as purged; returns how many."""
 
 
 class EventPublisher(Protocol):
@@ -130,12 +134,19 @@ class TargetStore(Protocol):
     ) -> dict[int, EntityLink]:
         """Links stored in this database, outside any sync transaction."""
 
+    def forget_links(self, entity_type: str, platform: Platform, ids: Collection[int]) -> int:
+        """Delete the links whose id on `platform` is one of `ids` (stale ones, for repair);
+        returns how many went."""
+
 
 class RowSnapshot(Protocol):
     """Reading whole tables, for the initial load and for reconciliation."""
 
     def scan(self, entity: EntityMapping, after_id: int, limit: int) -> Sequence[dict[str, Any]]:
         """Rows with id > after_id in id order."""
+
+    def count(self, entity: EntityMapping, after_id: int = 0) -> int:
+        """How many rows have id > after_id."""
 
     def all_links(self, entity_type: str) -> Iterator[EntityLink]:
         """Every link this database holds for the entity type."""
