@@ -32,6 +32,7 @@ class ConsumerLoop:
         self.batch_size = batch_size
         self.poll_timeout_s = poll_timeout_s
         self.failures = 0
+        self.last_error: str | None = None  # why the direction is not flowing, for health
         self.stop: threading.Event | None = None
 
     def step(self) -> int:
@@ -43,6 +44,7 @@ class ConsumerLoop:
                 self.source.commit(offsets)
         except TransientError as error:
             self.failures += 1
+            self.last_error = str(error)
             delay = self.outage_backoff.delay_after(self.failures)
             log.error(
                 "outage: nothing committed, will redeliver",
@@ -55,7 +57,7 @@ class ConsumerLoop:
             self._pause(delay)
             self.source.rewind()
             return 0
-        self.failures = 0
+        self.failures, self.last_error = 0, None
         return len(messages)
 
     def run(self, stop: threading.Event) -> None:

@@ -13,10 +13,12 @@ import attrs
 
 from application.apply_change import ChangeApplier, ParentPendingError
 from application.retry import RetriesExhaustedError, with_retries
+from application.schema_guard import SchemaGuard, UnmappedColumns
 from application.stats import Outcome, SyncStats
 from application.waiting_room import Waiting, WaitingRoom
 from domain.errors import (
     InvalidEventError,
+    MissingFieldError,
     ParentMissingError,
     SyncError,
     TransientError,
@@ -66,6 +68,7 @@ class SyncService:
         retry: RetryPolicy,
         stats: SyncStats,
         parent_wait_s: float = 30.0,
+        schema_guard: SchemaGuard | None = None,
     ) -> None:
         self.origin = origin
         self.direction = f"{origin.value}-to-{origin.other.value}"
@@ -81,6 +84,8 @@ class SyncService:
         self.waiting = WaitingRoom(parent_wait_s)
         self.high_water: Offsets = {}
         self.outage_since: float | None = None
+        self.schema_guard = schema_guard
+        self.unmapped = UnmappedColumns(mapping, origin)
 
     def handle(self, messages: Sequence[RawMessage], backlogged: bool = False) -> Offsets:
         """Process a batch; returns the offsets that are safe to commit.
@@ -115,6 +120,7 @@ class SyncService:
         """Decode and check the whole event before anything is written; whatever fails,
         this message alone is dead-lettered."""
         self.stats.add(self.direction, "consumed")
+        event = None
         try:
             event = self.codec.decode(message)
             if event is not None:
@@ -128,6 +134,8 @@ class SyncService:
         except Exception as error:  # hostile input must never take the consumer down
             if not isinstance(error, SyncError):
                 error = InvalidEventError("value", f"cannot be decoded: {_described(error)}")
+            if isinstance(error, MissingFieldError) and event and self.schema_guard is not None:
+                self.schema_guard.confirm_drift({event.entity_type: error})  # the source changed?
             self._dead_letter(message, error, traceback.format_exc(), retries=0)
             return None
         if event is None:
@@ -137,6 +145,7 @@ class SyncService:
             self.stats.record(self.direction, Outcome.ECHO_SKIPPED)
             log.debug("echo skipped", extra={"event_id": event.event_id})
             return None
+        self.unmapped.observe(event)
         return _Item(message, event)
 
     def _apply(self, items: list[_Item]) -> None:
@@ -295,6 +304,7 @@ class SyncService:
 
     def _settle(self, items: list[_Item], backlogged: bool) -> None:
         """After the commit: count, dead-letter, park the waiting."""
+        self._stop_on_schema_drift(items)
         now = self.clock.now()
         for item in items:
             if item.outcome is Outcome.WAITING:
@@ -310,6 +320,17 @@ class SyncService:
                     f"{item.event.entity_type} {item.event.operation.name.lower()} "
                     f"{dict(item.event.key)} at {item.event.position.log_position}"
                 )
+
+    def _stop_on_schema_drift(self, items: list[_Item]) -> None:
+        """Before any letter is sent: when the live schema of an entity that failed no longer
+        fits the mapping, raise SchemaDriftError; no offset moves past the failed events."""
+        failures = {
+            item.event.entity_type: item.error
+            for item in items
+            if item.outcome is Outcome.DEAD_LETTERED and item.error is not None
+        }
+        if failures and self.schema_guard is not None:
+            self.schema_guard.confirm_drift(failures)
 
     def _park(self, item: _Item, now: float, backlogged: bool) -> None:
         reason = str(item.error)

@@ -6,6 +6,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
+from domain.catalog import Catalog
 from domain.events import Platform, SyncEvent
 from domain.mapping import EntityMapping
 from domain.model import DeadLetter, EntityLink, RawMessage, Resolution, StoredRow
@@ -159,3 +160,10 @@ class Checkpoints(Protocol):
 
     def save(self, name: str, last_id: int) -> None:
         """Save atomically: a crash leaves the old value or the new one."""
+
+
+class SchemaCatalog(Protocol):
+    """The live shape of one database's schema."""
+
+    def read(self) -> Catalog:
+        """Tables, columns, keys, allowed values and capture settings, as they are now."""

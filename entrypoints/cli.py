@@ -11,6 +11,7 @@ from rich.console import Console
 
 from entrypoints.common import EXIT_PROBLEM, EnvFile, opened, state_dir
 from entrypoints.dlq_cli import dlq_app
+from entrypoints.mapping_cli import mapping_app
 from entrypoints.run_cli import register_run
 from entrypoints.stack_cli import stack_app
 from entrypoints.status_cli import register_status
@@ -18,6 +19,7 @@ from entrypoints.status_cli import register_status
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 app.add_typer(stack_app, name="stack")
 app.add_typer(dlq_app, name="dlq")
+app.add_typer(mapping_app, name="mapping")
 register_run(app)
 register_status(app)
 console = Console()
@@ -51,7 +53,7 @@ def migrate(env_file: EnvFile = None) -> None:
     """Create or upgrade schemas, triggers, bookkeeping, origin, publication and topics."""
     from adapters.kafka.admin import ensure_topics
     from adapters.sql.errors import translated
-    from adapters.sql_migrations import apply_migrations
+    from adapters.sql_migrations import apply_migrations, publish_tables
     from entrypoints.capture_wiring import capture_runners
     from entrypoints.runtime import change_topics
 
@@ -63,6 +65,11 @@ def migrate(env_file: EnvFile = None) -> None:
             with translated(f"{platform} migrations"):
                 applied = apply_migrations(engine, platform)  # type: ignore[arg-type]
             console.print(f"{platform}: {', '.join(applied) if applied else 'up to date'}")
+        mapped = [(e.schemas.legacy, e.tables.legacy) for e in core.mapping().entities]
+        with translated("legacy publication"):
+            added = publish_tables(dbs.legacy_engine(), mapped, "tandem_legacy")
+        if added:
+            console.print(f"publication tandem_legacy: added {len(added)} mapped tables")
         topics = [
             t
             for origin, prefix in core.prefixes().items()

@@ -32,7 +32,7 @@ def register_run(app: typer.Typer) -> None:
         from entrypoints.container import build_container
         from entrypoints.live_view import stats_table
         from entrypoints.logging_setup import configure_logging
-        from entrypoints.runtime import build_loop
+        from entrypoints.runtime import build_loop, first_mapping_problem
 
         settings = load_settings(env_file)
         configure_logging(settings.log_format, "WARNING" if live else settings.log_level)
@@ -40,6 +40,11 @@ def register_run(app: typer.Typer) -> None:
         install_stop_handlers(stop)
         container = build_container(settings)
         container.init_resources()
+        problem = first_mapping_problem(container, capture=capture)
+        if problem is not None:
+            container.shutdown_resources()
+            typer.echo(f"mapping check: {problem}", err=True)
+            raise typer.Exit(2)
         parts = {}
         runners = capture_runners(container) if capture else {}
         parts.update({name: runner.run for name, runner in runners.items()})
@@ -105,6 +110,7 @@ def _serve(port, container, supervisor, loops, stop):  # type: ignore[no-untyped
             and not stop.is_set(),
             "parts": parts,
             "last_applied": container.core.stats().last_applied,
+            "directions": {loop.service.direction: loop.last_error for loop in loops.values()},
         }
 
     return serve(

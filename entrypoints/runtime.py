@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -34,6 +35,19 @@ def consumer_group(prefixes: Mapping[Platform, str], origin: Platform) -> str:
     return f"tandem-{prefixes[origin]}-to-{prefixes[origin.other]}"
 
 
+def first_mapping_problem(container: Container, capture: bool) -> str | None:
+    """The mapping checked against both live schemas before anything runs; the first problem.
+    A database that cannot be reached is not a mapping problem: the parts wait for it."""
+    from domain.errors import TransientError
+
+    try:
+        problems = container.databases.schema_guard().problems(capture=capture)
+    except TransientError as error:
+        log.warning("mapping not checked at start", extra={"error": str(error)})
+        return None
+    return problems[0] if problems else None
+
+
 def build_loop(container: Container, origin: Platform, assign_all: bool = False) -> ConsumerLoop:
     """One direction: a Kafka consumer group, the SyncService, the loop that drives them."""
     from adapters.kafka.source import KafkaChangeSource
@@ -53,6 +67,7 @@ def build_loop(container: Container, origin: Platform, assign_all: bool = False)
         retry=core.retry(),
         stats=core.stats(),
         parent_wait_s=settings.parent_wait_s,
+        schema_guard=dbs.schema_guard(),
     )
     prefix = core.prefixes()[origin]
     source = KafkaChangeSource(
@@ -107,6 +122,10 @@ def run_consumers(
     loops: list[ConsumerLoop] = []
     server = None
     try:
+        problem = first_mapping_problem(container, capture=False)
+        if problem is not None:
+            print(f"mapping check: {problem}", file=sys.stderr)
+            return 2
         # --once takes every partition itself: a group join could outlast the first polls
         loops = [build_loop(container, origin, assign_all=once) for origin in ORIGINS[direction]]
         if settings.http_port:
@@ -118,6 +137,7 @@ def run_consumers(
                 lambda: {
                     "healthy": not stop.is_set() and all(loop.failures == 0 for loop in loops),
                     "directions": {loop.service.direction: loop.failures for loop in loops},
+                    "errors": {loop.service.direction: loop.last_error for loop in loops},
                 },
                 lambda: {loop.service.direction: len(loop.service.waiting) for loop in loops},
             )
