@@ -71,6 +71,8 @@ class KafkaEventPublisher:
                 f"{len(failed)} of {len(pending)} messages not acknowledged: {first}"
             )
 
-    def close(self) -> None:
+    def close(self, timeout_s: float = 2.0) -> None:
+        """Release the producer; what is not acknowledged by then is abandoned (the capture
+        has not advanced past it, so it is published again)."""
         with broker_errors(self.settings, "closing the producer"):
-            self._producer.close()
+            self._producer.close(timeout=timeout_s)

@@ -74,6 +74,7 @@ class KafkaChangeSource:
         self.first_fetch_s = first_fetch_s
         self.topics = list(topics)
         self.call_timeout_ms = call_timeout_ms  # commit, committed, close: never unbounded
+        self.assign_all, self.session_timeout_ms = assign_all, session_timeout_ms
         self._assignments = _Reassignments()
         self._seen_assignments = 0
         self._delivered: dict[TopicPartition, int] = {}  # next offset after the last delivered
@@ -181,8 +182,7 @@ class KafkaChangeSource:
     def backlog(self) -> int | None:
         """Messages after this member's positions, from what the last fetches said; None when
         the group coordinator is unknown (the broker cannot be reached)."""
-        coordinator = getattr(self._consumer, "_coordinator", None)
-        if coordinator is not None and coordinator.coordinator_unknown():
+        if self._out_of_touch():
             return None
         behind = 0
         for tp in self._consumer.assignment():
@@ -195,6 +195,20 @@ class KafkaChangeSource:
                 behind += max(0, end - position)
         return behind
 
+    def _out_of_touch(self) -> bool:
+        """No group coordinator, or no heartbeat answer for a session timeout: kafka-python
+        keeps returning empty polls from a broker that stopped answering."""
+        if self.assign_all:
+            return False
+        coordinator = getattr(self._consumer, "_coordinator", None)
+        if coordinator is None:
+            return False
+        if coordinator.coordinator_unknown():
+            return True
+        heartbeat = coordinator.heartbeat
+        answered = max(heartbeat.last_receive, heartbeat.last_reset)
+        return time.monotonic() - answered > self.session_timeout_ms / 1000
+
     def lag(self) -> dict[tuple[str, int], tuple[int, int]]:
         """(topic, partition) -> (committed, end offset), for status."""
         return group_lag(self.settings, self.group_id, self.topics)
@@ -202,7 +216,7 @@ class KafkaChangeSource:
     def close(self) -> None:
         """Leave the group without committing: what was not committed is redelivered."""
         try:
-            self._consumer.close(autocommit=False, timeout_ms=self.call_timeout_ms)
+            self._consumer.close(autocommit=False, timeout_ms=2_000)
         except (KafkaError, OSError) as error:
             log.warning(
                 "closing consumer of group %s: %s",
