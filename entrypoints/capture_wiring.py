@@ -21,14 +21,14 @@ def capture_runners(
     if "legacy" in which:
         runners["capture-legacy"] = PostgresCaptureRunner(
             settings.legacy_dsn,
-            KafkaEventPublisher(kafka),
+            KafkaEventPublisher(kafka, topic_partitions=settings.topic_partitions),
             topic_prefix=settings.legacy_prefix,
             slot=settings.legacy_slot,
         )
     if "revamp" in which:
         runners["capture-revamp"] = MySQLCaptureRunner(
             settings.revamp_dsn,
-            KafkaEventPublisher(kafka),
+            KafkaEventPublisher(kafka, topic_partitions=settings.topic_partitions),
             settings.state_dir / "revamp-binlog.offset",
             topic_prefix=settings.revamp_prefix,
         )

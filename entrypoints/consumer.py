@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import faulthandler
 import os
 import signal
 import sys
@@ -41,6 +42,7 @@ def install_stop_handlers(stop: threading.Event) -> None:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, handler)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # where is it stuck? kill -USR1
 
 
 def _exit_after_deadline() -> None:
