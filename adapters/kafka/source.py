@@ -35,14 +35,15 @@ _MEMBERSHIP_LOST = (
 class _Reassignments(ConsumerRebalanceListener):
     """Counts the assignments the group hands this member (inside `poll`)."""
 
-    def __init__(self) -> None:
-        self.count = 0
+    def __init__(self, group_id: str) -> None:
+        self.group_id, self.count = group_id, 0
 
     def on_partitions_revoked(self, revoked: object) -> None:
         return None
 
-    def on_partitions_assigned(self, assigned: object) -> None:
+    def on_partitions_assigned(self, assigned: Any) -> None:
         self.count += 1
+        log.info("partitions assigned", extra={"group": self.group_id, "partitions": len(assigned)})
 
 
 class KafkaChangeSource:
@@ -75,7 +76,7 @@ class KafkaChangeSource:
         self.topics = list(topics)
         self.call_timeout_ms = call_timeout_ms  # commit, committed, close: never unbounded
         self.assign_all, self.session_timeout_ms = assign_all, session_timeout_ms
-        self._assignments = _Reassignments()
+        self._assignments = _Reassignments(group_id)
         self._seen_assignments = 0
         self._delivered: dict[TopicPartition, int] = {}  # next offset after the last delivered
         with broker_errors(settings, f"joining consumer group {group_id}"):
