@@ -111,6 +111,12 @@ class SyncService:
             )
         return self._offsets(messages)
 
+    def forget_uncommitted(self) -> None:
+        """Drop what is not committed (waiting children, offsets seen): the source delivers it
+        again after a rewind or a rebalance, and whatever was applied is skipped then."""
+        self.waiting.take_all()
+        self.high_water.clear()
+
     def _parents_first(self, item: _Item) -> tuple[bool, int]:
         """Sort key: creates and updates of parents before their children's (a batch mixes
         topics), deletes last; stable, so each key keeps its own order."""

@@ -60,6 +60,11 @@ class BrokerUnavailableError(TransientError):
     """The message broker could not be reached."""
 
 
+class PositionsLostError(TransientError):
+    """The broker moved this consumer's partitions (rebalance, fenced member, recreated topic):
+    the uncommitted batch is dropped, redelivered, and skipped as duplicates where applied."""
+
+
 class ConfigurationError(SyncError):
     """A setting is missing or invalid; the message names the setting."""
 

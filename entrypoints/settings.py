@@ -29,6 +29,7 @@ DEFAULTS = {
     "SYNC_BATCH_SIZE": "500",
     "SYNC_STATE_DIR": ".tandem/state",
     "SYNC_LEGACY_SLOT": "tandem_legacy",
+    "SYNC_STALL_SECONDS": "30",
 }
 _LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
 
@@ -82,6 +83,7 @@ class Settings:
     batch_size: int
     state_dir: Path
     legacy_slot: str = "tandem_legacy"
+    stall_s: float = 30.0
     kafka_options: dict[str, str] = attrs.field(factory=dict, repr=False)
 
     @classmethod
@@ -104,6 +106,7 @@ class Settings:
             batch_size=_integer(raw, "SYNC_BATCH_SIZE", 1, 100_000),
             state_dir=Path(raw["SYNC_STATE_DIR"]),
             legacy_slot=_slot(raw, "SYNC_LEGACY_SLOT"),
+            stall_s=float(_integer(raw, "SYNC_STALL_SECONDS", 1, 86_400)),
             kafka_options={
                 k: v
                 for k, v in raw.items()
