@@ -42,6 +42,7 @@ class ConsumerLoop:
         self.last_error = ""
         self.last_progress = time.monotonic()  # applied a batch, or had nothing to do
         self.out_of_touch = False  # the source could not tell its backlog (broker unreachable)
+        self.caught_up = False  # the last poll was empty and nothing waits behind it
         self.stop: threading.Event | None = None
         self._rewind_due = False
 
@@ -68,6 +69,7 @@ class ConsumerLoop:
     def _note_progress(self, handled: int) -> None:
         backlog = self.source.backlog() if not handled else None
         self.out_of_touch = not handled and backlog is None
+        self.caught_up = not handled and backlog == 0
         if handled or backlog == 0:
             self.last_progress = time.monotonic()
 

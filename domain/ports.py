@@ -171,3 +171,10 @@ class SchemaCatalog(Protocol):
 
     def read(self) -> Catalog:
         """Tables, columns, keys, allowed values and capture settings, as they are now."""
+
+
+class MetricsSink(Protocol):
+    """Where measurements go to be summarised (Prometheus histograms in production)."""
+
+    def observe(self, name: str, labels: Mapping[str, str], value: float) -> None:
+        """One measurement of `name` (seconds, counts) with its labels."""
