@@ -151,7 +151,7 @@ def _free_port() -> int:
 
 def _health(port: int) -> tuple[int, dict[str, Any]]:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as answer:
             return answer.status, json.loads(answer.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
@@ -184,7 +184,7 @@ def test_a_renamed_mapped_column_pauses_its_direction_until_fixed_and_loses_noth
             )  # fmt: skip
             assert (
                 "post.post_title: revamp revamp_posts.title does not exist"
-                in (report["directions"]["legacy-to-revamp"])
+                in report["failing"]["legacy-to-revamp"]
             )
             assert _dead_letters(env_file) == 0
             assert scalar(revamp, "SELECT count(*) FROM revamp_posts") == 0
