@@ -75,7 +75,10 @@ def test_chaos_ends_in_sync_with_every_row_once_and_an_empty_dlq(
         pytest.skip("the servers come from SYNC_* settings: not ours to kill")
     print(f"\nchaos seed {SEED}: {OPERATIONS} operations, {FAULTS} faults (CHAOS_SEED={SEED})")
     rng = random.Random(SEED)
-    env_file = write_env_file(running_stack, tmp_path, SYNC_STALL_SECONDS="20")
+    # outages of 10 s on a busy machine: a child may wait long for a parent held elsewhere
+    env_file = write_env_file(
+        running_stack, tmp_path, SYNC_STALL_SECONDS="20", SYNC_PARENT_WAIT_SECONDS="300"
+    )
     migrated = run_command([*TANDEM, "migrate", "--env-file", str(env_file)])
     assert migrated.returncode == 0, migrated.stderr
     cluster = Cluster(env_file, Path(stack_dir), tmp_path, rng)
