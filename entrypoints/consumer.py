@@ -84,7 +84,11 @@ def main(
 
             configure_logging("console", "WARNING")
             settings_policy = Settings.parse(
-                {**raw, "SYNC_LEGACY_DSN": "postgresql://x/x", "SYNC_REVAMP_DSN": "mysql://x/x"}
+                {
+                    **raw,
+                    "SYNC_LEGACY_DSN": "postgresql+psycopg://x/x",
+                    "SYNC_REVAMP_DSN": "mysql+pymysql://x/x",
+                }
             )
             differing = run_in_memory(
                 load_mapping(raw.get("SYNC_MAPPING")),

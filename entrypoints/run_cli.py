@@ -27,7 +27,7 @@ def register_run(app: typer.Typer) -> None:
         from entrypoints.consumer import install_stop_handlers
         from entrypoints.container import build_container
         from entrypoints.logging_setup import configure_logging
-        from entrypoints.runtime import ServiceRuntime, build_loop
+        from entrypoints.runtime import ServiceRuntime, build_loop, first_mapping_problem
 
         settings = load_settings(env_file)
         configure_logging(settings.log_format, "WARNING" if live else settings.log_level)
@@ -40,6 +40,12 @@ def register_run(app: typer.Typer) -> None:
                 lock.acquire()
         container = build_container(settings)
         container.init_resources()
+        problem = first_mapping_problem(container, capture=capture)
+        if problem is not None:
+            container.shutdown_resources()
+            lock.release()
+            typer.echo(f"mapping check: {problem}", err=True)
+            raise typer.Exit(2)
         runtime = ServiceRuntime(settings, container, stop)
         try:
             with reported_errors():

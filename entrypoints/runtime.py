@@ -42,6 +42,19 @@ def consumer_group(prefixes: Mapping[Platform, str], origin: Platform) -> str:
     return f"tandem-{prefixes[origin]}-to-{prefixes[origin.other]}"
 
 
+def first_mapping_problem(container: Container, capture: bool) -> str | None:
+    """The mapping checked against both live schemas before anything runs; the first problem.
+    A database that cannot be reached is not a mapping problem: the parts wait for it."""
+    from domain.errors import TransientError
+
+    try:
+        problems = container.databases.schema_guard().problems(capture=capture)
+    except TransientError as error:
+        log.warning("mapping not checked at start", extra={"error": str(error)})
+        return None
+    return problems[0] if problems else None
+
+
 def build_loop(container: Container, origin: Platform, assign_all: bool = False) -> ConsumerLoop:
     """One direction: a Kafka consumer group, the SyncService, the loop that drives them."""
     from adapters.kafka.source import KafkaChangeSource
@@ -61,6 +74,7 @@ def build_loop(container: Container, origin: Platform, assign_all: bool = False)
         retry=core.retry(),
         stats=core.stats(),
         parent_wait_s=settings.parent_wait_s,
+        schema_guard=dbs.schema_guard(),
     )
     prefix = core.prefixes()[origin]
     source = KafkaChangeSource(
@@ -102,6 +116,7 @@ class ServiceRuntime:
         self.conditions: dict[str, Callable[[], PartCondition]] = {}
         self.closers: list[Callable[[], None]] = []
         self.loops: list[ConsumerLoop] = []
+        self.captures: dict[str, Any] = {}
         self.supervisor: Supervisor | None = None
         self.server: Any = None
 
@@ -113,6 +128,7 @@ class ServiceRuntime:
         self.closers.append(loop.close)
 
     def add_capture(self, name: str, runner: Any) -> None:
+        self.captures[name] = runner
         self.parts[name] = runner.run
         self.conditions[name] = lambda: capture_condition(runner)
         self.closers.append(runner.close)
@@ -154,10 +170,7 @@ class ServiceRuntime:
 
         try:
             self.server = serve(
-                port,
-                self.container.core.stats(),
-                self.readiness,
-                lambda: {loop.service.direction: len(loop.service.waiting) for loop in self.loops},
+                port, self.metrics_registry(), self.readiness, self.settings.http_host
             )
         except OSError as error:
             if error.errno != errno.EADDRINUSE:
@@ -166,6 +179,44 @@ class ServiceRuntime:
                 f"SYNC_HTTP_PORT: port {port} is in use (another tandem process?): "
                 "give each process its own port, or 0 to turn the endpoint off"
             ) from None
+
+    def metrics_registry(self) -> Any:
+        """Every Tandem metric of this process; histograms fed through the stats' sink."""
+        from adapters.prometheus_metrics import MetricSources, metrics_registry
+
+        stats = self.container.core.stats()
+        queue = self.container.messaging.dead_letters()
+        registry, stats.sink = metrics_registry(
+            MetricSources(
+                stats=stats,
+                waiting=lambda: {
+                    loop.service.direction: len(loop.service.waiting) for loop in self.loops
+                },
+                seconds_behind=self.seconds_behind,
+                restarts=lambda: {
+                    name: state.restarts
+                    for name, state in (self.supervisor.states if self.supervisor else {}).items()
+                },
+                captured=lambda: {name: runner.published for name, runner in self.captures.items()},
+                dlq_depth=lambda: len(queue.letters()),
+                reports_dir=self.settings.state_dir / "reports",
+            )
+        )
+        return registry
+
+    def seconds_behind(self) -> dict[str, float]:
+        """Per direction: 0 when caught up, else now minus the source commit time of the last
+        change applied (Debezium's MilliSecondsBehindSource, in seconds)."""
+        stats, now = self.container.core.stats(), time.time()
+        behind = {}
+        for loop in self.loops:
+            direction = loop.service.direction
+            last = stats.last_applied_commit_ms.get(direction)
+            if loop.caught_up:
+                behind[direction] = 0.0
+            elif last:
+                behind[direction] = max(0.0, now - last / 1000)
+        return behind
 
     def start(self) -> None:
         self.supervisor = Supervisor(self.parts, RetryPolicy(max_delay_s=30.0))
@@ -237,6 +288,10 @@ def run_consumers(
     container.init_resources()
     runtime = ServiceRuntime(settings, container, stop)
     try:
+        problem = first_mapping_problem(container, capture=False)
+        if problem is not None:
+            print(f"mapping check: {problem}", file=sys.stderr)
+            return 2
         with reported_errors():
             # --once takes every partition itself: a group join could outlast the first polls
             for origin in ORIGINS[direction]:
