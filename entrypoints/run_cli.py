@@ -36,7 +36,8 @@ def register_run(app: typer.Typer) -> None:
         lock = StateLock(settings.state_dir, "tandem run")
         with reported_errors():
             state_dir(settings)
-            lock.acquire()
+            if capture:  # the capture positions have one owner; consumers may be many
+                lock.acquire()
         container = build_container(settings)
         container.init_resources()
         problem = first_mapping_problem(container, capture=capture)
