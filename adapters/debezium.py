@@ -70,9 +70,11 @@ class DebeziumCodec:
         before = _image(payload, "before", fields)
         after = _image(payload, "after", fields)
         key_column = entity.key.on(platform)
-        key = _key(message.key) or {key_column: (after or before or {}).get(key_column)}
-        if key_column not in key:
-            raise InvalidEventError("key", f"lacks the primary key column {key_column!r}")
+        key: dict[str, Any] = {}
+        if operation is not Operation.TRUNCATE:  # of the whole table: Debezium sends no key
+            key = _key(message.key) or {key_column: (after or before or {}).get(key_column)}
+            if key_column not in key:
+                raise InvalidEventError("key", f"lacks the primary key column {key_column!r}")
         return SyncEvent.captured(
             origin=platform,
             table=str(table),

@@ -61,6 +61,8 @@ class ChangeApplier:
         self.origin_links = {}
         wanted: dict[str, set[int]] = defaultdict(set)
         for event in events:
+            if event.operation is Operation.TRUNCATE:
+                continue
             entity = self.mapping.entity(event.entity_type)
             origin = event.origin
             wanted[entity.entity_type].add(int(event.key[entity.key.on(origin)]))
@@ -115,6 +117,8 @@ class ChangeApplier:
         `force` skips conflict resolution: repairs copy the side that reconcile chose.
         """
         entity = self.mapping.entity(event.entity_type)
+        if event.operation is Operation.TRUNCATE:
+            return self._truncate(session, entity, event)
         origin = event.origin
         origin_id = int(event.key[entity.key.on(origin)])
         link = self._find_link(session, entity.entity_type, origin, origin_id)
@@ -205,6 +209,23 @@ class ChangeApplier:
         link.applied_version = max(link.applied_version, event.position.commit_ts_ms * 1000)
         session.save_link(link)
         return Outcome.APPLIED if existed else Outcome.ALREADY_ABSENT
+
+    def _truncate(self, session: TargetSession, entity: EntityMapping, event: SyncEvent) -> Outcome:
+        """The origin table was emptied: delete every row linked to one of its rows (the links
+        of both databases: each direction keeps the links of the rows it created) and mark
+        the links deleted. Rows never synced are left alone."""
+        session.mark_processed(event)
+        links = {link.legacy_id: link for link in self.origin_store.all_links(entity.entity_type)}
+        links |= {link.legacy_id: link for link in session.all_links(entity.entity_type)}
+        target = event.origin.other
+        for link in links.values():
+            if link.deleted:
+                continue
+            session.delete(entity, link.id_on(target))
+            link.deleted = True
+            link.applied_version = max(link.applied_version, event.position.commit_ts_ms * 1000)
+            session.save_link(link)
+        return Outcome.APPLIED
 
     def _write(
         self,

@@ -22,6 +22,7 @@ from domain.errors import (
     ParentMissingError,
     SyncError,
     TransientError,
+    TruncateNotPropagatedError,
     UnexpectedEventError,
 )
 from domain.events import Operation, Platform, SyncEvent
@@ -69,6 +70,7 @@ class SyncService:
         stats: SyncStats,
         parent_wait_s: float = 30.0,
         schema_guard: SchemaGuard | None = None,
+        propagate_truncates: bool = False,
     ) -> None:
         self.origin = origin
         self.direction = f"{origin.value}-to-{origin.other.value}"
@@ -85,6 +87,7 @@ class SyncService:
         self.high_water: Offsets = {}
         self.outage_since: float | None = None
         self.schema_guard = schema_guard
+        self.propagate_truncates = propagate_truncates
         self.unmapped = UnmappedColumns(mapping, origin)
 
     def handle(self, messages: Sequence[RawMessage], backlogged: bool = False) -> Offsets:
@@ -153,6 +156,9 @@ class SyncService:
         if is_echo(event):
             self.stats.record(self.direction, Outcome.ECHO_SKIPPED)
             log.debug("echo skipped", extra={"event_id": event.event_id})
+            return None
+        if event.operation is Operation.TRUNCATE and not self.propagate_truncates:
+            self._dead_letter(message, _truncate_kept(event), "", retries=0)
             return None
         self.unmapped.observe(event)
         return _Item(message, event)
@@ -407,3 +413,12 @@ def _as_permanent(error: Exception) -> SyncError:
 def _described(error: Exception) -> str:
     text = str(error)
     return f"{type(error).__name__}: {text[:500]}" if text else type(error).__name__
+
+
+def _truncate_kept(event: SyncEvent) -> TruncateNotPropagatedError:
+    target = event.origin.other.value
+    return TruncateNotPropagatedError(
+        f"TRUNCATE of {event.table} on {event.origin.value} was not propagated "
+        f"(SYNC_TRUNCATE=dead-letter): the rows linked to it are still on {target}. Replay this "
+        "letter under SYNC_TRUNCATE=propagate to delete them, or ack it to keep them"
+    )

@@ -27,6 +27,10 @@ class MissingFieldError(InvalidEventError):
     (the schema guard tells which)."""
 
 
+class TruncateNotPropagatedError(PermanentError):
+    """A TRUNCATE arrived and SYNC_TRUNCATE says to dead-letter it: the message names the table."""
+
+
 class MappingError(PermanentError):
     """The mapping cannot transform a row; the message names the entity and field."""
 

@@ -25,10 +25,11 @@ class Operation(enum.Enum):
     UPDATE = "u"
     DELETE = "d"
     READ = "r"
+    TRUNCATE = "t"
 
     @property
     def writes_row(self) -> bool:
-        return self is not Operation.DELETE
+        return self in (Operation.CREATE, Operation.UPDATE, Operation.READ)
 
 
 class Platform(enum.Enum):
@@ -115,6 +116,10 @@ class SyncEvent:
             raise InvalidEventError("event_version", f"unsupported version {self.event_version}")
         if not self.table:
             raise InvalidEventError("table", "is empty")
+        if self.operation is Operation.TRUNCATE:
+            if self.key or self.before is not None or self.after is not None:
+                raise InvalidEventError("op", "a truncate carries no key, before or after")
+            return
         if not self.key:
             raise InvalidEventError("key", "is empty")
         for name, value in self.key.items():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -95,6 +95,9 @@ class TargetSession(Protocol):
     ) -> dict[int, EntityLink]:
         """Links of this database keyed by the id on `platform`."""
 
+    def all_links(self, entity_type: str) -> list[EntityLink]:
+        """Every link of the entity type in this database, locked for the transaction."""
+
     def save_link(self, link: EntityLink) -> None:
         """Insert or update a link, in this transaction."""
 
@@ -137,6 +140,9 @@ class TargetStore(Protocol):
         self, entity_type: str, platform: Platform, ids: Collection[int]
     ) -> dict[int, EntityLink]:
         """Links stored in this database, outside any sync transaction."""
+
+    def all_links(self, entity_type: str) -> Iterable[EntityLink]:
+        """Every link of the entity type stored in this database."""
 
     def forget_links(self, entity_type: str, platform: Platform, ids: Collection[int]) -> int:
         """Delete the links whose id on `platform` is one of `ids` (stale ones, for repair);

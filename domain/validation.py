@@ -26,6 +26,8 @@ def check_event(entity: EntityMapping, event: SyncEvent) -> None:
     of the row image a write carries, with its type and range; the version column."""
     if not 0 <= event.position.commit_ts_ms <= _COMMIT_TS_MAX_MS:
         raise InvalidEventError("source.ts_ms", f"{event.position.commit_ts_ms} is out of range")
+    if event.operation is Operation.TRUNCATE:
+        return
     _check_key(entity, event)
     if event.operation is Operation.DELETE or event.after is None:
         return

@@ -74,6 +74,7 @@ def build_loop(container: Container, origin: Platform, assign_all: bool = False)
         retry=core.retry(),
         stats=core.stats(),
         parent_wait_s=settings.parent_wait_s,
+        propagate_truncates=settings.truncate == "propagate",
         schema_guard=dbs.schema_guard(),
     )
     prefix = core.prefixes()[origin]

@@ -24,6 +24,7 @@ DEFAULTS = {
     "SYNC_CONFLICT_POLICY": "last-writer-wins",
     "SYNC_HTTP_PORT": "9187",
     "SYNC_HTTP_HOST": "127.0.0.1",
+    "SYNC_TRUNCATE": "dead-letter",
     "SYNC_LOG_FORMAT": "json",
     "SYNC_LOG_LEVEL": "INFO",
     "SYNC_TOPIC_PARTITIONS": "3",
@@ -87,6 +88,7 @@ class Settings:
     legacy_slot: str = "tandem_legacy"
     stall_s: float = 30.0
     http_host: str = "127.0.0.1"
+    truncate: str = "dead-letter"
     kafka_options: dict[str, str] = attrs.field(factory=dict, repr=False)
 
     @classmethod
@@ -111,6 +113,7 @@ class Settings:
             legacy_slot=_slot(raw, "SYNC_LEGACY_SLOT"),
             stall_s=float(_integer(raw, "SYNC_STALL_SECONDS", 1, 86_400)),
             http_host=_address(raw, "SYNC_HTTP_HOST"),
+            truncate=_one_of(raw, "SYNC_TRUNCATE", ("dead-letter", "propagate")),
             kafka_options={
                 k: v
                 for k, v in raw.items()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -117,6 +118,20 @@ class TransactionBuffer:
     def abandon(self) -> None:
         """Forget the open transaction (after a reconnect it is read again from the start)."""
         self._open, self._skip, self._changes, self._gtid = False, False, [], None
+
+
+_TRUNCATE = re.compile(
+    r"^\s*TRUNCATE\s+(?:TABLE\s+)?(?:`?(?P<schema>\w+)`?\s*\.\s*)?`?(?P<table>\w+)`?\s*;?\s*$",
+    re.IGNORECASE,
+)
+
+
+def truncated_table(query: str, database: str) -> str | None:
+    """The table a `TRUNCATE [TABLE] [db.]name` statement of `database` empties, else None."""
+    found = _TRUNCATE.match(query)
+    if found is None or found["schema"] not in (None, database):
+        return None
+    return found["table"]
 
 
 def debezium_messages(

@@ -24,8 +24,10 @@ from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, Write
 from adapters.capture.binlog import (
     BinlogPosition,
     CompletedTransaction,
+    RowChange,
     TransactionBuffer,
     debezium_messages,
+    truncated_table,
 )
 from adapters.capture.checkpoint import CheckpointFile
 from adapters.capture.errors import CaptureConfigurationError, SlotBusyError
@@ -41,6 +43,7 @@ from adapters.capture.mysqlserver import (
     translate,
 )
 from adapters.capture.version import CONNECTOR_VERSION
+from domain.events import Operation
 from domain.ports import EventPublisher
 
 log = logging.getLogger("tandem.capture.mysql")
@@ -200,8 +203,16 @@ class MySQLChangeCapture:
             return self.buffer.commit(end, event.timestamp * 1000, event.packet.server_id)
         elif isinstance(event, QueryEvent):
             statement = event.query.strip().upper()
+            table = truncated_table(event.query, _text(event.schema))
             if statement in ("BEGIN", "START TRANSACTION"):
                 self.buffer.begin()
+            elif table is not None:  # DDL: a transaction of its own, Debezium's op "t"
+                start = event.packet.log_pos - event.packet.event_size
+                self.buffer.begin()
+                self.buffer.add(
+                    RowChange(table, Operation.TRUNCATE, None, None, (), stream.log_file, start)
+                )
+                return self.buffer.commit(end, event.timestamp * 1000, event.packet.server_id)
             elif statement == "COMMIT" or not self.buffer.open:  # COMMIT, or DDL on its own
                 return self.buffer.commit(end, event.timestamp * 1000, event.packet.server_id)
         elif isinstance(event, RotateEvent) and not self.buffer.open:
@@ -251,3 +262,7 @@ class MySQLChangeCapture:
             "db": self.database, "file": self._saved.file, "pos": self._saved.pos,
             "server_id": self.server_id})  # fmt: skip
         return self._stream
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

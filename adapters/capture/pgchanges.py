@@ -107,10 +107,12 @@ class PgChangeDecoder:
             txn = self._open()
             if not txn.skip:
                 self._change(txn, lsn, message)
-        elif isinstance(message, Truncate):
-            # Debezium skips truncates by default ("t" is in its skipped.operations)
+        elif isinstance(message, Truncate):  # published as Debezium's op "t", with no key
+            txn = self._open()
             self.stats.truncates += 1
-            log.warning("truncate not captured", extra={"relations": list(message.relation_oids)})
+            if not txn.skip:
+                for oid in message.relation_oids:
+                    self._send(txn, lsn, self._relation(oid), Operation.TRUNCATE, None, None)
 
     def _open(self) -> _Transaction:
         if self._txn is None:
@@ -169,7 +171,8 @@ class PgChangeDecoder:
         }
         topic = f"{self.prefix}.{relation.namespace}.{relation.name}"
         key_row = _key(self.primary_key(relation), after or before or {})
-        key = dumps(key_row) if key_row else None  # no primary key: a null key, as Debezium
+        # no primary key, or a truncate of the whole table: a null key, as Debezium
+        key = dumps(key_row) if key_row and op is not Operation.TRUNCATE else None
         now_ms = int(self.clock() * 1000)
         self.emit(topic, key, dumps(envelope(op, before, after, source, now_ms)))
         self.stats.published += 1

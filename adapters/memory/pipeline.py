@@ -52,6 +52,7 @@ def build_pipeline(
     retry: RetryPolicy | None = None,
     drop_sync_transactions: bool = False,
     parent_wait_s: float = 30.0,
+    propagate_truncates: bool = False,
 ) -> InMemoryPipeline:
     broker = InMemoryBroker()
     databases = {
@@ -84,6 +85,7 @@ def build_pipeline(
             retry=retry or RetryPolicy(),
             stats=stats,
             parent_wait_s=parent_wait_s,
+            propagate_truncates=propagate_truncates,
         )
         source = broker.consumer(f"tandem-{service.direction}", topics)
         loops[origin] = ConsumerLoop(source, service, clock, RetryPolicy(max_delay_s=5.0))

@@ -109,6 +109,9 @@ class InMemorySession:
     ) -> dict[int, EntityLink]:
         return self.db.read_links(entity_type, platform, ids)
 
+    def all_links(self, entity_type: str) -> list[EntityLink]:
+        return list(self.db.all_links(entity_type))
+
     def save_link(self, link: EntityLink) -> None:
         clash = self.db.find_link(link.entity_type, Platform.REVAMP, link.revamp_id)
         if clash is not None and clash.legacy_id != link.legacy_id:

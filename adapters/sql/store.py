@@ -69,6 +69,10 @@ class SqlTargetStore:
         with translated(f"{self.platform.value} entity_mappings"), self.engine.connect() as conn:
             return read_links(conn, self.tables, entity_type, platform, ids)
 
+    def all_links(self, entity_type: str) -> list[EntityLink]:
+        with translated(f"{self.platform.value} entity_mappings"), self.engine.connect() as conn:
+            return list(read_links(conn, self.tables, entity_type, Platform.LEGACY, None).values())
+
     def forget_links(self, entity_type: str, platform: Platform, ids: Collection[int]) -> int:
         if not ids:
             return 0
@@ -84,12 +88,16 @@ def read_links(
     tables: SchemaTables,
     entity_type: str,
     platform: Platform,
-    ids: Collection[int],
+    ids: Collection[int] | None,
     lock: bool = False,
 ) -> dict[int, EntityLink]:
+    """The links of these ids on `platform` (of every row of the entity when `ids` is None)."""
     links = tables.links
     id_column = links.c.legacy_id if platform is Platform.LEGACY else links.c.revamp_id
-    query = select(links).where(and_(links.c.entity_type == entity_type, id_column.in_(list(ids))))
+    condition = links.c.entity_type == entity_type
+    if ids is not None:
+        condition = and_(condition, id_column.in_(list(ids)))
+    query = select(links).where(condition)
     if lock:
         query = query.with_for_update()
     found = {}
@@ -159,6 +167,13 @@ class SqlSession:
             for i in ids
             if (link := self.known_links[(entity_type, platform, i)]) is not None
         }
+
+    def all_links(self, entity_type: str) -> list[EntityLink]:
+        found = read_links(self.conn, self.tables, entity_type, Platform.LEGACY, None, lock=True)
+        for link in found.values():
+            for platform in Platform:
+                self._remember((entity_type, platform, link.id_on(platform)), link)
+        return [copy.copy(link) for link in found.values()]
 
     def save_link(self, link: EntityLink) -> None:
         saved = copy.copy(link)
