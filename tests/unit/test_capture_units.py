@@ -307,11 +307,16 @@ def test_table_without_primary_key_gets_a_null_key() -> None:
     assert key is None
 
 
-def test_truncate_and_orphan_changes() -> None:
+def test_truncate_is_published_keyless_and_orphan_changes_are_refused() -> None:
     publisher = ListPublisher()
     dec = decoder(publisher)
-    feed(dec, begin(), b"T" + struct.pack("!IBI", 1, 0, USERS_OID), commit(0x300))
-    assert publisher.queued == [] and dec.stats.truncates == 1
+    feed(dec, begin(), relation(), b"T" + struct.pack("!IBI", 1, 0, USERS_OID), commit(0x300))
+    assert dec.stats.truncates == 1
+    [(topic, key, value)] = publisher.queued
+    assert topic.endswith(".public.legacy_users") and key is None
+    payload = json.loads(value)
+    payload = payload.get("payload", payload)
+    assert (payload["op"], payload["before"], payload["after"]) == ("t", None, None)
     with pytest.raises(PgOutputError):
         dec.feed(0x400, insert(*ROW_1))  # no Begin
     dec.feed(0x400, begin())
