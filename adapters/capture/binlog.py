@@ -126,10 +126,11 @@ _TRUNCATE = re.compile(
 )
 
 
-def truncated_table(query: str, database: str) -> str | None:
-    """The table a `TRUNCATE [TABLE] [db.]name` statement of `database` empties, else None."""
+def truncated_table(query: str, database: str, current: str = "") -> str | None:
+    """The table of `database` that a `TRUNCATE [TABLE] [db.]name` statement empties, run
+    with `current` as the default database (empty: unknown), else None."""
     found = _TRUNCATE.match(query)
-    if found is None or found["schema"] not in (None, database):
+    if found is None or (found["schema"] or current or database) != database:
         return None
     return found["table"]
 

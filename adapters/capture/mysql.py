@@ -203,7 +203,7 @@ class MySQLChangeCapture:
             return self.buffer.commit(end, event.timestamp * 1000, event.packet.server_id)
         elif isinstance(event, QueryEvent):
             statement = event.query.strip().upper()
-            table = truncated_table(event.query, _text(event.schema))
+            table = truncated_table(event.query, self.database, _text(getattr(event, "schema", "")))
             if statement in ("BEGIN", "START TRANSACTION"):
                 self.buffer.begin()
             elif table is not None:  # DDL: a transaction of its own, Debezium's op "t"
@@ -264,5 +264,5 @@ class MySQLChangeCapture:
         return self._stream
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+def _text(value: bytes | str | None) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value or "")

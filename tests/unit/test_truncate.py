@@ -62,4 +62,6 @@ def test_the_binlog_truncate_statements_that_name_a_table_of_the_database() -> N
     assert truncated_table("TRUNCATE revamp_likes", "revamp") == "revamp_likes"
     assert truncated_table("truncate table `revamp`.`revamp_users`;", "revamp") == "revamp_users"
     assert truncated_table("TRUNCATE TABLE other.revamp_users", "revamp") is None
+    assert truncated_table("TRUNCATE revamp_users", "revamp", current="other") is None
+    assert truncated_table("TRUNCATE revamp.revamp_users", "revamp", current="other")
     assert truncated_table("DELETE FROM revamp_users", "revamp") is None
