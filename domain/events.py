@@ -116,10 +116,15 @@ class SyncEvent:
             raise InvalidEventError("event_version", f"unsupported version {self.event_version}")
         if not self.table:
             raise InvalidEventError("table", "is empty")
+        if self.position.commit_ts_ms < 0:
+            raise InvalidEventError("source.ts_ms", "is negative")
         if self.operation is Operation.TRUNCATE:
             if self.key or self.before is not None or self.after is not None:
                 raise InvalidEventError("op", "a truncate carries no key, before or after")
             return
+        self._validate_row_change()
+
+    def _validate_row_change(self) -> None:
         if not self.key:
             raise InvalidEventError("key", "is empty")
         for name, value in self.key.items():
@@ -129,8 +134,6 @@ class SyncEvent:
             raise InvalidEventError("after", f"is missing for op '{self.operation.value}'")
         if self.operation is Operation.DELETE and self.after is not None:
             raise InvalidEventError("after", "must be null for op 'd'")
-        if self.position.commit_ts_ms < 0:
-            raise InvalidEventError("source.ts_ms", "is negative")
 
 
 def derive_event_id(

@@ -191,46 +191,10 @@ def register_status(app: typer.Typer) -> None:
 
 
 def _print_report(report: dict[str, Any]) -> None:
-    behind = Table(title="behind source")
-    for column in ("direction", "seconds behind", "oldest unapplied", "kafka lag", "last applied"):
-        behind.add_column(column)
-    for direction, lag in report["lag"].items():
-        last = lag.get("last_applied") or {}
-        applied = (
-            f"{last['entity']} {last['operation']} {json.dumps(last['key'])} "
-            f"at {last['applied_at']}"
-            if last
-            else "unknown (service not asked)"
-        )
-        behind.add_row(
-            direction,
-            f"{lag['seconds_behind_source']:.1f}",
-            lag["oldest_unapplied_at"] or "-",
-            str(lag["kafka_lag"]),
-            applied,
-        )
-    console.print(behind)
-    partitions = Table(title="kafka lag per partition")
-    for column in ("direction", "partition", "committed", "end", "lag"):
-        partitions.add_column(column)
-    for direction, found in report["directions"].items():
-        for where, numbers in found.items():
-            partitions.add_row(
-                direction, where, *(str(numbers[k]) for k in ("committed", "end", "lag"))
-            )
-    console.print(partitions)
-    for slot in report["capture"].get("legacy", {}).get("slots", []):
-        console.print(
-            f"legacy slot {slot['slot']}: {'active' if slot['active'] else 'inactive'}, "
-            f"{_size(slot['behind_bytes'])} behind, {_size(slot['retained_bytes'])} of WAL kept"
-        )
-    binlog = report["capture"].get("revamp", {}).get("binlog")
-    if binlog is not None:
-        distance = binlog["behind_bytes"]
-        console.print(
-            f"revamp binlog: server at {binlog['server']}, capture at {binlog['checkpoint']}, "
-            f"{'unknown' if distance is None else _size(distance)} behind"
-        )
+    console.print(_behind_table(report))
+    console.print(_partitions_table(report))
+    for line in _capture_lines(report):
+        console.print(line, markup=False)
     for name, db in report["databases"].items():
         console.print(
             f"{name}: {'reachable' if db['reachable'] else 'UNREACHABLE'}"
@@ -251,3 +215,51 @@ def _print_report(report: dict[str, Any]) -> None:
     for reason in report["reasons"]:
         console.print(f"  {reason}", markup=False, soft_wrap=True)
     console.print(f"healthy: {report['healthy']}")
+
+
+def _behind_table(report: dict[str, Any]) -> Table:
+    table = Table(title="behind source")
+    for column in ("direction", "seconds behind", "oldest unapplied", "kafka lag", "last applied"):
+        table.add_column(column)
+    for direction, lag in report["lag"].items():
+        last = lag.get("last_applied") or {}
+        applied = (
+            f"{last['entity']} {last['operation']} {json.dumps(last['key'])} "
+            f"at {last['applied_at']}"
+            if last
+            else "unknown (service not asked)"
+        )
+        table.add_row(
+            direction,
+            f"{lag['seconds_behind_source']:.1f}",
+            lag["oldest_unapplied_at"] or "-",
+            str(lag["kafka_lag"]),
+            applied,
+        )
+    return table
+
+
+def _partitions_table(report: dict[str, Any]) -> Table:
+    table = Table(title="kafka lag per partition")
+    for column in ("direction", "partition", "committed", "end", "lag"):
+        table.add_column(column)
+    for direction, found in report["directions"].items():
+        for where, numbers in found.items():
+            table.add_row(direction, where, *(str(numbers[k]) for k in ("committed", "end", "lag")))
+    return table
+
+
+def _capture_lines(report: dict[str, Any]) -> list[str]:
+    lines = [
+        f"legacy slot {slot['slot']}: {'active' if slot['active'] else 'inactive'}, "
+        f"{_size(slot['behind_bytes'])} behind, {_size(slot['retained_bytes'])} of WAL kept"
+        for slot in report["capture"].get("legacy", {}).get("slots", [])
+    ]
+    binlog = report["capture"].get("revamp", {}).get("binlog")
+    if binlog is not None:
+        distance = binlog["behind_bytes"]
+        lines.append(
+            f"revamp binlog: server at {binlog['server']}, capture at {binlog['checkpoint']}, "
+            f"{'unknown' if distance is None else _size(distance)} behind"
+        )
+    return lines

@@ -202,21 +202,28 @@ class MySQLChangeCapture:
         elif isinstance(event, XidEvent):
             return self.buffer.commit(end, event.timestamp * 1000, event.packet.server_id)
         elif isinstance(event, QueryEvent):
-            statement = event.query.strip().upper()
-            table = truncated_table(event.query, self.database, _text(getattr(event, "schema", "")))
-            if statement in ("BEGIN", "START TRANSACTION"):
-                self.buffer.begin()
-            elif table is not None:  # DDL: a transaction of its own, Debezium's op "t"
-                start = event.packet.log_pos - event.packet.event_size
-                self.buffer.begin()
-                self.buffer.add(
-                    RowChange(table, Operation.TRUNCATE, None, None, (), stream.log_file, start)
-                )
-                return self.buffer.commit(end, event.timestamp * 1000, event.packet.server_id)
-            elif statement == "COMMIT" or not self.buffer.open:  # COMMIT, or DDL on its own
-                return self.buffer.commit(end, event.timestamp * 1000, event.packet.server_id)
+            return self._query(stream, event, end)
         elif isinstance(event, RotateEvent) and not self.buffer.open:
             self._done = BinlogPosition(event.next_binlog, event.position)
+        return None
+
+    def _query(
+        self, stream: BinLogStreamReader, event: QueryEvent, end: BinlogPosition
+    ) -> CompletedTransaction | None:
+        """BEGIN, COMMIT, a TRUNCATE (Debezium's op "t", a transaction of its own) or other DDL."""
+        statement = event.query.strip().upper()
+        table = truncated_table(event.query, self.database, _text(getattr(event, "schema", "")))
+        if statement in ("BEGIN", "START TRANSACTION"):
+            self.buffer.begin()
+        elif table is not None:
+            start = event.packet.log_pos - event.packet.event_size
+            self.buffer.begin()
+            self.buffer.add(
+                RowChange(table, Operation.TRUNCATE, None, None, (), stream.log_file, start)
+            )
+            return self.buffer.commit(end, event.timestamp * 1000, event.packet.server_id)
+        elif statement == "COMMIT" or not self.buffer.open:  # COMMIT, or DDL on its own
+            return self.buffer.commit(end, event.timestamp * 1000, event.packet.server_id)
         return None
 
     def _publish(self, txn: CompletedTransaction) -> int:
