@@ -46,6 +46,10 @@ class UnexpectedEventError(PermanentError):
     """Handling one event raised an error nobody anticipated; the message names it."""
 
 
+class MessageTooLargeError(PermanentError):
+    """A message exceeds the broker's limit: publishing it can never succeed."""
+
+
 class TargetUnavailableError(TransientError):
     """The target database could not be reached or the transaction was aborted by it."""
 

@@ -7,13 +7,17 @@ import logging
 from collections.abc import Collection
 from typing import Any
 
+import attrs
+
 from adapters.kafka.admin import delete_records, ensure_topics
 from adapters.kafka.offsets import read_to_end
 from adapters.kafka.publisher import KafkaEventPublisher
 from adapters.kafka.settings import KafkaSettings
+from domain.errors import MessageTooLargeError
 from domain.model import DeadLetter
 
 log = logging.getLogger(__name__)
+OVERSIZE_HEAD_CHARS = 64 * 1024
 # CONTRACT §3: exactly these fields, in this order; the key is the original message's key.
 FIELDS = (
     "original_event",
@@ -78,7 +82,14 @@ class KafkaDeadLetterQueue:
     def send(self, letter: DeadLetter) -> None:
         """Publish the letter and wait for the broker's acknowledgement."""
         self._ensure_topics()
-        self.publisher.publish(self.topic, letter.key, encode(letter))
+        try:
+            self.publisher.publish(self.topic, letter.key, encode(letter))
+        except MessageTooLargeError:  # the original is what is too big: keep its head
+            head = json.dumps(letter.original_event, default=str)[:OVERSIZE_HEAD_CHARS]
+            original = {"truncated": True, "head": head}
+            self.publisher.publish(
+                self.topic, letter.key, encode(attrs.evolve(letter, original_event=original))
+            )
         self.publisher.flush()
 
     def letters(self) -> list[DeadLetter]:

@@ -9,6 +9,7 @@ from kafka import KafkaProducer
 
 from adapters.kafka.admin import supports_idempotence
 from adapters.kafka.errors import broker_errors, translate
+from adapters.kafka.limits import MAX_MESSAGE_BYTES, check_size
 from adapters.kafka.settings import KafkaSettings
 from domain.errors import BrokerUnavailableError
 
@@ -32,6 +33,7 @@ class KafkaEventPublisher:
         self.idempotent = supports_idempotence(settings) if idempotent is None else idempotent
         options: dict[str, Any] = {
             "acks": "all",
+            "max_request_size": MAX_MESSAGE_BYTES,
             "linger_ms": linger_ms,
             "max_block_ms": max_block_ms,
             "delivery_timeout_ms": max(
@@ -50,7 +52,9 @@ class KafkaEventPublisher:
         self._lock = threading.Lock()
 
     def publish(self, topic: str, key: bytes | None, value: bytes | None) -> None:
-        """Queue a message; `flush` says whether it arrived."""
+        """Queue a message; `flush` says whether it arrived. A message too big for any topic
+        raises MessageTooLargeError at once."""
+        check_size(topic, key, value)
         with broker_errors(self.settings, f"publishing to {topic}"):
             future = self._producer.send(topic, key=key, value=value)
         with self._lock:
