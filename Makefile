@@ -10,7 +10,8 @@ PYTEST_ARGS ?=
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# flat layout: setuptools' note on editable installs of top-level packages is expected
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP) servers
@@ -45,7 +46,9 @@ fuzz: install
 demo: install
 	$(BIN)/tandem stack up
 	$(BIN)/tandem migrate --env-file .tandem/stack.env
-	$(BIN)/tandem run --env-file .tandem/stack.env --traffic --live
+	-$(BIN)/tandem run --env-file .tandem/stack.env --traffic --live
+	@$(BIN)/tandem stack status || true
+	@echo "The private servers above still run (data kept); stop them with: $(BIN)/tandem stack down"
 
 bench: install
 	$(BIN)/python -m benchmarks.run

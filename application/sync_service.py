@@ -13,10 +13,12 @@ import attrs
 
 from application.apply_change import ChangeApplier, ParentPendingError
 from application.retry import RetriesExhaustedError, with_retries
+from application.schema_guard import SchemaGuard, UnmappedColumns
 from application.stats import Outcome, SyncStats
 from application.waiting_room import Waiting, WaitingRoom
 from domain.errors import (
     InvalidEventError,
+    MissingFieldError,
     ParentMissingError,
     SyncError,
     TransientError,
@@ -66,6 +68,7 @@ class SyncService:
         retry: RetryPolicy,
         stats: SyncStats,
         parent_wait_s: float = 30.0,
+        schema_guard: SchemaGuard | None = None,
     ) -> None:
         self.origin = origin
         self.direction = f"{origin.value}-to-{origin.other.value}"
@@ -81,6 +84,8 @@ class SyncService:
         self.waiting = WaitingRoom(parent_wait_s)
         self.high_water: Offsets = {}
         self.outage_since: float | None = None
+        self.schema_guard = schema_guard
+        self.unmapped = UnmappedColumns(mapping, origin)
 
     def handle(self, messages: Sequence[RawMessage], backlogged: bool = False) -> Offsets:
         """Process a batch; returns the offsets that are safe to commit.
@@ -95,6 +100,9 @@ class SyncService:
             self._apply(items)
         self._settle(items, backlogged)
         if messages:
+            elapsed = time.perf_counter() - started
+            self.stats.observe("apply_batch_seconds", {"direction": self.direction}, elapsed)
+            self.stats.observe("batch_messages", {"direction": self.direction}, len(messages))
             log.info(
                 "batch handled",
                 extra={
@@ -106,6 +114,12 @@ class SyncService:
             )
         return self._offsets(messages)
 
+    def forget_uncommitted(self) -> None:
+        """Drop what is not committed (waiting children, offsets seen): the source delivers it
+        again after a rewind or a rebalance, and whatever was applied is skipped then."""
+        self.waiting.take_all()
+        self.high_water.clear()
+
     def _parents_first(self, item: _Item) -> tuple[bool, int]:
         """Sort key: creates and updates of parents before their children's (a batch mixes
         topics), deletes last; stable, so each key keeps its own order."""
@@ -115,6 +129,7 @@ class SyncService:
         """Decode and check the whole event before anything is written; whatever fails,
         this message alone is dead-lettered."""
         self.stats.add(self.direction, "consumed")
+        event = None
         try:
             event = self.codec.decode(message)
             if event is not None:
@@ -128,6 +143,8 @@ class SyncService:
         except Exception as error:  # hostile input must never take the consumer down
             if not isinstance(error, SyncError):
                 error = InvalidEventError("value", f"cannot be decoded: {_described(error)}")
+            if isinstance(error, MissingFieldError) and event and self.schema_guard is not None:
+                self.schema_guard.confirm_drift({event.entity_type: error})  # the source changed?
             self._dead_letter(message, error, traceback.format_exc(), retries=0)
             return None
         if event is None:
@@ -137,6 +154,7 @@ class SyncService:
             self.stats.record(self.direction, Outcome.ECHO_SKIPPED)
             log.debug("echo skipped", extra={"event_id": event.event_id})
             return None
+        self.unmapped.observe(event)
         return _Item(message, event)
 
     def _apply(self, items: list[_Item]) -> None:
@@ -295,6 +313,7 @@ class SyncService:
 
     def _settle(self, items: list[_Item], backlogged: bool) -> None:
         """After the commit: count, dead-letter, park the waiting."""
+        self._stop_on_schema_drift(items)
         now = self.clock.now()
         for item in items:
             if item.outcome is Outcome.WAITING:
@@ -304,12 +323,32 @@ class SyncService:
                 self._dead_letter(item.message, item.error, item.trace, item.retries)
                 continue
             if item.outcome is not None:
-                self.stats.record(self.direction, item.outcome)
+                self.stats.record(self.direction, item.outcome, item.event.table)
             if item.outcome is Outcome.APPLIED:
-                self.stats.last_applied[self.direction] = (
-                    f"{item.event.entity_type} {item.event.operation.name.lower()} "
-                    f"{dict(item.event.key)} at {item.event.position.log_position}"
-                )
+                self._note_applied(item.event, now)
+
+    def _note_applied(self, event: SyncEvent, now: float) -> None:
+        commit_ms = event.position.commit_ts_ms
+        self.stats.applied(self.direction, commit_ms, now)
+        self.stats.last_applied[self.direction] = {
+            "entity": event.entity_type,
+            "operation": event.operation.name.lower(),
+            "key": dict(event.key),
+            "position": event.position.log_position,
+            "source_commit": datetime.fromtimestamp(commit_ms / 1000, UTC).isoformat(),
+            "applied_at": datetime.fromtimestamp(now, UTC).isoformat(),
+        }
+
+    def _stop_on_schema_drift(self, items: list[_Item]) -> None:
+        """Before any letter is sent: when the live schema of an entity that failed no longer
+        fits the mapping, raise SchemaDriftError; no offset moves past the failed events."""
+        failures = {
+            item.event.entity_type: item.error
+            for item in items
+            if item.outcome is Outcome.DEAD_LETTERED and item.error is not None
+        }
+        if failures and self.schema_guard is not None:
+            self.schema_guard.confirm_drift(failures)
 
     def _park(self, item: _Item, now: float, backlogged: bool) -> None:
         reason = str(item.error)
@@ -336,7 +375,7 @@ class SyncService:
                 failed_at=datetime.fromtimestamp(self.clock.now(), UTC).isoformat(),
             )
         )
-        self.stats.record(self.direction, Outcome.DEAD_LETTERED)
+        self.stats.record(self.direction, Outcome.DEAD_LETTERED, message.topic.rsplit(".", 1)[-1])
         log.warning(
             "event dead-lettered",
             extra={

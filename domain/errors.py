@@ -22,6 +22,11 @@ class InvalidEventError(PermanentError):
         self.problem = problem
 
 
+class MissingFieldError(InvalidEventError):
+    """A row image lacks a column the mapping names: a bad event, or the source table changed
+    (the schema guard tells which)."""
+
+
 class MappingError(PermanentError):
     """The mapping cannot transform a row; the message names the entity and field."""
 
@@ -39,7 +44,8 @@ class ValueRejectedError(PermanentError):
 
 
 class SchemaError(PermanentError):
-    """The target database lacks a table or column the mapping names."""
+    """The target database lacks a table or column the mapping names (MySQL 1054, 1146;
+    PostgreSQL 42703, 42P01)."""
 
 
 class UnexpectedEventError(PermanentError):
@@ -58,5 +64,15 @@ class BrokerUnavailableError(TransientError):
     """The message broker could not be reached."""
 
 
+class PositionsLostError(TransientError):
+    """The broker moved this consumer's partitions (rebalance, fenced member, recreated topic):
+    the uncommitted batch is dropped, redelivered, and skipped as duplicates where applied."""
+
+
 class ConfigurationError(SyncError):
     """A setting is missing or invalid; the message names the setting."""
+
+
+class SchemaDriftError(TransientError):
+    """A mapped column was dropped or retyped while running: the direction pauses, nothing is
+    dead-lettered or committed past it, until the mapping is fixed and the service restarted."""

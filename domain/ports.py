@@ -6,9 +6,10 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
+from domain.catalog import Catalog
 from domain.events import Platform, SyncEvent
 from domain.mapping import EntityMapping
-from domain.model import DeadLetter, EntityLink, RawMessage, StoredRow
+from domain.model import DeadLetter, EntityLink, RawMessage, Resolution, StoredRow
 
 
 class Clock(Protocol):
@@ -31,6 +32,10 @@ class ChangeSource(Protocol):
     def rewind(self) -> None:
         """Deliver again everything after the committed offsets."""
 
+    def backlog(self) -> int | None:
+        """Messages behind this consumer's position as far as it knows; None when it cannot
+        tell (not in touch with the broker)."""
+
     def close(self) -> None:
         """Leave the group; uncommitted messages will be redelivered."""
 
@@ -51,17 +56,21 @@ class DeadLetterQueue(Protocol):
 
 
 class DeadLetterArchive(Protocol):
-    """Reading and re-driving dead letters, for operators."""
+    """Reading, re-driving and resolving dead letters, for operators."""
 
-    def letters(self) -> list[DeadLetter]:
-        """Every dead letter still held, oldest first."""
+    def letters(self, include_resolved: bool = False) -> list[DeadLetter]:
+        """The dead letters not resolved yet, oldest first; with `include_resolved`, every
+        letter, each resolved one carrying its `resolution`."""
 
     def republish(self, letter: DeadLetter) -> None:
         """Put the original message back on its topic."""
 
+    def resolve(self, letters: Collection[DeadLetter], resolution: Resolution) -> int:
+        """Record that these letters are settled; they leave `letters()`. Returns how many
+        were still unresolved."""
+
     def purge(self, letters: Collection[DeadLetter] | None = None) -> int:
-        """Forget every dead letter held now, or only up to these (as `letters()` gave them)
-        so that one sent meanwhile is kept; returns how many."""
+        """Resolve these letters (default: every one held now) as purged; returns how many."""
 
 
 class EventPublisher(Protocol):
@@ -129,12 +138,19 @@ class TargetStore(Protocol):
     ) -> dict[int, EntityLink]:
         """Links stored in this database, outside any sync transaction."""
 
+    def forget_links(self, entity_type: str, platform: Platform, ids: Collection[int]) -> int:
+        """Delete the links whose id on `platform` is one of `ids` (stale ones, for repair);
+        returns how many went."""
+
 
 class RowSnapshot(Protocol):
     """Reading whole tables, for the initial load and for reconciliation."""
 
     def scan(self, entity: EntityMapping, after_id: int, limit: int) -> Sequence[dict[str, Any]]:
         """Rows with id > after_id in id order."""
+
+    def count(self, entity: EntityMapping, after_id: int = 0) -> int:
+        """How many rows have id > after_id."""
 
     def all_links(self, entity_type: str) -> Iterator[EntityLink]:
         """Every link this database holds for the entity type."""
@@ -148,3 +164,17 @@ class Checkpoints(Protocol):
 
     def save(self, name: str, last_id: int) -> None:
         """Save atomically: a crash leaves the old value or the new one."""
+
+
+class SchemaCatalog(Protocol):
+    """The live shape of one database's schema."""
+
+    def read(self) -> Catalog:
+        """Tables, columns, keys, allowed values and capture settings, as they are now."""
+
+
+class MetricsSink(Protocol):
+    """Where measurements go to be summarised (Prometheus histograms in production)."""
+
+    def observe(self, name: str, labels: Mapping[str, str], value: float) -> None:
+        """One measurement of `name` (seconds, counts) with its labels."""

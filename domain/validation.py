@@ -6,7 +6,7 @@ import math
 from datetime import datetime
 from typing import Any
 
-from domain.errors import InvalidEventError
+from domain.errors import InvalidEventError, MissingFieldError
 from domain.events import Operation, SyncEvent
 from domain.mapping import EntityMapping, FieldMapping
 from domain.values import to_micros
@@ -78,7 +78,7 @@ def _check_field(entity: EntityMapping, field: FieldMapping, event: SyncEvent) -
     name = field.names.on(event.origin)
     where = f"after.{name}"
     if name not in event.after:
-        raise InvalidEventError(where, f"is missing ({entity.entity_type} maps it)")
+        raise MissingFieldError(where, f"is missing ({entity.entity_type} maps it)")
     value = event.after[name]
     if value is None:
         if not field.nullable:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from entrypoints.container import Container
@@ -21,7 +22,7 @@ def capture_runners(
     kafka = container.messaging.kafka()
 
     def publisher() -> OversizeDeadLettering:
-        kafka_publisher = KafkaEventPublisher(kafka)
+        kafka_publisher = KafkaEventPublisher(kafka, topic_partitions=settings.topic_partitions)
         dead_letters = KafkaDeadLetterQueue(
             kafka,
             settings.dlq_topic,
@@ -46,3 +47,15 @@ def capture_runners(
             topic_prefix=settings.revamp_prefix,
         )
     return runners
+
+
+def refuse_foreign_checkpoints(runners: dict[str, Any]) -> None:
+    """A checkpoint taken from another server stops the command at start, in one line; a
+    server that cannot be reached now is waited for by the capture itself."""
+    from domain.errors import TransientError
+
+    for runner in runners.values():
+        check = getattr(runner.capture, "check_checkpoint", None)
+        if check is not None:
+            with contextlib.suppress(TransientError):
+                check()

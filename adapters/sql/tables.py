@@ -2,12 +2,34 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, DateTime, Integer, MetaData, String, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+)
 
 from domain.events import Platform
 from domain.mapping import EntityMapping, SchemaMapping
 
-_TYPES = {"timestamp": DateTime(), "integer": BigInteger(), "string": Text(), None: Text()}
+_TYPES = {
+    "timestamp": DateTime(),
+    "integer": BigInteger(),
+    "string": Text(),
+    "boolean": Boolean(),
+    "decimal": Numeric(asdecimal=True),
+    "float": Float(),
+    "date": Date(),
+    None: Text(),
+}
 
 
 class SchemaTables:

@@ -203,7 +203,7 @@ COMMANDS: list[tuple[str, tuple[str, ...]]] = [
     ("entrypoints.cli", ("dlq", "list")),
     ("entrypoints.cli", ("dlq", "show", "0-0")),
     ("entrypoints.cli", ("dlq", "replay", "--all")),
-    ("entrypoints.cli", ("dlq", "purge")),
+    ("entrypoints.cli", ("dlq", "purge", "--yes")),
     ("entrypoints.cli", ("status",)),
     ("entrypoints.consumer", ("--once",)),
     ("entrypoints.cdc", ("--once",)),
@@ -218,6 +218,7 @@ def bad_settings(tmp_path: Path) -> list[tuple[str, dict[str, str]]]:
         ("SYNC_LEGACY_DSN", {"SYNC_LEGACY_DSN": f"mysql://app:{SECRET}@db.example/legacy"}),
         ("SYNC_CONFLICT_POLICY", {"SYNC_CONFLICT_POLICY": "sometimes"}),
         ("SYNC_REVAMP_DSN", {"SYNC_REVAMP_DSN": f"postgresql://app:{SECRET}@db.example/r"}),
+        ("SYNC_REVAMP_DSN", {"SYNC_REVAMP_DSN": f"mysql://app:{SECRET}@db.example/r"}),
         ("SYNC_HTTP_PORT", {"SYNC_HTTP_PORT": "99999"}),
         ("SYNC_MAPPING", {"SYNC_MAPPING": str(tmp_path / "missing.yaml")}),
         ("SYNC_KAFKA_SECURITY_PROTOCOL", {"SYNC_KAFKA_SECURITY_PROTOCOL": "carrier-pigeon"}),
@@ -306,8 +307,14 @@ def test_snapshot_from_legacy_copies_mapped_rows_once(
     tandem: Tandem, clean_engines: dict[str, Engine]
 ) -> None:
     seed_legacy(clean_engines)
+    users_only = tandem.ok("snapshot", "--from", "legacy", "--table", "legacy_users")
+    assert "legacy: copied 2, already in sync 0, skipped 0, failed 0" in users_only
+    assert "2/2" in users_only and "100%" in users_only  # the table's bar, when it ends
     out = tandem.ok("snapshot", "--from", "legacy")
-    assert "copied 4" in out
+    assert "copied 2, already in sync 0, skipped 2" in out  # the users: done by the first run
+    assert "post" in out and "like" in out
+    unknown = tandem("snapshot", "--table", "nope")
+    assert unknown.returncode == 2 and "--table: nope not in the mapping" in unknown.stderr
     rows = revamp_rows(clean_engines["revamp"])
     users = {row[2]: (row[0], row[1], row[3], row[4]) for row in rows["users"]}
     assert users == {
@@ -356,13 +363,47 @@ def test_reconcile_finds_a_direct_change_and_repairs_it(
     assert difference["revamp_id"] == bob
     assert "user_name" in difference["problem"] and "bobby" in difference["problem"]
 
-    tandem.ok("reconcile", "--repair")
+    repaired = tandem.ok("reconcile", "--repair")
+    assert "repaired: 1, failed: 0" in repaired
+    assert f"revamp={bob}: update on legacy, because field" in repaired
+    assert "last-writer-wins: revamp is newer" in repaired
     assert json.loads(tandem.ok("reconcile", "--json"))["differences"] == []
     with clean_engines["legacy"].connect() as conn:
         legacy_name = conn.execute(
             text("SELECT username FROM legacy_users WHERE email = 'bob@example.com'")
         ).scalar_one()
     assert legacy_name == "bobby"  # last-writer-wins: the direct change on revamp is newer
+
+
+def test_repair_after_a_truncate_heals_every_row_and_says_why(
+    tandem: Tandem, clean_engines: dict[str, Engine]
+) -> None:
+    seed_legacy(clean_engines)
+    tandem.ok("snapshot", "--from", "legacy")
+    with clean_engines["legacy"].begin() as conn:
+        conn.execute(text("TRUNCATE legacy_likes, legacy_posts, legacy_users RESTART IDENTITY"))
+
+    plan = json.loads(tandem("reconcile", "--repair", "--dry-run", "--json").stdout)
+    assert plan["dry_run"] is True and plan["repaired"] is None
+    assert [(a["entity_type"], a["operation"], a["side"]) for a in plan["repairs"]] == [
+        ("user", "insert", "legacy"),
+        ("user", "insert", "legacy"),
+        ("post", "insert", "legacy"),
+        ("like", "insert", "legacy"),
+    ]
+    assert {a["why"] for a in plan["repairs"]} == {"missing on legacy"}
+    with clean_engines["legacy"].connect() as conn:  # a dry run writes nothing
+        assert conn.execute(text("SELECT count(*) FROM legacy_users")).scalar_one() == 0
+
+    done = tandem("reconcile", "--repair", "--json")
+    report = json.loads(done.stdout)
+    assert done.returncode == 0, report
+    assert report["repaired"] == 4 and [a["error"] for a in report["repairs"]] == [""] * 4
+    assert all(a["healed_links"] == 1 for a in report["repairs"])  # the snapshot made one each
+    assert "in sync" in tandem.ok("reconcile")
+    with clean_engines["legacy"].connect() as conn:
+        names = conn.execute(text("SELECT username FROM legacy_users ORDER BY username"))
+        assert [row[0] for row in names] == ["ann", "bob"]
 
 
 # --- dead letters --------------------------------------------------------------------------
@@ -401,9 +442,42 @@ def test_dlq_list_show_replay_purge(tandem: Tandem) -> None:
     tandem.ok("--once", module="entrypoints.consumer")  # still malformed: dead-lettered again
     [second] = queue.letters()
     assert second.id != letter.id and second.offset == 1
-    assert "purged 1" in tandem.ok("dlq", "purge")
+    purging = tandem("dlq", "purge")  # stdin is not a terminal: it will not guess a yes
+    assert purging.returncode == 2 and "--yes" in purging.stderr
+    assert "purged 1" in tandem.ok("dlq", "purge", "--yes")
     assert "0 dead letters" in tandem.ok("dlq", "list")
     assert queue.letters() == []
+
+    history = tandem.ok("dlq", "list", "--all")
+    assert "0 dead letters, 2 resolved" in history
+    assert "replayed by" in history and "purged by" in history
+    shown_again = json.loads(tandem.ok("dlq", "show", letter.id))
+    assert shown_again["resolution"]["how"] == "replayed"
+    assert "@" in shown_again["resolution"]["by"]
+
+
+def test_dlq_replay_one_and_ack_resolve_just_that_letter(tandem: Tandem) -> None:
+    tandem.create_topics()
+    topic = tandem.topics[Platform.LEGACY][0]
+    for n in (1, 2, 3):
+        tandem.publish(topic, f'{{"id": {n}}}'.encode(), f"broken {n}".encode())
+    tandem.ok("--once", module="entrypoints.consumer")
+    queue = KafkaDeadLetterQueue(tandem.kafka, tandem.dlq)
+    first, second, third = queue.letters()
+
+    assert "replayed 1" in tandem.ok("dlq", "replay", first.id)
+    assert [held.id for held in queue.letters()] == [second.id, third.id]
+    assert tandem("dlq", "replay", first.id).returncode == 1  # resolved: no longer held
+
+    assert tandem("dlq", "ack", second.id, "--reason", " ").returncode == 2
+    assert "acknowledged" in tandem.ok("dlq", "ack", second.id, "--reason", "test row, ignore")
+    assert [held.id for held in queue.letters()] == [third.id]
+    listed = tandem.ok("dlq", "list")
+    assert "1 dead letters" in listed and second.id not in listed
+    [acked] = [x for x in queue.letters(include_resolved=True) if x.id == second.id]
+    assert acked.resolution is not None
+    assert (acked.resolution.how, acked.resolution.reason) == ("acked", "test row, ignore")
+    assert json.loads(tandem("status", "--json").stdout)["dlq_depth"] == 1
 
 
 def dead_letter(topic: str, offset: int) -> DeadLetter:
