@@ -85,7 +85,8 @@ class ConsumerLoop:
         self.failures += 1
         self.last_error = f"{type(error).__name__}: {error}"
         delay = self.outage_backoff.delay_after(self.failures)
-        log.error(
+        log.log(
+            logging.ERROR if self.failures == 1 else logging.DEBUG,  # once per outage
             "outage: nothing committed, will redeliver",
             extra={"direction": self.service.direction, "error": str(error), "retry_in_s": delay},
         )

@@ -34,6 +34,7 @@ from domain.validation import check_event
 
 log = logging.getLogger(__name__)
 Offsets = dict[tuple[str, int], int]
+_NO_RETRIES = RetryPolicy(max_retries=0)
 
 
 class _NeedsIsolation(Exception):
@@ -185,7 +186,7 @@ class SyncService:
         try:
             with_retries(
                 lambda: self._transaction(items),
-                self.retry,
+                self.retry if self.outage_since is None else _NO_RETRIES,  # the loop backs off
                 self.clock,
                 lambda *_: self.stats.add(self.direction, "retries"),
             )

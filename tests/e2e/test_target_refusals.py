@@ -117,6 +117,7 @@ def test_postgres_read_only_for_a_while_ends_with_every_change_applied_and_no_de
     assert wire.dead_letters() == {}
     log = consumer.output()
     assert log.count("target outage:") == 1, log[-3000:]
+    assert log.count("outage: nothing committed") == 1, log[-3000:]
     assert "target outage over" in log
     assert "Traceback" not in log
     wire.close()
