@@ -22,7 +22,7 @@ from tests.e2e.processes import CONSUMER, Process, execute, rows, run_command, s
 from tests.e2e.wire import Wire
 
 pytestmark = pytest.mark.e2e
-READ_ONLY_SECONDS = float(os.environ.get("TANDEM_READ_ONLY_SECONDS", "45"))
+READ_ONLY_SECONDS = float(os.environ.get("TANDEM_READ_ONLY_SECONDS", "20"))  # 45 in make fuzz
 TARGET_TABLE = {"legacy": "revamp_users", "revamp": "legacy_users"}
 NAME_COLUMN = {"legacy": "user_name", "revamp": "username"}
 
