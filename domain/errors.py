@@ -53,7 +53,15 @@ class UnexpectedEventError(PermanentError):
 
 
 class MessageTooLargeError(PermanentError):
-    """A message exceeds the broker's limit: publishing it can never succeed."""
+    """A message exceeds the broker's limit: publishing it can never succeed.
+
+    `refused`: the (topic, key, value) the broker refused at a flush, when it did."""
+
+    def __init__(
+        self, message: str, refused: tuple[tuple[str, bytes | None, bytes | None], ...] = ()
+    ) -> None:
+        super().__init__(message)
+        self.refused = refused
 
 
 class TargetUnavailableError(TransientError):

@@ -27,26 +27,37 @@ class OversizeDeadLettering:
         try:
             self.publisher.publish(topic, key, value)
         except MessageTooLargeError as error:
-            self.dead_letters.send(
-                DeadLetter(
-                    original_event=_without_images(value),
-                    key=key,
-                    topic=topic,
-                    partition=-1,
-                    offset=-1,
-                    error_type=type(error).__name__,
-                    error_message=str(error),
-                    stack_trace="",
-                    retry_count=0,
-                    failed_at=datetime.now(UTC).isoformat(),
-                )
-            )
-            log.error(
-                "change too large, dead-lettered", extra={"topic": topic, "error": str(error)}
-            )
+            self._dead_letter(topic, key, value, str(error))
 
     def flush(self) -> None:
-        self.publisher.flush()
+        """Every message acknowledged or, when the broker refused some as too large (a topic
+        made with a smaller limit), those dead-lettered; the others arrived."""
+        try:
+            self.publisher.flush()
+        except MessageTooLargeError as error:
+            if not error.refused:
+                raise
+            for topic, key, value in error.refused:
+                shown = (key or b"").decode("utf-8", errors="replace")[:200]
+                why = f"{topic} key {shown}: refused by the broker as too large"
+                self._dead_letter(topic, key, value, why)
+
+    def _dead_letter(self, topic: str, key: bytes | None, value: bytes | None, why: str) -> None:
+        self.dead_letters.send(
+            DeadLetter(
+                original_event=_without_images(value),
+                key=key,
+                topic=topic,
+                partition=-1,
+                offset=-1,
+                error_type=MessageTooLargeError.__name__,
+                error_message=why,
+                stack_trace="",
+                retry_count=0,
+                failed_at=datetime.now(UTC).isoformat(),
+            )
+        )
+        log.error("change too large, dead-lettered", extra={"topic": topic, "error": why})
 
     def close(self) -> None:
         close = getattr(self.publisher, "close", None)
