@@ -57,3 +57,17 @@ def test_seconds_behind_grows_while_the_consumer_is_stopped_and_returns_to_zero(
         assert caught_up["lag"]["legacy-to-revamp"]["seconds_behind_source"] == 0
         assert caught_up["lag"]["legacy-to-revamp"]["kafka_lag"] == 0
         assert caught_up["databases"]["revamp"]["last_applied_at"].endswith("+00:00")
+
+
+def test_live_view_into_a_pipe_writes_a_line_per_interval(env_file: Path) -> None:
+    done = run_command(
+        [*TANDEM, "run", "--env-file", str(env_file), "--traffic", "--live", "--seconds", "11"],
+        timeout_s=90,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    assert len(lines) >= 2, done.stdout  # one every 5 s, not one redrawn table
+    for line in lines:
+        assert "legacy-to-revamp: " in line and "revamp-to-legacy: " in line
+        assert " s behind" in line and "| dlq 0 |" in line
+    assert lines[-1].endswith("all ready")
