@@ -45,10 +45,13 @@ chaos: install
 	CHAOS_OPERATIONS=$(CHAOS_OPERATIONS) CHAOS_FAULTS=$(CHAOS_FAULTS) \
 		$(BIN)/pytest tests/chaos -m chaos -s $(PYTEST_ARGS)
 
-# the fuzz test of tests/e2e/test_fuzz.py on more seeds than the one `make test` runs
+# the longer hostile-input runs: the fuzz test on three more seeds than the one `make test`
+# runs, and PostgreSQL read-only for 45 s (20 s in `make test`)
 FUZZ_SEEDS ?= 1,2,3
 fuzz: install
-	TANDEM_FUZZ_SEEDS=$(FUZZ_SEEDS) $(BIN)/pytest tests/e2e/test_fuzz.py $(PYTEST_ARGS)
+	TANDEM_FUZZ_SEEDS=$(FUZZ_SEEDS) TANDEM_READ_ONLY_SECONDS=45 $(BIN)/pytest \
+		tests/e2e/test_fuzz.py tests/e2e/test_target_refusals.py -k "fuzz or hostile or read_only" \
+		$(PYTEST_ARGS)
 
 demo: install
 	$(BIN)/tandem stack up

@@ -35,6 +35,7 @@ from domain.validation import check_event
 
 log = logging.getLogger(__name__)
 Offsets = dict[tuple[str, int], int]
+_NO_RETRIES = RetryPolicy(max_retries=0)
 
 
 class _NeedsIsolation(Exception):
@@ -191,7 +192,7 @@ class SyncService:
         try:
             with_retries(
                 lambda: self._transaction(items),
-                self.retry,
+                self.retry if self.outage_since is None else _NO_RETRIES,  # the loop backs off
                 self.clock,
                 lambda *_: self.stats.add(self.direction, "retries"),
             )
@@ -200,26 +201,15 @@ class SyncService:
             raise exhausted.last from exhausted
 
     def _outage_begins(self, error: TransientError) -> None:
-        """Count every wait; log once per outage, when it starts."""
+        """Count every wait and each outage (the loop logs its start and end)."""
         self.stats.add(self.direction, "outage_waits")
         if self.outage_since is None:
             self.outage_since = self.clock.now()
             self.stats.add(self.direction, "outages")
-            log.error(
-                "target outage: nothing is dead-lettered, the batch waits and is retried",
-                extra={"direction": self.direction, "error": str(error)},
-            )
+            log.debug("target outage", extra={"direction": self.direction, "error": str(error)})
 
     def _outage_over(self) -> None:
-        if self.outage_since is not None:
-            log.warning(
-                "target outage over",
-                extra={
-                    "direction": self.direction,
-                    "waited_s": round(self.clock.now() - self.outage_since, 3),
-                },
-            )
-            self.outage_since = None
+        self.outage_since = None
 
     @staticmethod
     def _give_up(item: _Item, failure: Exception) -> None:

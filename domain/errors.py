@@ -56,6 +56,18 @@ class UnexpectedEventError(PermanentError):
     """Handling one event raised an error nobody anticipated; the message names it."""
 
 
+class MessageTooLargeError(PermanentError):
+    """A message exceeds the broker's limit: publishing it can never succeed.
+
+    `refused`: the (topic, key, value) the broker refused at a flush, when it did."""
+
+    def __init__(
+        self, message: str, refused: tuple[tuple[str, bytes | None, bytes | None], ...] = ()
+    ) -> None:
+        super().__init__(message)
+        self.refused = refused
+
+
 class TargetUnavailableError(TransientError):
     """The target database could not be reached or the transaction was aborted by it."""
 

@@ -11,24 +11,38 @@ from entrypoints.container import Container
 def capture_runners(
     container: Container, which: tuple[str, ...] = ("legacy", "revamp")
 ) -> dict[str, Any]:
-    """One runner per database; each owns a Kafka publisher."""
+    """One runner per database; each owns a Kafka publisher, which dead-letters a change
+    too large for the broker instead of retrying it for ever."""
+    from adapters.capture.oversize import OversizeDeadLettering
     from adapters.capture.runner import MySQLCaptureRunner, PostgresCaptureRunner
+    from adapters.kafka.dead_letters import KafkaDeadLetterQueue
     from adapters.kafka.publisher import KafkaEventPublisher
 
     settings = container.core.settings()
     kafka = container.messaging.kafka()
+
+    def publisher() -> OversizeDeadLettering:
+        kafka_publisher = KafkaEventPublisher(kafka, topic_partitions=settings.topic_partitions)
+        dead_letters = KafkaDeadLetterQueue(
+            kafka,
+            settings.dlq_topic,
+            partitions=settings.topic_partitions,
+            publisher=kafka_publisher,
+        )
+        return OversizeDeadLettering(kafka_publisher, dead_letters)
+
     runners: dict[str, Any] = {}
     if "legacy" in which:
         runners["capture-legacy"] = PostgresCaptureRunner(
             settings.legacy_dsn,
-            KafkaEventPublisher(kafka, topic_partitions=settings.topic_partitions),
+            publisher(),
             topic_prefix=settings.legacy_prefix,
             slot=settings.legacy_slot,
         )
     if "revamp" in which:
         runners["capture-revamp"] = MySQLCaptureRunner(
             settings.revamp_dsn,
-            KafkaEventPublisher(kafka, topic_partitions=settings.topic_partitions),
+            publisher(),
             settings.state_dir / "revamp-binlog.offset",
             topic_prefix=settings.revamp_prefix,
         )

@@ -10,6 +10,7 @@ from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
 from adapters.kafka.errors import broker_errors
+from adapters.kafka.limits import TOPIC_CONFIGS
 from adapters.kafka.offsets import end_offsets as _end_offsets
 from adapters.kafka.offsets import partitions_of, probe_consumer
 from adapters.kafka.settings import KafkaSettings
@@ -39,7 +40,9 @@ def ensure_topics(
             if name in existing:
                 continue
             try:
-                admin.create_topics([NewTopic(name, partitions, replication)])
+                admin.create_topics(
+                    [NewTopic(name, partitions, replication, topic_configs=TOPIC_CONFIGS)]
+                )
                 created.append(name)
             except TopicAlreadyExistsError:
                 pass

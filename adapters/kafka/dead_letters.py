@@ -14,9 +14,11 @@ from adapters.kafka.offsets import read_to_end
 from adapters.kafka.publisher import KafkaEventPublisher
 from adapters.kafka.settings import KafkaSettings
 from adapters.resolutions import resolution
+from domain.errors import MessageTooLargeError
 from domain.model import DeadLetter, Resolution
 
 log = logging.getLogger(__name__)
+OVERSIZE_HEAD_CHARS = 64 * 1024
 # CONTRACT §3: exactly these fields, in this order; the key is the original message's key.
 FIELDS = (
     "original_event",
@@ -84,7 +86,14 @@ class KafkaDeadLetterQueue:
     def send(self, letter: DeadLetter) -> None:
         """Publish the letter and wait for the broker's acknowledgement."""
         self._ensure_topics()
-        self.publisher.publish(self.topic, letter.key, encode(letter))
+        try:
+            self.publisher.publish(self.topic, letter.key, encode(letter))
+        except MessageTooLargeError:  # the original is what is too big: keep its head
+            head = json.dumps(letter.original_event, default=str)[:OVERSIZE_HEAD_CHARS]
+            original = {"truncated": True, "head": head}
+            self.publisher.publish(
+                self.topic, letter.key, encode(attrs.evolve(letter, original_event=original))
+            )
         self.publisher.flush()
 
     def letters(self, include_resolved: bool = False) -> list[DeadLetter]:

@@ -7,11 +7,13 @@ import threading
 from typing import Any
 
 from kafka import KafkaProducer
+from kafka.errors import MessageSizeTooLargeError, RecordListTooLargeError
 
 from adapters.kafka.admin import ensure_topics, supports_idempotence
 from adapters.kafka.errors import broker_errors, translate
+from adapters.kafka.limits import MAX_MESSAGE_BYTES, check_size
 from adapters.kafka.settings import KafkaSettings
-from domain.errors import BrokerUnavailableError
+from domain.errors import BrokerUnavailableError, MessageTooLargeError
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,7 @@ class KafkaEventPublisher:
         self.idempotent = supports_idempotence(settings) if idempotent is None else idempotent
         options: dict[str, Any] = {
             "acks": "all",
+            "max_request_size": MAX_MESSAGE_BYTES,
             "linger_ms": linger_ms,
             "max_block_ms": max_block_ms,
             "delivery_timeout_ms": max(
@@ -71,10 +74,12 @@ class KafkaEventPublisher:
             old.close(timeout=0)
         except Exception as error:  # the old one is broken anyway
             log.debug("closing the failed producer: %s", type(error).__name__)
-        self._producer = self._connect()
+        # the next publish connects: while the broker is away, that is where it fails
 
     def publish(self, topic: str, key: bytes | None, value: bytes | None) -> None:
-        """Queue a message; `flush` says whether it arrived."""
+        """Queue a message; `flush` says whether it arrived. A message too big for any topic
+        raises MessageTooLargeError at once."""
+        check_size(topic, key, value)
         if self._producer is None:
             self._producer = self._connect()
         if self.topic_partitions and topic not in self._ensured:
@@ -83,21 +88,31 @@ class KafkaEventPublisher:
         with broker_errors(self.settings, f"publishing to {topic}"):
             future = self._producer.send(topic, key=key, value=value)
         with self._lock:
-            self._pending.append(future)
+            self._pending.append((future, (topic, key, value)))
 
     def flush(self) -> None:
         """Return once every queued message is acknowledged; else BrokerUnavailableError."""
         with self._lock:
             pending, self._pending = self._pending, []
+        if self._producer is None:
+            return  # reset after a failed flush, nothing published since
         try:
             with broker_errors(self.settings, "flushing the producer"):
                 self._producer.flush()
         except BrokerUnavailableError:
             self._reset()
             raise
-        failed = [f.exception for f in pending if f.failed()]
-        if failed:
+        failed = [f.exception for f, _ in pending if f.failed() and not _too_large(f.exception)]
+        refused = tuple(m for f, m in pending if f.failed() and _too_large(f.exception))
+        if failed or refused:
             self._reset()
+        if refused and not failed:  # a topic made with a smaller max.message.bytes
+            raise MessageTooLargeError(
+                f"the broker refused {len(refused)} message(s) as too large, the first on "
+                f"{refused[0][0]}",
+                refused,
+            )
+        if failed:
             first = translate(self.settings, "acknowledging messages", failed[0])
             if not isinstance(first, BrokerUnavailableError):
                 raise first
@@ -112,3 +127,7 @@ class KafkaEventPublisher:
             return
         with broker_errors(self.settings, "closing the producer"):
             self._producer.close(timeout=timeout_s)
+
+
+def _too_large(error: BaseException | None) -> bool:
+    return isinstance(error, MessageSizeTooLargeError | RecordListTooLargeError)

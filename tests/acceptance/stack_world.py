@@ -191,7 +191,8 @@ class StackWorld:
             moved += sum(loop.drain(idle_polls=1) for loop in self.loops.values())
             if not self.runners:
                 moved += self._feed_sync_writes()
-            idle_rounds = 0 if moved else idle_rounds + 1
+            in_outage = any(loop.failures for loop in self.loops.values())
+            idle_rounds = 0 if moved or in_outage else idle_rounds + 1
             if idle_rounds == 2:
                 return
         raise AssertionError("the sync never went quiet")

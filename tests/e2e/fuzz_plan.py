@@ -48,6 +48,15 @@ COLUMNS = {  # the mapped columns as the origin names them
 }  # fmt: skip
 
 
+# The ids on the wire: apart from each other and from the ids the databases hand out to the
+# rows the sync writes (a revamp event's id names a revamp row, whose link the sync may hold).
+ID_BASE = {Platform.LEGACY: 100_000, Platform.REVAMP: 200_000}
+
+
+def wire_id(step: Step) -> int:
+    return step.row_id + ID_BASE[step.platform]
+
+
 @attrs.frozen
 class Step:
     """One change of the plan, before it becomes a message."""
@@ -180,16 +189,17 @@ class Writer:
     def row(self, step: Step, moment: datetime) -> dict[str, Any]:
         platform, values = step.platform, dict(step.values)
         columns = COLUMNS[platform]
-        row: dict[str, Any] = {"id": step.row_id}
+        row: dict[str, Any] = {"id": wire_id(step)}
         if step.entity == "user":
             row |= {columns["name"]: values["name"], columns["email"]: values["email"],
                     "status": STATUS[("user", platform)][step.row_id % 3]}  # fmt: skip
         elif step.entity == "post":
             row |= {columns["title"]: values["title"], columns["content"]: values["content"],
-                    columns["author"]: values["author"],
+                    columns["author"]: values["author"] + ID_BASE[platform],
                     "status": STATUS[("post", platform)][step.row_id % 3]}  # fmt: skip
         else:
-            row |= {"user_id": values["user"], "post_id": values["post"]}
+            row |= {"user_id": values["user"] + ID_BASE[platform],
+                    "post_id": values["post"] + ID_BASE[platform]}  # fmt: skip
         row["source"] = platform.value
         where = (platform, step.entity, step.row_id)
         row["created_at"] = self.created.setdefault(where, moment)
@@ -201,17 +211,17 @@ class Writer:
         table = TABLES[step.platform][step.entity]
         where = (step.platform, step.entity, step.row_id)
         if step.op == "tombstone":
-            return self.feed.tombstone(step.platform, table, step.row_id)
+            return self.feed.tombstone(step.platform, table, wire_id(step))
         if step.op == "d":
-            return self.feed.change(step.platform, table, "d", step.row_id,
+            return self.feed.change(step.platform, table, "d", wire_id(step),
                                     before=self.rows[where])  # fmt: skip
         moment = self.feed.now.replace(microsecond=0)
         row = self.row(step, moment)
         if step.op in ("c", "u"):
-            message = self.feed.change(step.platform, table, step.op, step.row_id, after=row)
+            message = self.feed.change(step.platform, table, step.op, wire_id(step), after=row)
             self.rows[where] = row
             return message
-        template = self.feed.change(step.platform, table, "u", step.row_id, after=row)
+        template = self.feed.change(step.platform, table, "u", wire_id(step), after=row)
         return break_message(template, step.op, dict(step.values)["variant"], step)
 
 
@@ -257,7 +267,7 @@ def break_message(template: Message, category: str, variant: int, step: Step) ->
         payload.pop("source")
         value = _dumps(document)
     elif category == "key not json":
-        key, value = b"{id: " + str(step.row_id).encode(), template.value
+        key, value = b"{id: " + str(wire_id(step)).encode(), template.value
     else:
         if category == "wrong type":
             column, bad = wrong_types[variant % len(wrong_types)]
@@ -285,8 +295,9 @@ def break_message(template: Message, category: str, variant: int, step: Step) ->
             else:
                 payload.pop("after")
         elif category == "key disagrees":
-            key = _dumps({"id": [True, step.row_id + 0.5, str(step.row_id), step.row_id + 1000,
-                                 [step.row_id]][variant % 5]})  # fmt: skip
+            row_id = wire_id(step)
+            key = _dumps({"id": [True, row_id + 0.5, str(row_id), row_id + 1000,
+                                 [row_id]][variant % 5]})  # fmt: skip
         elif category == "unknown table":
             payload["source"]["table"] = ["groups", "revamp_users", "legacy_users"][variant % 3]
             if payload["source"]["table"] == TABLES[step.platform]["user"]:

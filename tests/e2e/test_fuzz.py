@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from sqlalchemy import Engine
 
 from domain.events import Platform
-from tests.e2e.fuzz_plan import COLUMNS, HOSTILE, STATUS, Plan, Step, Writer, plans
+from tests.e2e.fuzz_plan import COLUMNS, HOSTILE, ID_BASE, STATUS, Plan, Step, Writer, plans
 from tests.e2e.processes import TANDEM, Process, rows, scalar, started, wait_for
 from tests.e2e.wire import Where, Wire
 
@@ -58,10 +58,12 @@ def expected_rows(plan: Plan, origin: Platform) -> dict[str, list[tuple[Any, ...
         return STATUS[(entity, target)][STATUS[(entity, origin)].index(value)]
 
     def email(user_id: int) -> str:
-        return str(plan.final[(origin, "user", user_id)][names["email"]])  # type: ignore[index]
+        row = plan.final[(origin, "user", user_id - ID_BASE[origin])]
+        return str(row[names["email"]])  # type: ignore[index]
 
     def title(post_id: int) -> str:
-        return str(plan.final[(origin, "post", post_id)][names["title"]])  # type: ignore[index]
+        row = plan.final[(origin, "post", post_id - ID_BASE[origin])]
+        return str(row[names["title"]])  # type: ignore[index]
 
     users, posts, likes = [], [], []
     for (_, entity, _), row in final.items():
