@@ -38,6 +38,10 @@ class SchemaGuard:
         if found:
             entity = found[0].split(":", 1)[0].split(".", 1)[0]
             cause = failures.get(entity) or next(iter(failures.values()))
+            log.error(
+                "schema changed: direction paused, nothing dead-lettered",
+                extra={"entity_type": entity, "problem": found[0], "problems": len(found)},
+            )
             raise SchemaDriftError(
                 f"schema changed: {found[0]} (while applying: {cause}); events wait in Kafka "
                 "until the mapping is fixed (tandem mapping check) and the service restarted"
