@@ -106,10 +106,14 @@ def _table_problems(
             yield f"{where}: ({', '.join(group)}) is not a unique key"
     yield from _unmapped_problems(mapping, entity, platform, table)
     if capture and platform is Platform.LEGACY:
-        if table.replica_identity == "nothing":
-            yield f"{where}: REPLICA IDENTITY NOTHING, deletes and updates cannot be captured"
-        if not table.published:
-            yield f"{where}: not in the capture's publication, its changes are not captured"
+        yield from _capture_problems(where, table)
+
+
+def _capture_problems(where: str, table: TableInfo) -> Iterator[str]:
+    if table.replica_identity == "nothing":
+        yield f"{where}: REPLICA IDENTITY NOTHING, deletes and updates cannot be captured"
+    if not table.published:
+        yield f"{where}: not in the capture's publication, its changes are not captured"
 
 
 def _field_problems(

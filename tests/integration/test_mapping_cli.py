@@ -94,3 +94,20 @@ def test_a_mapping_that_does_not_fit_is_reported_whole_by_check_and_stops_the_se
     started = run("entrypoints.cli", "run", "--seconds", "5", env_file=env_file, mapping=wrong)
     assert started.returncode == 2
     assert started.stderr.strip().splitlines()[-1].startswith("mapping check: user.email:")
+
+
+def test_the_live_catalogs_read_as_the_unit_tests_describe_them(
+    engines: dict[str, Engine],
+) -> None:
+    from adapters.sql.catalog import SqlSchemaCatalog
+    from domain.events import Platform
+    from tests.unit.reference_catalogs import legacy_catalog, revamp_catalog
+
+    for platform, engine, described in (
+        (Platform.LEGACY, engines["legacy"], legacy_catalog()),
+        (Platform.REVAMP, engines["revamp"], revamp_catalog()),
+    ):
+        live = SqlSchemaCatalog(engine, platform).read()
+        for table in described.entity_tables:
+            assert live.table(table.name) == table
+        assert dict(described.server).items() <= dict(live.server).items()
