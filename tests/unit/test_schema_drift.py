@@ -100,3 +100,24 @@ def test_a_column_the_mapping_does_not_know_is_ignored_with_one_warning(
     assert sorted(r["user_name"] for r in pipeline.revamp.rows_of("user").values()) == [
         "u1", "u2", "u3"
     ]  # fmt: skip
+
+
+def test_the_loop_pauses_commits_nothing_and_says_why_until_the_schema_fits_again(
+    pipeline: InMemoryPipeline,
+    service: SyncService,
+    feed: DebeziumFeed,
+    catalogs: dict[Platform, InMemorySchemaCatalog],
+) -> None:
+    loop = pipeline.loops[LEGACY]
+    catalogs[LEGACY].catalog = _without(legacy_catalog(), "legacy_users", "email")
+    produce(pipeline, _user_without_email(feed, 1, "ann"))
+
+    assert loop.step() == 0
+    assert loop.failures == 1 and "legacy legacy_users.email does not exist" in str(loop.last_error)
+    assert pipeline.broker.committed == {}
+    assert pipeline.dead_letters.letters() == []
+
+    catalogs[LEGACY].catalog = legacy_catalog()  # the column is back: the row was just bad
+    loop.drain()
+    assert [letter.error_type for letter in pipeline.dead_letters.letters()] == ["MappingError"]
+    assert loop.failures == 0 and loop.last_error is None
