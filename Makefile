@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install servers lint typecheck test test-unit test-acceptance test-integration demo bench stack-down clean
+.PHONY: install servers lint typecheck test test-unit test-acceptance test-integration fuzz demo bench stack-down clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ test-acceptance: $(STAMP)
 
 test-integration: install
 	$(BIN)/pytest -m "integration or e2e or chaos" $(PYTEST_ARGS)
+
+# the fuzz test of tests/e2e/test_fuzz.py on more seeds than the one `make test` runs
+FUZZ_SEEDS ?= 1,2,3
+fuzz: install
+	TANDEM_FUZZ_SEEDS=$(FUZZ_SEEDS) $(BIN)/pytest tests/e2e/test_fuzz.py $(PYTEST_ARGS)
 
 demo: install
 	$(BIN)/tandem stack up

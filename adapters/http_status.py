@@ -13,7 +13,7 @@ from prometheus_client.registry import Collector
 
 from application.stats import SyncStats
 
-Health = Callable[[], dict[str, object]]
+Readiness = Callable[[], dict[str, object]]
 
 
 class StatsCollector(Collector):
@@ -43,9 +43,15 @@ class StatsCollector(Collector):
 
 
 def serve(
-    port: int, stats: SyncStats, health: Health, waiting: Callable[[], dict[str, int]] = dict
+    port: int,
+    stats: SyncStats,
+    readiness: Readiness,
+    waiting: Callable[[], dict[str, int]] = dict,
 ) -> ThreadingHTTPServer:
-    """Start the server on 127.0.0.1:`port` in a daemon thread (port 0 picks a free one)."""
+    """Start the server on 127.0.0.1:`port` in a daemon thread (port 0 picks a free one).
+
+    /healthz: 200 while the process answers at all (alive). /readyz: 200 when `readiness()`
+    says `ready`, else 503; the body names each failing part and its last error."""
     registry = CollectorRegistry()
     registry.register(StatsCollector(stats, waiting))
 
@@ -53,10 +59,12 @@ def serve(
         def do_GET(self) -> None:
             if self.path.startswith("/metrics"):
                 self._send(200, generate_latest(registry), "text/plain; version=0.0.4")
-            elif self.path.startswith(("/healthz", "/readyz", "/status")):
-                report = health()
+            elif self.path.startswith("/healthz"):
+                self._send(200, b'{"alive": true}', "application/json")
+            elif self.path.startswith(("/readyz", "/status")):
+                report = readiness()
                 self._send(
-                    200 if report.get("healthy") else 503,
+                    200 if report.get("ready") else 503,
                     json.dumps(report, default=str).encode(),
                     "application/json",
                 )

@@ -18,10 +18,11 @@ from application.stats import Outcome, SyncStats
 from application.waiting_room import Waiting, WaitingRoom
 from domain.errors import (
     InvalidEventError,
+    MissingFieldError,
     ParentMissingError,
-    PermanentError,
     SyncError,
-    TargetUnavailableError,
+    TransientError,
+    UnexpectedEventError,
 )
 from domain.events import Operation, Platform, SyncEvent
 from domain.mapping import SchemaMapping
@@ -29,6 +30,7 @@ from domain.model import DeadLetter, RawMessage
 from domain.ports import Clock, DeadLetterQueue, EventCodec, TargetSession, TargetStore
 from domain.retry import RetryPolicy
 from domain.rules import ConflictPolicy, is_echo
+from domain.validation import check_event
 
 log = logging.getLogger(__name__)
 Offsets = dict[tuple[str, int], int]
@@ -76,10 +78,12 @@ class SyncService:
         self.clock = clock
         self.retry = retry
         self.stats = stats
+        self.mapping = mapping
         self.applier = ChangeApplier(mapping, origin_store, policy)
         self.ranks = {e.entity_type: i for i, e in enumerate(mapping.in_dependency_order())}
         self.waiting = WaitingRoom(parent_wait_s)
         self.high_water: Offsets = {}
+        self.outage_since: float | None = None
         self.schema_guard = schema_guard
         self.unmapped = UnmappedColumns(mapping, origin)
 
@@ -107,18 +111,37 @@ class SyncService:
             )
         return self._offsets(messages)
 
+    def forget_uncommitted(self) -> None:
+        """Drop what is not committed (waiting children, offsets seen): the source delivers it
+        again after a rewind or a rebalance, and whatever was applied is skipped then."""
+        self.waiting.take_all()
+        self.high_water.clear()
+
     def _parents_first(self, item: _Item) -> tuple[bool, int]:
         """Sort key: creates and updates of parents before their children's (a batch mixes
         topics), deletes last; stable, so each key keeps its own order."""
         return (item.event.operation is Operation.DELETE, self.ranks[item.event.entity_type])
 
     def _admit(self, message: RawMessage) -> _Item | None:
+        """Decode and check the whole event before anything is written; whatever fails,
+        this message alone is dead-lettered."""
         self.stats.add(self.direction, "consumed")
+        event = None
         try:
             event = self.codec.decode(message)
-            if event is not None and event.origin is not self.origin:
-                raise InvalidEventError("source", f"{event.origin.value} event on {self.direction}")
-        except PermanentError as error:
+            if event is not None:
+                if event.origin is not self.origin:
+                    raise InvalidEventError(
+                        "source", f"{event.origin.value} event on {self.direction}"
+                    )
+                check_event(self.mapping.entity(event.entity_type), event)
+        except TransientError:
+            raise
+        except Exception as error:  # hostile input must never take the consumer down
+            if not isinstance(error, SyncError):
+                error = InvalidEventError("value", f"cannot be decoded: {_described(error)}")
+            if isinstance(error, MissingFieldError) and event and self.schema_guard is not None:
+                self.schema_guard.confirm_drift({event.entity_type: error})  # the source changed?
             self._dead_letter(message, error, traceback.format_exc(), retries=0)
             return None
         if event is None:
@@ -132,39 +155,67 @@ class SyncService:
         return _Item(message, event)
 
     def _apply(self, items: list[_Item]) -> None:
-        """One transaction for the batch; when it keeps failing, or fails as a whole at commit
-        (a bookkeeping constraint), one per event, to isolate the events that cannot be
-        written (a lone event is dead-lettered at once)."""
+        """One transaction for the batch; when it fails as a whole at commit (a bookkeeping
+        constraint) or outside any one event, one per event, to isolate the events that
+        cannot be written (a lone event is dead-lettered at once).
+
+        A transient failure that outlasts the retries is never dead-lettered: it is raised,
+        nothing is committed, and the batch is delivered again after a pause."""
         try:
             self._with_retries(items)
-        except (RetriesExhaustedError, PermanentError) as failure:
+        except TransientError:
+            raise
+        except Exception as failure:
             if len(items) == 1:
                 self._give_up(items[0], failure)
                 return
             for item in items:
                 try:
                     self._with_retries([item])
-                except (RetriesExhaustedError, PermanentError) as lone:
+                except TransientError:
+                    raise
+                except Exception as lone:
                     self._give_up(item, lone)
+        self._outage_over()
 
     def _with_retries(self, items: list[_Item]) -> None:
-        with_retries(
-            lambda: self._transaction(items),
-            self.retry,
-            self.clock,
-            lambda *_: self.stats.add(self.direction, "retries"),
-        )
+        try:
+            with_retries(
+                lambda: self._transaction(items),
+                self.retry,
+                self.clock,
+                lambda *_: self.stats.add(self.direction, "retries"),
+            )
+        except RetriesExhaustedError as exhausted:
+            self._outage_begins(exhausted.last)
+            raise exhausted.last from exhausted
+
+    def _outage_begins(self, error: TransientError) -> None:
+        """Count every wait; log once per outage, when it starts."""
+        self.stats.add(self.direction, "outage_waits")
+        if self.outage_since is None:
+            self.outage_since = self.clock.now()
+            self.stats.add(self.direction, "outages")
+            log.error(
+                "target outage: nothing is dead-lettered, the batch waits and is retried",
+                extra={"direction": self.direction, "error": str(error)},
+            )
+
+    def _outage_over(self) -> None:
+        if self.outage_since is not None:
+            log.warning(
+                "target outage over",
+                extra={
+                    "direction": self.direction,
+                    "waited_s": round(self.clock.now() - self.outage_since, 3),
+                },
+            )
+            self.outage_since = None
 
     @staticmethod
-    def _give_up(item: _Item, failure: RetriesExhaustedError | PermanentError) -> None:
-        if isinstance(failure, PermanentError):
-            error: SyncError | None = failure
-            item.retries = 0
-        else:
-            if isinstance(failure.last, TargetUnavailableError):
-                raise failure.last from failure  # an outage: redeliver later, never dead-letter
-            error, item.retries = failure.last, failure.retries
-        item.outcome, item.error = Outcome.DEAD_LETTERED, error
+    def _give_up(item: _Item, failure: Exception) -> None:
+        item.outcome, item.error = Outcome.DEAD_LETTERED, _as_permanent(failure)
+        item.retries = 0
         item.trace = "".join(traceback.format_exception(failure))
 
     def _transaction(self, items: list[_Item]) -> None:
@@ -221,10 +272,12 @@ class SyncService:
                 item.outcome, item.error = Outcome.WAITING, error
                 blocked.add(key)
                 continue
-            except PermanentError as error:
+            except TransientError:
+                raise
+            except Exception as error:  # any failure of one event: that event alone
                 if not isolated:
                     raise _NeedsIsolation from error
-                item.outcome, item.error = Outcome.DEAD_LETTERED, error
+                item.outcome, item.error = Outcome.DEAD_LETTERED, _as_permanent(error)
                 item.trace = traceback.format_exc()
                 settled += 1
                 continue
@@ -249,7 +302,9 @@ class SyncService:
     def _insert_run(self, session: TargetSession, run: list[_Item]) -> int:
         try:
             self.applier.insert_deferred(session)
-        except PermanentError as error:
+        except TransientError:
+            raise
+        except Exception as error:
             raise _NeedsIsolation from error
         return len(run)
 
@@ -328,3 +383,15 @@ class SyncService:
             self.high_water[where] = max(self.high_water.get(where, 0), m.offset + 1)
         waiting = self.waiting.lowest_offsets()
         return {where: min(end, waiting.get(where, end)) for where, end in self.high_water.items()}
+
+
+def _as_permanent(error: Exception) -> SyncError:
+    """The error as the dead letter names it: unexpected ones keep their type and text."""
+    if isinstance(error, SyncError):
+        return error
+    return UnexpectedEventError(_described(error))
+
+
+def _described(error: Exception) -> str:
+    text = str(error)
+    return f"{type(error).__name__}: {text[:500]}" if text else type(error).__name__

@@ -32,6 +32,10 @@ class ChangeSource(Protocol):
     def rewind(self) -> None:
         """Deliver again everything after the committed offsets."""
 
+    def backlog(self) -> int | None:
+        """Messages behind this consumer's position as far as it knows; None when it cannot
+        tell (not in touch with the broker)."""
+
     def close(self) -> None:
         """Leave the group; uncommitted messages will be redelivered."""
 

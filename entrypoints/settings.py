@@ -29,6 +29,7 @@ DEFAULTS = {
     "SYNC_BATCH_SIZE": "500",
     "SYNC_STATE_DIR": ".tandem/state",
     "SYNC_LEGACY_SLOT": "tandem_legacy",
+    "SYNC_STALL_SECONDS": "30",
 }
 _LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
 
@@ -82,6 +83,7 @@ class Settings:
     batch_size: int
     state_dir: Path
     legacy_slot: str = "tandem_legacy"
+    stall_s: float = 30.0
     kafka_options: dict[str, str] = attrs.field(factory=dict, repr=False)
 
     @classmethod
@@ -104,6 +106,7 @@ class Settings:
             batch_size=_integer(raw, "SYNC_BATCH_SIZE", 1, 100_000),
             state_dir=Path(raw["SYNC_STATE_DIR"]),
             legacy_slot=_slot(raw, "SYNC_LEGACY_SLOT"),
+            stall_s=float(_integer(raw, "SYNC_STALL_SECONDS", 1, 86_400)),
             kafka_options={
                 k: v
                 for k, v in raw.items()
@@ -142,7 +145,16 @@ def _dsn(raw: Mapping[str, str], name: str, backend: str) -> str:
         raise ConfigurationError(f"{name} is not a database URL") from error
     if url.get_backend_name() != backend:
         raise ConfigurationError(f"{name} must be a {backend} URL, got {url.get_backend_name()}")
+    driver = _DRIVERS[backend]
+    if url.get_driver_name() != driver:
+        raise ConfigurationError(
+            f"{name}: driver {url.get_driver_name()!r} is not the one Tandem ships with; "
+            f"write {backend}+{driver}://…"
+        )
     return value
+
+
+_DRIVERS = {"postgresql": "psycopg", "mysql": "pymysql"}
 
 
 def _creatable_dir(path: Path, name: str) -> None:

@@ -218,6 +218,7 @@ def bad_settings(tmp_path: Path) -> list[tuple[str, dict[str, str]]]:
         ("SYNC_LEGACY_DSN", {"SYNC_LEGACY_DSN": f"mysql://app:{SECRET}@db.example/legacy"}),
         ("SYNC_CONFLICT_POLICY", {"SYNC_CONFLICT_POLICY": "sometimes"}),
         ("SYNC_REVAMP_DSN", {"SYNC_REVAMP_DSN": f"postgresql://app:{SECRET}@db.example/r"}),
+        ("SYNC_REVAMP_DSN", {"SYNC_REVAMP_DSN": f"mysql://app:{SECRET}@db.example/r"}),
         ("SYNC_HTTP_PORT", {"SYNC_HTTP_PORT": "99999"}),
         ("SYNC_MAPPING", {"SYNC_MAPPING": str(tmp_path / "missing.yaml")}),
         ("SYNC_KAFKA_SECURITY_PROTOCOL", {"SYNC_KAFKA_SECURITY_PROTOCOL": "carrier-pigeon"}),

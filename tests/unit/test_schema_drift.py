@@ -65,7 +65,7 @@ def test_a_row_missing_a_column_the_schema_still_has_is_the_events_own_fault(
     offsets = service.handle([bad, good])
 
     (letter,) = pipeline.dead_letters.letters()
-    assert letter.error_type == "MappingError" and "email" in letter.error_message
+    assert letter.error_type == "MissingFieldError" and "email" in letter.error_message
     assert offsets[(good.topic, good.partition)] == good.offset + 1
 
 
