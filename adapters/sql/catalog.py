@@ -7,7 +7,8 @@ from collections import defaultdict
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, text
+from sqlalchemy import Connection, Engine, bindparam, inspect, text
+from sqlalchemy.exc import NoSuchTableError
 
 from adapters.sql.errors import translated
 from domain.catalog import (
@@ -155,6 +156,9 @@ class SqlSchemaCatalog:
     def _mysql(
         self, conn: Connection, only: list[str] | None
     ) -> tuple[tuple[TableInfo, ...], tuple[Any, ...]]:
+        server = tuple((str(k), str(v)) for k, v in conn.execute(text(_MY_SERVER)))
+        if only is not None:
+            return self._mysql_tables(conn, only), server
         parts = _Parts()
         for table, name, raw, nullable, default in self._rows(conn, _MY_COLUMNS, only):
             enum = quoted_values(raw) if raw.lower().startswith(("enum(", "set(")) else ()
@@ -176,8 +180,36 @@ class SqlSchemaCatalog:
             parts.foreign[table].append(ForeignKeyInfo(tuple(columns), referenced[table, name]))
         for table, clause in self._rows(conn, _MY_CHECKS, only):
             parts.checks[table].append(clause)
-        server = tuple((str(k), str(v)) for k, v in conn.execute(text(_MY_SERVER)))
         return parts.tables(None), server
+
+    def _mysql_tables(self, conn: Connection, names: list[str]) -> tuple[TableInfo, ...]:
+        """A few tables, each from its SHOW CREATE TABLE (SQLAlchemy's reflection), not from
+        information_schema: this runs while applications alter tables, and MariaDB 10.11 was
+        seen to crash on an information_schema join racing an ALTER TABLE."""
+        inspector = inspect(conn)
+        parts = _Parts()
+        for table in names:
+            try:
+                columns = inspector.get_columns(table, schema=self.schema)
+            except NoSuchTableError:
+                continue
+            for c in columns:
+                compiled = c["type"].compile(dialect=conn.dialect)
+                raw = re.sub(r"\s+(character set|collate)\b.*$", "", compiled, flags=re.I).lower()
+                default = c.get("default") is not None or c.get("autoincrement") is True
+                enum = quoted_values(raw) if raw.lower().startswith(("enum(", "set(")) else ()
+                parts.add_column(table, ColumnInfo(c["name"], raw, c["nullable"], default, enum))
+            primary = inspector.get_pk_constraint(table, schema=self.schema)
+            parts.add_key(table, tuple(primary["constrained_columns"]), True)
+            for unique in inspector.get_unique_constraints(table, schema=self.schema):
+                parts.add_key(table, tuple(unique["column_names"]), False)
+            for fk in inspector.get_foreign_keys(table, schema=self.schema):
+                parts.foreign[table].append(
+                    ForeignKeyInfo(tuple(fk["constrained_columns"]), fk["referred_table"])
+                )
+            checks = inspector.get_check_constraints(table, schema=self.schema)
+            parts.checks[table] += [str(check["sqltext"]) for check in checks]
+        return parts.tables(None)
 
 
 class _Parts:
