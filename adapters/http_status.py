@@ -4,56 +4,21 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from prometheus_client.registry import Collector
-
-from application.stats import SyncStats
 
 Readiness = Callable[[], dict[str, object]]
 
 
-class StatsCollector(Collector):
-    """Exposes SyncStats counters as tandem_events_total{direction, outcome}."""
-
-    def __init__(self, stats: SyncStats, waiting: Callable[[], dict[str, int]]) -> None:
-        self.stats = stats
-        self.waiting = waiting
-
-    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
-        counter = CounterMetricFamily(
-            "tandem_events",
-            "Change events by direction and outcome",
-            labels=["direction", "outcome"],
-        )
-        for name, value in self.stats.snapshot().items():
-            if ":" in name:
-                direction, outcome = name.split(":", 1)
-                counter.add_metric([direction, outcome], value)
-        yield counter
-        gauge = GaugeMetricFamily(
-            "tandem_waiting_children", "Children waiting for a parent", labels=["direction"]
-        )
-        for direction, count in self.waiting().items():
-            gauge.add_metric([direction], count)
-        yield gauge
-
-
 def serve(
-    port: int,
-    stats: SyncStats,
-    readiness: Readiness,
-    waiting: Callable[[], dict[str, int]] = dict,
+    port: int, registry: CollectorRegistry, readiness: Readiness, host: str = "127.0.0.1"
 ) -> ThreadingHTTPServer:
-    """Start the server on 127.0.0.1:`port` in a daemon thread (port 0 picks a free one).
+    """Start the server on `host`:`port` in a daemon thread (port 0 picks a free one).
 
     /healthz: 200 while the process answers at all (alive). /readyz: 200 when `readiness()`
     says `ready`, else 503; the body names each failing part and its last error."""
-    registry = CollectorRegistry()
-    registry.register(StatsCollector(stats, waiting))
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -81,6 +46,6 @@ def serve(
         def log_message(self, *_args: object) -> None:
             return None
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server = ThreadingHTTPServer((host, port), Handler)
     threading.Thread(target=server.serve_forever, name="http-status", daemon=True).start()
     return server

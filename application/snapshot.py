@@ -125,7 +125,7 @@ class Snapshotter:
                 except (ParentPendingError, PermanentError) as error:
                     report.failed.append(f"{entity.entity_type} {dict(event.key)}: {error}")
                     continue
-                self.stats.record(self.direction, outcome)
+                self.stats.record(self.direction, outcome, event.table)
                 if outcome is Outcome.APPLIED:
                     report.copied += 1
                 else:

@@ -99,6 +99,9 @@ class SyncService:
             self._apply(items)
         self._settle(items, backlogged)
         if messages:
+            elapsed = time.perf_counter() - started
+            self.stats.observe("apply_batch_seconds", {"direction": self.direction}, elapsed)
+            self.stats.observe("batch_messages", {"direction": self.direction}, len(messages))
             log.info(
                 "batch handled",
                 extra={
@@ -319,12 +322,21 @@ class SyncService:
                 self._dead_letter(item.message, item.error, item.trace, item.retries)
                 continue
             if item.outcome is not None:
-                self.stats.record(self.direction, item.outcome)
+                self.stats.record(self.direction, item.outcome, item.event.table)
             if item.outcome is Outcome.APPLIED:
-                self.stats.last_applied[self.direction] = (
-                    f"{item.event.entity_type} {item.event.operation.name.lower()} "
-                    f"{dict(item.event.key)} at {item.event.position.log_position}"
-                )
+                self._note_applied(item.event, now)
+
+    def _note_applied(self, event: SyncEvent, now: float) -> None:
+        commit_ms = event.position.commit_ts_ms
+        self.stats.applied(self.direction, commit_ms, now)
+        self.stats.last_applied[self.direction] = {
+            "entity": event.entity_type,
+            "operation": event.operation.name.lower(),
+            "key": dict(event.key),
+            "position": event.position.log_position,
+            "source_commit": datetime.fromtimestamp(commit_ms / 1000, UTC).isoformat(),
+            "applied_at": datetime.fromtimestamp(now, UTC).isoformat(),
+        }
 
     def _stop_on_schema_drift(self, items: list[_Item]) -> None:
         """Before any letter is sent: when the live schema of an entity that failed no longer
@@ -362,7 +374,7 @@ class SyncService:
                 failed_at=datetime.fromtimestamp(self.clock.now(), UTC).isoformat(),
             )
         )
-        self.stats.record(self.direction, Outcome.DEAD_LETTERED)
+        self.stats.record(self.direction, Outcome.DEAD_LETTERED, message.topic.rsplit(".", 1)[-1])
         log.warning(
             "event dead-lettered",
             extra={

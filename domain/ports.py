@@ -172,3 +172,10 @@ class SchemaCatalog(Protocol):
     def read(self, tables: Collection[str] | None = None) -> Catalog:
         """Tables (all, or only these), columns, keys, allowed values and capture settings,
         as they are now."""
+
+
+class MetricsSink(Protocol):
+    """Where measurements go to be summarised (Prometheus histograms in production)."""
+
+    def observe(self, name: str, labels: Mapping[str, str], value: float) -> None:
+        """One measurement of `name` (seconds, counts) with its labels."""

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import TYPE_CHECKING, Annotated
 
 import attrs
 import typer
 from rich.console import Console
 
+from adapters.prometheus_metrics import write_report
 from entrypoints.common import EXIT_PROBLEM, EnvFile, opened, state_dir
 from entrypoints.dlq_cli import dlq_app
 from entrypoints.mapping_cli import mapping_app
@@ -114,7 +116,8 @@ def snapshot(
         stores = {Platform.LEGACY: dbs.legacy_store(), Platform.REVAMP: dbs.revamp_store()}
         rows = {Platform.LEGACY: dbs.legacy_rows(), Platform.REVAMP: dbs.revamp_rows()}
         checkpoints = JsonFileCheckpoints(state_dir(settings) / "snapshot.json")
-        failed = []
+        failed: list[str] = []
+        tables: dict[str, dict[str, dict[str, int]]] = {}
         for origin in origins:
             with RichSnapshotProgress(console, origin) as progress:
                 report = Snapshotter(
@@ -127,6 +130,7 @@ def snapshot(
                     core.stats(),
                     checkpoints,
                 ).run(progress, only)
+            tables[f"{origin.value}-to-{origin.other.value}"] = progress.counts()
             for entity_type, last_id in report.resumed.items():
                 console.print(f"{origin.value}: {entity_type} resumed from id {last_id}")
             console.print(
@@ -135,6 +139,7 @@ def snapshot(
             )
             failed += report.failed
         _print_some(failed)
+        write_report(settings.state_dir / "reports", "snapshot", {"tables": tables})
         if not failed:
             checkpoints.clear()
         raise typer.Exit(EXIT_PROBLEM if failed else 0)
@@ -172,6 +177,15 @@ def reconcile(
                 report = Reconciler(
                     core.mapping(), rows[Platform.LEGACY], rows[Platform.REVAMP]
                 ).run()
+        drift = Counter(d.entity_type for d in report.differences)
+        write_report(
+            core.settings().state_dir / "reports",
+            "reconcile",
+            {
+                "compared": report.compared,
+                "drift": {e.entity_type: drift[e.entity_type] for e in core.mapping().entities},
+            },
+        )
         differences = [attrs.asdict(d) for d in report.differences]
         actions = (
             []

@@ -116,6 +116,7 @@ class ServiceRuntime:
         self.conditions: dict[str, Callable[[], PartCondition]] = {}
         self.closers: list[Callable[[], None]] = []
         self.loops: list[ConsumerLoop] = []
+        self.captures: dict[str, Any] = {}
         self.supervisor: Supervisor | None = None
         self.server: Any = None
 
@@ -127,6 +128,7 @@ class ServiceRuntime:
         self.closers.append(loop.close)
 
     def add_capture(self, name: str, runner: Any) -> None:
+        self.captures[name] = runner
         self.parts[name] = runner.run
         self.conditions[name] = lambda: capture_condition(runner)
         self.closers.append(runner.close)
@@ -168,10 +170,7 @@ class ServiceRuntime:
 
         try:
             self.server = serve(
-                port,
-                self.container.core.stats(),
-                self.readiness,
-                lambda: {loop.service.direction: len(loop.service.waiting) for loop in self.loops},
+                port, self.metrics_registry(), self.readiness, self.settings.http_host
             )
         except OSError as error:
             if error.errno != errno.EADDRINUSE:
@@ -180,6 +179,44 @@ class ServiceRuntime:
                 f"SYNC_HTTP_PORT: port {port} is in use (another tandem process?): "
                 "give each process its own port, or 0 to turn the endpoint off"
             ) from None
+
+    def metrics_registry(self) -> Any:
+        """Every Tandem metric of this process; histograms fed through the stats' sink."""
+        from adapters.prometheus_metrics import MetricSources, metrics_registry
+
+        stats = self.container.core.stats()
+        queue = self.container.messaging.dead_letters()
+        registry, stats.sink = metrics_registry(
+            MetricSources(
+                stats=stats,
+                waiting=lambda: {
+                    loop.service.direction: len(loop.service.waiting) for loop in self.loops
+                },
+                seconds_behind=self.seconds_behind,
+                restarts=lambda: {
+                    name: state.restarts
+                    for name, state in (self.supervisor.states if self.supervisor else {}).items()
+                },
+                captured=lambda: {name: runner.published for name, runner in self.captures.items()},
+                dlq_depth=lambda: len(queue.letters()),
+                reports_dir=self.settings.state_dir / "reports",
+            )
+        )
+        return registry
+
+    def seconds_behind(self) -> dict[str, float]:
+        """Per direction: 0 when caught up, else now minus the source commit time of the last
+        change applied (Debezium's MilliSecondsBehindSource, in seconds)."""
+        stats, now = self.container.core.stats(), time.time()
+        behind = {}
+        for loop in self.loops:
+            direction = loop.service.direction
+            last = stats.last_applied_commit_ms.get(direction)
+            if loop.caught_up:
+                behind[direction] = 0.0
+            elif last:
+                behind[direction] = max(0.0, now - last / 1000)
+        return behind
 
     def start(self) -> None:
         self.supervisor = Supervisor(self.parts, RetryPolicy(max_delay_s=30.0))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -22,6 +23,7 @@ DEFAULTS = {
     "SYNC_DLQ_TOPIC": "sync.dlq",
     "SYNC_CONFLICT_POLICY": "last-writer-wins",
     "SYNC_HTTP_PORT": "9187",
+    "SYNC_HTTP_HOST": "127.0.0.1",
     "SYNC_LOG_FORMAT": "json",
     "SYNC_LOG_LEVEL": "INFO",
     "SYNC_TOPIC_PARTITIONS": "3",
@@ -84,6 +86,7 @@ class Settings:
     state_dir: Path
     legacy_slot: str = "tandem_legacy"
     stall_s: float = 30.0
+    http_host: str = "127.0.0.1"
     kafka_options: dict[str, str] = attrs.field(factory=dict, repr=False)
 
     @classmethod
@@ -107,6 +110,7 @@ class Settings:
             state_dir=Path(raw["SYNC_STATE_DIR"]),
             legacy_slot=_slot(raw, "SYNC_LEGACY_SLOT"),
             stall_s=float(_integer(raw, "SYNC_STALL_SECONDS", 1, 86_400)),
+            http_host=_address(raw, "SYNC_HTTP_HOST"),
             kafka_options={
                 k: v
                 for k, v in raw.items()
@@ -155,6 +159,17 @@ def _dsn(raw: Mapping[str, str], name: str, backend: str) -> str:
 
 
 _DRIVERS = {"postgresql": "psycopg", "mysql": "pymysql"}
+
+
+def _address(raw: Mapping[str, str], name: str) -> str:
+    value = raw[name].strip()
+    try:
+        ipaddress.ip_address(value)
+    except ValueError as error:
+        raise ConfigurationError(
+            f"{name}: {raw[name]!r} is not an IP address (127.0.0.1, or 0.0.0.0 for every one)"
+        ) from error
+    return value
 
 
 def _creatable_dir(path: Path, name: str) -> None:

@@ -60,6 +60,14 @@ class RichSnapshotProgress:
         speed = self.progress.tasks[task_id].speed
         self.progress.update(task_id, rate=f"{speed:,.0f} rows/s" if speed else "")
 
+    def counts(self) -> dict[str, dict[str, int]]:
+        """entity type -> rows done and total, for the report /metrics shows."""
+        found = {}
+        for entity_type, task_id in self.tasks.items():
+            task = self.progress.tasks[task_id]
+            found[entity_type] = {"done": int(task.completed), "total": int(task.total or 0)}
+        return found
+
 
 def chosen_entities(mapping: SchemaMapping, names: list[str] | None) -> set[str] | None:
     """The entity types named by `--table` (entity type or table on either side); exit 2

@@ -196,7 +196,7 @@ def test_a_renamed_mapped_column_pauses_its_direction_until_fixed_and_loses_noth
             )  # fmt: skip
             assert (
                 "post.post_title: revamp revamp_posts.title does not exist"
-                in (report["failing"]["legacy-to-revamp"])
+                in report["failing"]["legacy-to-revamp"]
             )
             assert _dead_letters(env_file) == 0
             assert scalar(revamp, "SELECT count(*) FROM revamp_posts") == 0
