@@ -23,13 +23,12 @@ class SchemaGuard:
 
     def problems(self, capture: bool = True, entities: tuple[str, ...] | None = None) -> list[str]:
         """Every problem of the mapping against the schemas as they are now."""
-        return check_mapping(
-            self.mapping,
-            self.catalogs[Platform.LEGACY].read(),
-            self.catalogs[Platform.REVAMP].read(),
-            capture=capture,
-            entities=entities,
+        wanted = None if entities is None else [self.mapping.entity(e) for e in entities]
+        legacy, revamp = (
+            self.catalogs[p].read(None if wanted is None else {e.tables.on(p) for e in wanted})
+            for p in (Platform.LEGACY, Platform.REVAMP)
         )
+        return check_mapping(self.mapping, legacy, revamp, capture=capture, entities=entities)
 
     def confirm_drift(self, failures: Mapping[str, Exception]) -> None:
         """Raise SchemaDriftError when an entity that failed (entity type -> its error) no
@@ -38,6 +37,10 @@ class SchemaGuard:
         if found:
             entity = found[0].split(":", 1)[0].split(".", 1)[0]
             cause = failures.get(entity) or next(iter(failures.values()))
+            log.error(
+                "schema changed: direction paused, nothing dead-lettered",
+                extra={"entity_type": entity, "problem": found[0], "problems": len(found)},
+            )
             raise SchemaDriftError(
                 f"schema changed: {found[0]} (while applying: {cause}); events wait in Kafka "
                 "until the mapping is fixed (tandem mapping check) and the service restarted"

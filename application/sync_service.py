@@ -18,7 +18,6 @@ from application.stats import Outcome, SyncStats
 from application.waiting_room import Waiting, WaitingRoom
 from domain.errors import (
     InvalidEventError,
-    MissingFieldError,
     ParentMissingError,
     SyncError,
     TransientError,
@@ -147,7 +146,7 @@ class SyncService:
         except Exception as error:  # hostile input must never take the consumer down
             if not isinstance(error, SyncError):
                 error = InvalidEventError("value", f"cannot be decoded: {_described(error)}")
-            if isinstance(error, MissingFieldError) and event and self.schema_guard is not None:
+            if _about_a_column(error) and event and self.schema_guard is not None:
                 self.schema_guard.confirm_drift({event.entity_type: error})  # the source changed?
             self._dead_letter(message, error, traceback.format_exc(), retries=0)
             return None
@@ -398,6 +397,12 @@ def _as_permanent(error: Exception) -> SyncError:
     if isinstance(error, SyncError):
         return error
     return UnexpectedEventError(_described(error))
+
+
+def _about_a_column(error: Exception) -> bool:
+    """A column of the row image is missing or of the wrong type: a bad event, or the source
+    table was altered (a column dropped or retyped), which the schema guard tells apart."""
+    return isinstance(error, InvalidEventError) and error.field.startswith("after.")
 
 
 def _described(error: Exception) -> str:

@@ -45,6 +45,29 @@ def type_length(raw_type: str) -> int | None:
     return int(match.group(2)) if match else None
 
 
+_INTEGER_BYTES = (("tinyint", 1), ("smallint", 2), ("smallserial", 2), ("mediumint", 3),
+                  ("bigint", 8), ("bigserial", 8), ("int", 4), ("serial", 4))  # fmt: skip
+
+
+def type_capacity(raw_type: str) -> tuple[int, ...] | None:
+    """What a column can hold, comparable within its family; None when unbounded (text,
+    numeric without precision). Characters; integer bytes; decimal (integer digits, scale)."""
+    text = raw_type.strip().lower()
+    family = type_class(text)
+    if family == "string":
+        length = type_length(text)
+        return None if length is None else (length,)
+    if family == "integer":
+        return next(((n,) for name, n in _INTEGER_BYTES if text.startswith(name)), None)
+    if family == "decimal":
+        match = re.match(r"^(numeric|decimal)\s*\((\d+)\s*(?:,\s*(\d+))?\)", text)
+        if match is None:
+            return None if text.startswith("numeric") else (10, 0)  # MySQL's DECIMAL: (10, 0)
+        precision, scale = int(match.group(2)), int(match.group(3) or 0)
+        return (precision - scale, scale)
+    return None
+
+
 def quoted_values(expression: str) -> tuple[str, ...]:
     """The string literals of a CHECK expression or an enum type, in order, without repeats."""
     found = [m.replace("''", "'") for m in re.findall(r"'((?:[^']|'')*)'", expression)]

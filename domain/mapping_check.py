@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from domain.catalog import Catalog, ColumnInfo, TableInfo
+from domain.catalog import Catalog, ColumnInfo, TableInfo, type_capacity
 from domain.errors import MappingError
 from domain.events import Platform
 from domain.mapping import EntityMapping, FieldMapping, SchemaMapping
@@ -106,10 +106,14 @@ def _table_problems(
             yield f"{where}: ({', '.join(group)}) is not a unique key"
     yield from _unmapped_problems(mapping, entity, platform, table)
     if capture and platform is Platform.LEGACY:
-        if table.replica_identity == "nothing":
-            yield f"{where}: REPLICA IDENTITY NOTHING, deletes and updates cannot be captured"
-        if not table.published:
-            yield f"{where}: not in the capture's publication, its changes are not captured"
+        yield from _capture_problems(where, table)
+
+
+def _capture_problems(where: str, table: TableInfo) -> Iterator[str]:
+    if table.replica_identity == "nothing":
+        yield f"{where}: REPLICA IDENTITY NOTHING, deletes and updates cannot be captured"
+    if not table.published:
+        yield f"{where}: not in the capture's publication, its changes are not captured"
 
 
 def _field_problems(
@@ -164,14 +168,20 @@ def _pair_problems(
             "without loss (set a type)"
         )
     for short, long in ((legacy, revamp), (revamp, legacy)):
-        if short.family != "string" or long.family != "string":
-            continue
-        if short.length is not None and (long.length or 2**31) > short.length:
+        if short.family == long.family and _narrower(short, long):
             yield (
-                f"{where}: {_side(short, legacy)} {short.raw_type} is shorter than "
-                f"{_side(long, legacy)} {long.raw_type}: longer values are refused"
+                f"{where}: {_side(short, legacy)} {short.raw_type} is narrower than "
+                f"{_side(long, legacy)} {long.raw_type}: larger values are refused"
             )
     yield from _value_problems(where, field, legacy, revamp)
+
+
+def _narrower(a: ColumnInfo, b: ColumnInfo) -> bool:
+    """Whether `a` holds less than `b`: shorter text, fewer integer bytes or decimal digits."""
+    capacity_a, capacity_b = type_capacity(a.raw_type), type_capacity(b.raw_type)
+    if capacity_a is None:
+        return False
+    return capacity_b is None or any(x < y for x, y in zip(capacity_a, capacity_b, strict=True))
 
 
 def _side(column: ColumnInfo, legacy: ColumnInfo) -> str:

@@ -175,8 +175,9 @@ class Checkpoints(Protocol):
 class SchemaCatalog(Protocol):
     """The live shape of one database's schema."""
 
-    def read(self) -> Catalog:
-        """Tables, columns, keys, allowed values and capture settings, as they are now."""
+    def read(self, tables: Collection[str] | None = None) -> Catalog:
+        """Tables (all, or only these), columns, keys, allowed values and capture settings,
+        as they are now."""
 
 
 class MetricsSink(Protocol):

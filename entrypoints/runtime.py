@@ -45,13 +45,15 @@ def consumer_group(prefixes: Mapping[Platform, str], origin: Platform) -> str:
 def first_mapping_problem(container: Container, capture: bool) -> str | None:
     """The mapping checked against both live schemas before anything runs; the first problem.
     A database that cannot be reached is not a mapping problem: the parts wait for it."""
-    from domain.errors import TransientError
+    from domain.errors import SyncError, TransientError
 
     try:
         problems = container.databases.schema_guard().problems(capture=capture)
     except TransientError as error:
         log.warning("mapping not checked at start", extra={"error": str(error)})
         return None
+    except SyncError as error:  # the catalogs cannot be read (privileges): say so in one line
+        return f"cannot read the catalogs: {' '.join(str(error).split())}"
     return problems[0] if problems else None
 
 

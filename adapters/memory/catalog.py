@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
+import attrs
+
 from domain.catalog import Catalog
 
 
@@ -12,6 +16,10 @@ class InMemorySchemaCatalog:
         self.catalog = catalog
         self.reads = 0
 
-    def read(self) -> Catalog:
+    def read(self, tables: Collection[str] | None = None) -> Catalog:
         self.reads += 1
-        return self.catalog
+        if tables is None:
+            return self.catalog
+        return attrs.evolve(
+            self.catalog, tables=tuple(t for t in self.catalog.tables if t.name in tables)
+        )

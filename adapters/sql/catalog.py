@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
+from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, bindparam, inspect, text
+from sqlalchemy.exc import NoSuchTableError
 
 from adapters.sql.errors import translated
 from domain.catalog import (
@@ -27,6 +30,7 @@ FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = :schema AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
+  {only:c.relname}
 ORDER BY c.relname, a.attnum
 """
 _PG_INDEXES = """
@@ -37,6 +41,7 @@ FROM pg_index i
 JOIN pg_class t ON t.oid = i.indrelid
 JOIN pg_namespace n ON n.oid = t.relnamespace
 WHERE n.nspname = :schema AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL
+  {only:t.relname}
 """
 _PG_CONSTRAINTS = """
 SELECT t.relname, con.contype, ref.relname, pg_get_constraintdef(con.oid),
@@ -46,11 +51,12 @@ FROM pg_constraint con
 JOIN pg_class t ON t.oid = con.conrelid
 JOIN pg_namespace n ON n.oid = t.relnamespace
 LEFT JOIN pg_class ref ON ref.oid = con.confrelid
-WHERE n.nspname = :schema AND con.contype IN ('f', 'c')
+WHERE n.nspname = :schema AND con.contype IN ('f', 'c') {only:t.relname}
 ORDER BY t.relname, con.conname
 """
 _PG_PUBLISHED = """
 SELECT tablename FROM pg_publication_tables WHERE pubname = :publication AND schemaname = :schema
+  {only:tablename}
 """
 
 _MY_COLUMNS = """
@@ -59,18 +65,19 @@ SELECT c.TABLE_NAME, c.COLUMN_NAME, c.COLUMN_TYPE, c.IS_NULLABLE = 'YES',
 FROM information_schema.COLUMNS c
 JOIN information_schema.TABLES t
   ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME
-WHERE c.TABLE_SCHEMA = :schema AND t.TABLE_TYPE = 'BASE TABLE'
+WHERE c.TABLE_SCHEMA = :schema AND t.TABLE_TYPE = 'BASE TABLE' {only:c.TABLE_NAME}
 ORDER BY c.TABLE_NAME, c.ORDINAL_POSITION
 """
 _MY_INDEXES = """
 SELECT TABLE_NAME, INDEX_NAME = 'PRIMARY', INDEX_NAME, COLUMN_NAME
 FROM information_schema.STATISTICS
-WHERE TABLE_SCHEMA = :schema AND NON_UNIQUE = 0 ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX
+WHERE TABLE_SCHEMA = :schema AND NON_UNIQUE = 0 {only:TABLE_NAME}
+ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX
 """
 _MY_FOREIGN_KEYS = """
 SELECT TABLE_NAME, CONSTRAINT_NAME, COLUMN_NAME, REFERENCED_TABLE_NAME
 FROM information_schema.KEY_COLUMN_USAGE
-WHERE TABLE_SCHEMA = :schema AND REFERENCED_TABLE_NAME IS NOT NULL
+WHERE TABLE_SCHEMA = :schema AND REFERENCED_TABLE_NAME IS NOT NULL {only:TABLE_NAME}
 ORDER BY TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION
 """
 _MY_CHECKS = """
@@ -78,7 +85,7 @@ SELECT tc.TABLE_NAME, cc.CHECK_CLAUSE
 FROM information_schema.TABLE_CONSTRAINTS tc
 JOIN information_schema.CHECK_CONSTRAINTS cc
   ON cc.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA AND cc.CONSTRAINT_NAME = tc.CONSTRAINT_NAME
-WHERE tc.TABLE_SCHEMA = :schema AND tc.CONSTRAINT_TYPE = 'CHECK'
+WHERE tc.TABLE_SCHEMA = :schema AND tc.CONSTRAINT_TYPE = 'CHECK' {only:tc.TABLE_NAME}
 """
 _MY_SERVER = (
     "SHOW VARIABLES WHERE Variable_name IN "
@@ -102,41 +109,63 @@ class SqlSchemaCatalog:
         self.schema = schema or ("public" if self.postgres else str(engine.url.database))
         self.publication = publication
 
-    def read(self) -> Catalog:
-        """Tables, columns, keys, value sets and capture settings, as they are now."""
+    def read(self, tables: Collection[str] | None = None) -> Catalog:
+        """Tables (all, or only these), columns, keys, value sets and capture settings, as
+        they are now."""
+        only = None if tables is None else sorted(tables)
         with translated(f"{self.platform.value} catalog"), self.engine.connect() as conn:
-            tables, server = (self._postgres if self.postgres else self._mysql)(conn)
-        return Catalog(self.platform, self.schema, tables, server)
+            found, server = (self._postgres if self.postgres else self._mysql)(conn, only)
+        return Catalog(self.platform, self.schema, found, server)
 
-    def _rows(self, conn: Connection, sql: str, **params: Any) -> list[Any]:
-        return list(conn.execute(text(sql), {"schema": self.schema, **params}))
+    def _rows(self, conn: Connection, sql: str, only: list[str] | None, **params: Any) -> list[Any]:
+        """Rows of a catalog query whose `{only:column}` becomes a filter on the table names
+        asked for (nothing when all are)."""
+        found = re.search(r"\{only:([\w.]+)\}", sql)
+        statement = text(sql.replace(found.group(0), "") if found else sql)
+        if found and only is not None:
+            statement = text(
+                sql.replace(found.group(0), f"AND {found.group(1)} IN :tables")
+            ).bindparams(bindparam("tables", expanding=True))
+            params["tables"] = only or [""]
+        return list(conn.execute(statement, {"schema": self.schema, **params}))
 
-    def _postgres(self, conn: Connection) -> tuple[tuple[TableInfo, ...], tuple[Any, ...]]:
+    def _postgres(
+        self, conn: Connection, only: list[str] | None
+    ) -> tuple[tuple[TableInfo, ...], tuple[Any, ...]]:
         parts = _Parts()
-        for table, name, raw, nullable, default, identity, enum in self._rows(conn, _PG_COLUMNS):
+        for table, name, raw, nullable, default, identity, enum in self._rows(
+            conn, _PG_COLUMNS, only
+        ):
             parts.add_column(table, ColumnInfo(name, raw, nullable, default, tuple(enum or ())))
             parts.identity[table] = {"d": "default", "f": "full", "i": "index", "n": "nothing"}[
                 identity
             ]
-        for table, primary, columns in self._rows(conn, _PG_INDEXES):
+        for table, primary, columns in self._rows(conn, _PG_INDEXES, only):
             parts.add_key(table, tuple(columns), primary)
-        for table, kind, ref, definition, columns in self._rows(conn, _PG_CONSTRAINTS):
+        for table, kind, ref, definition, columns in self._rows(conn, _PG_CONSTRAINTS, only):
             if kind == "f":
                 parts.foreign[table].append(ForeignKeyInfo(tuple(columns), ref))
             else:
                 parts.checks[table].append(definition)
-        published = {r[0] for r in self._rows(conn, _PG_PUBLISHED, publication=self.publication)}
+        published = {
+            r[0] for r in self._rows(conn, _PG_PUBLISHED, only, publication=self.publication)
+        }
         wal_level = conn.execute(text("SHOW wal_level")).scalar()
         return parts.tables(published), (("wal_level", str(wal_level)),)
 
-    def _mysql(self, conn: Connection) -> tuple[tuple[TableInfo, ...], tuple[Any, ...]]:
+    def _mysql(
+        self, conn: Connection, only: list[str] | None
+    ) -> tuple[tuple[TableInfo, ...], tuple[Any, ...]]:
+        server = tuple((str(k), str(v)) for k, v in conn.execute(text(_MY_SERVER)))
+        if only is not None:
+            return self._mysql_tables(conn, only), server
         parts = _Parts()
-        for table, name, raw, nullable, default in self._rows(conn, _MY_COLUMNS):
+        for table, name, raw, nullable, default in self._rows(conn, _MY_COLUMNS, only):
             enum = quoted_values(raw) if raw.lower().startswith(("enum(", "set(")) else ()
             parts.add_column(table, ColumnInfo(name, raw, bool(nullable), bool(default), enum))
         keys: dict[tuple[str, str], list[str]] = defaultdict(list)
         primary: set[tuple[str, str]] = set()
-        for table, is_primary, index, column in self._rows(conn, _MY_INDEXES):
+        for table, is_primary, index, column in self._rows(conn, _MY_INDEXES, only):
             keys[table, index].append(column)
             if is_primary:
                 primary.add((table, index))
@@ -144,15 +173,43 @@ class SqlSchemaCatalog:
             parts.add_key(table, tuple(columns), (table, index) in primary)
         foreign: dict[tuple[str, str], list[str]] = defaultdict(list)
         referenced: dict[tuple[str, str], str] = {}
-        for table, name, column, ref in self._rows(conn, _MY_FOREIGN_KEYS):
+        for table, name, column, ref in self._rows(conn, _MY_FOREIGN_KEYS, only):
             foreign[table, name].append(column)
             referenced[table, name] = ref
         for (table, name), columns in foreign.items():
             parts.foreign[table].append(ForeignKeyInfo(tuple(columns), referenced[table, name]))
-        for table, clause in self._rows(conn, _MY_CHECKS):
+        for table, clause in self._rows(conn, _MY_CHECKS, only):
             parts.checks[table].append(clause)
-        server = tuple((str(k), str(v)) for k, v in conn.execute(text(_MY_SERVER)))
         return parts.tables(None), server
+
+    def _mysql_tables(self, conn: Connection, names: list[str]) -> tuple[TableInfo, ...]:
+        """A few tables, each from its SHOW CREATE TABLE (SQLAlchemy's reflection), not from
+        information_schema: this runs while applications alter tables, and MariaDB 10.11 was
+        seen to crash on an information_schema join racing an ALTER TABLE."""
+        inspector = inspect(conn)
+        parts = _Parts()
+        for table in names:
+            try:
+                columns = inspector.get_columns(table, schema=self.schema)
+            except NoSuchTableError:
+                continue
+            for c in columns:
+                compiled = c["type"].compile(dialect=conn.dialect)
+                raw = re.sub(r"\s+(character set|collate)\b.*$", "", compiled, flags=re.I).lower()
+                default = c.get("default") is not None or c.get("autoincrement") is True
+                enum = quoted_values(raw) if raw.lower().startswith(("enum(", "set(")) else ()
+                parts.add_column(table, ColumnInfo(c["name"], raw, c["nullable"], default, enum))
+            primary = inspector.get_pk_constraint(table, schema=self.schema)
+            parts.add_key(table, tuple(primary["constrained_columns"]), True)
+            for unique in inspector.get_unique_constraints(table, schema=self.schema):
+                parts.add_key(table, tuple(unique["column_names"]), False)
+            for fk in inspector.get_foreign_keys(table, schema=self.schema):
+                parts.foreign[table].append(
+                    ForeignKeyInfo(tuple(fk["constrained_columns"]), fk["referred_table"])
+                )
+            checks = inspector.get_check_constraints(table, schema=self.schema)
+            parts.checks[table] += [str(check["sqltext"]) for check in checks]
+        return parts.tables(None)
 
 
 class _Parts:

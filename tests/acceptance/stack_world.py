@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -34,6 +35,7 @@ from domain.rules import ConflictPolicy
 from entrypoints.container import build_container
 from entrypoints.runtime import build_loop, change_topics
 from entrypoints.settings import Settings, gather
+from tests.acceptance.world import MAPPING_VARIABLE
 
 _positions = itertools.count(1)
 
@@ -135,6 +137,7 @@ class StackWorld:
                 "SYNC_STATE_DIR": str(state_dir / tag),
                 "SYNC_LOG_FORMAT": "console",
                 "SYNC_LEGACY_SLOT": f"t{tag}",
+                "SYNC_MAPPING": os.environ.get(MAPPING_VARIABLE, ""),
             }
         )
         self.settings = Settings.parse(raw)

@@ -6,6 +6,7 @@ under the `integration`/`e2e` markers, on the real stack.
 
 from __future__ import annotations
 
+import os
 from typing import Any, Protocol
 
 from adapters.mapping_file import load_mapping
@@ -18,6 +19,9 @@ from domain.errors import TransientError
 from domain.events import Platform
 from domain.model import DeadLetter
 from domain.rules import ConflictPolicy
+
+# a mapping file to run the scenarios with instead of the reference one (e.g. a scaffolded one)
+MAPPING_VARIABLE = "TANDEM_ACCEPTANCE_MAPPING"
 
 
 class Side(Protocol):
@@ -69,7 +73,7 @@ class InMemoryWorld:
         self, policy: ConflictPolicy = ConflictPolicy.LAST_WRITER_WINS, parent_wait_s: float = 30.0
     ) -> None:
         self.clock = FakeClock()
-        self.mapping = load_mapping()
+        self.mapping = load_mapping(os.environ.get(MAPPING_VARIABLE))
         self.pipeline = build_pipeline(
             self.mapping, self.clock, policy, parent_wait_s=parent_wait_s
         )

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import attrs
 import pytest
 import yaml
 from sqlalchemy import Engine
@@ -94,3 +95,28 @@ def test_a_mapping_that_does_not_fit_is_reported_whole_by_check_and_stops_the_se
     started = run("entrypoints.cli", "run", "--seconds", "5", env_file=env_file, mapping=wrong)
     assert started.returncode == 2
     assert started.stderr.strip().splitlines()[-1].startswith("mapping check: user.email:")
+
+
+def test_the_live_catalogs_read_as_the_unit_tests_describe_them(
+    engines: dict[str, Engine],
+) -> None:
+    from adapters.sql.catalog import SqlSchemaCatalog
+    from domain.events import Platform
+    from tests.unit.reference_catalogs import legacy_catalog, revamp_catalog
+
+    for platform, engine, described in (
+        (Platform.LEGACY, engines["legacy"], legacy_catalog()),
+        (Platform.REVAMP, engines["revamp"], revamp_catalog()),
+    ):
+        live = SqlSchemaCatalog(engine, platform).read()
+        names = [t.name for t in described.entity_tables]
+        one_by_one = SqlSchemaCatalog(engine, platform).read(names)  # MySQL: SHOW CREATE TABLE
+        for table in described.entity_tables:
+            assert live.table(table.name) == table
+            alone = one_by_one.table(table.name)
+            assert alone is not None
+            assert attrs.evolve(alone, columns=()) == attrs.evolve(table, columns=())
+            assert [(c.name, c.family, c.length, c.nullable, c.values) for c in alone.columns] == [
+                (c.name, c.family, c.length, c.nullable, c.values) for c in table.columns
+            ]
+        assert dict(described.server).items() <= dict(live.server).items()

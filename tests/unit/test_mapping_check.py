@@ -7,6 +7,8 @@ import pytest
 
 from adapters.mapping_file import load_mapping
 from domain.catalog import Catalog, ColumnInfo, ForeignKeyInfo, TableInfo
+from domain.events import Platform
+from domain.mapping import SchemaMapping
 from domain.mapping_check import check_mapping
 from tests.unit.reference_catalogs import legacy_catalog, revamp_catalog
 
@@ -60,8 +62,8 @@ def test_a_narrower_column_on_one_side_loses_values() -> None:
         revamp_catalog(), "revamp_users", {"user_name": ColumnInfo("user_name", "varchar(40)")}
     )
     assert _problems(revamp=revamp) == [
-        "user.username: revamp varchar(40) is shorter than legacy character varying(255): "
-        "longer values are refused"
+        "user.username: revamp varchar(40) is narrower than legacy character varying(255): "
+        "larger values are refused"
     ]
 
 
@@ -131,3 +133,37 @@ def test_only_the_entities_asked_for() -> None:
     legacy = _columns(legacy_catalog(), "legacy_posts", {"post_title": None})
     assert check_mapping(load_mapping(), legacy, revamp_catalog(), entities=("user",)) == []
     assert TableInfo("t", ()).column("x") is None
+
+
+@pytest.mark.parametrize(
+    ("legacy_type", "revamp_type", "narrower"),
+    [
+        ("bigint", "int(11)", ["revamp int(11) is narrower than legacy bigint"]),
+        (
+            "numeric(12,2)",
+            "decimal(12,4)",
+            [
+                "legacy numeric(12,2) is narrower than revamp decimal(12,4)",
+                "revamp decimal(12,4) is narrower than legacy numeric(12,2)",
+            ],
+        ),
+        ("numeric", "decimal(30,10)", ["revamp decimal(30,10) is narrower than legacy numeric"]),
+        ("integer", "int(11)", []),
+        ("numeric(12,2)", "decimal(12,2)", []),
+    ],
+)
+def test_a_narrower_type_on_one_side_is_named(
+    legacy_type: str, revamp_type: str, narrower: list[str]
+) -> None:
+    mapping = SchemaMapping.from_dict(
+        {"entities": {"item": {"tables": "items", "fields": [{"name": "n"}]}}}
+    )
+
+    def catalog(platform: Platform, raw: str) -> Catalog:
+        columns = (ColumnInfo("id", "int"), ColumnInfo("source", "text"), ColumnInfo("n", raw))
+        return Catalog(platform, "s", (TableInfo("items", columns, ("id",)),))
+
+    problems = check_mapping(
+        mapping, catalog(Platform.LEGACY, legacy_type), catalog(Platform.REVAMP, revamp_type)
+    )
+    assert problems == [f"item.n: {n}: larger values are refused" for n in narrower]

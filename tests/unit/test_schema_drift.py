@@ -11,7 +11,7 @@ from adapters.memory.catalog import InMemorySchemaCatalog
 from adapters.memory.pipeline import InMemoryPipeline
 from application.schema_guard import SchemaGuard
 from application.sync_service import SyncService
-from domain.catalog import Catalog
+from domain.catalog import Catalog, ColumnInfo
 from domain.errors import SchemaDriftError
 from domain.events import Platform
 from domain.mapping import SchemaMapping
@@ -100,3 +100,52 @@ def test_a_column_the_mapping_does_not_know_is_ignored_with_one_warning(
     assert sorted(r["user_name"] for r in pipeline.revamp.rows_of("user").values()) == [
         "u1", "u2", "u3"
     ]  # fmt: skip
+
+
+def test_the_loop_pauses_commits_nothing_and_says_why_until_the_schema_fits_again(
+    pipeline: InMemoryPipeline,
+    service: SyncService,
+    feed: DebeziumFeed,
+    catalogs: dict[Platform, InMemorySchemaCatalog],
+) -> None:
+    loop = pipeline.loops[LEGACY]
+    catalogs[LEGACY].catalog = _without(legacy_catalog(), "legacy_users", "email")
+    produce(pipeline, _user_without_email(feed, 1, "ann"))
+
+    assert loop.step() == 0
+    assert loop.failures == 1 and "legacy legacy_users.email does not exist" in str(loop.last_error)
+    assert pipeline.broker.committed == {}
+    assert pipeline.dead_letters.letters() == []
+
+    catalogs[LEGACY].catalog = legacy_catalog()  # the column is back: the row was just bad
+    loop.drain()
+    assert [letter.error_type for letter in pipeline.dead_letters.letters()] == [
+        "MissingFieldError"
+    ]
+    assert loop.failures == 0
+
+
+def test_a_retyped_source_column_pauses_but_a_wrong_value_alone_is_dead_lettered(
+    pipeline: InMemoryPipeline,
+    service: SyncService,
+    feed: DebeziumFeed,
+    catalogs: dict[Platform, InMemorySchemaCatalog],
+) -> None:
+    wrong = produce(pipeline, new_user(feed, 1, "ann", username=5))
+    service.handle(wrong)
+    (letter,) = pipeline.dead_letters.letters()
+    assert letter.error_type == "InvalidEventError" and "after.username" in letter.error_message
+
+    legacy = legacy_catalog()
+    users = legacy.table("legacy_users")
+    assert users is not None
+    retyped = tuple(
+        ColumnInfo("username", "integer") if c.name == "username" else c for c in users.columns
+    )
+    catalogs[LEGACY].catalog = attrs.evolve(
+        legacy,
+        tables=tuple(attrs.evolve(t, columns=retyped) if t is users else t for t in legacy.tables),
+    )
+    with pytest.raises(SchemaDriftError, match=r"legacy_users\.username is integer, not of type"):
+        service.handle(produce(pipeline, new_user(feed, 2, "bob", username=6)))
+    assert len(pipeline.dead_letters.letters()) == 1
