@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 from entrypoints.container import Container
 
 
 def capture_runners(
-    container: Container, which: tuple[str, ...] = ("legacy", "revamp")
+    container: Container,
+    which: tuple[str, ...] = ("legacy", "revamp"),
+    on_topics_lost: Callable[[list[str]], None] | None = None,
 ) -> dict[str, Any]:
     """One runner per database; each owns a Kafka publisher."""
     from adapters.capture.runner import MySQLCaptureRunner, PostgresCaptureRunner
@@ -21,14 +24,22 @@ def capture_runners(
     if "legacy" in which:
         runners["capture-legacy"] = PostgresCaptureRunner(
             settings.legacy_dsn,
-            KafkaEventPublisher(kafka, topic_partitions=settings.topic_partitions),
+            KafkaEventPublisher(
+                kafka,
+                topic_partitions=settings.topic_partitions,
+                on_topics_lost=on_topics_lost,
+            ),
             topic_prefix=settings.legacy_prefix,
             slot=settings.legacy_slot,
         )
     if "revamp" in which:
         runners["capture-revamp"] = MySQLCaptureRunner(
             settings.revamp_dsn,
-            KafkaEventPublisher(kafka, topic_partitions=settings.topic_partitions),
+            KafkaEventPublisher(
+                kafka,
+                topic_partitions=settings.topic_partitions,
+                on_topics_lost=on_topics_lost,
+            ),
             settings.state_dir / "revamp-binlog.offset",
             topic_prefix=settings.revamp_prefix,
         )
