@@ -56,3 +56,15 @@ def test_snapshot_progress_of_other_servers_is_refused_not_resumed(tmp_path: Pat
     elsewhere = JsonFileCheckpoints(path, {"legacy": "postgresql:2", "revamp": "mariadb:1:/b"})
     with pytest.raises(ConfigurationError, match="remove it to start the snapshot over"):
         elsewhere.load("legacy:user")
+
+
+def test_purging_a_stack_removes_its_capture_state(tmp_path: Path) -> None:
+    from adapters.localstack.cleanup import purge_files
+
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "revamp-binlog.offset").write_text('{"file": "binlog.000001", "pos": 4}')
+    (tmp_path / "elsewhere.txt").write_text("not the stack's")
+    purge_files(tmp_path, {})
+    assert not state.exists()
+    assert (tmp_path / "elsewhere.txt").exists()
