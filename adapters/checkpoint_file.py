@@ -4,25 +4,46 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from adapters.atomic_file import write_json_atomically
+from domain.errors import ConfigurationError
+
+SERVERS = "_servers"  # the identity of the databases the progress was taken from
 
 
 class JsonFileCheckpoints:
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    """Progress per name; with `servers`, progress recorded against other servers (another
+    stack, a database recreated) is refused rather than resumed."""
 
-    def _read(self) -> dict[str, int]:
+    def __init__(self, path: Path, servers: dict[str, str] | None = None) -> None:
+        self.path = path
+        self.servers = servers
+
+    def _document(self) -> dict[str, Any]:
         try:
-            return {k: int(v) for k, v in json.loads(self.path.read_text()).items()}
+            document = json.loads(self.path.read_text())
         except FileNotFoundError:
             return {}
+        recorded = document.get(SERVERS)
+        if self.servers is not None and recorded is not None and recorded != self.servers:
+            raise ConfigurationError(
+                f"SYNC_STATE_DIR: {self.path} holds progress of other servers ({recorded}, these "
+                f"are {self.servers}): remove it to start the snapshot over"
+            )
+        return dict(document)
+
+    def _read(self) -> dict[str, int]:
+        return {k: int(v) for k, v in self._document().items() if k != SERVERS}
 
     def load(self, name: str) -> int:
         return self._read().get(name, 0)
 
     def save(self, name: str, last_id: int) -> None:
-        write_json_atomically(self.path, self._read() | {name: last_id})
+        document: dict[str, Any] = self._read() | {name: last_id}
+        if self.servers is not None:
+            document[SERVERS] = self.servers
+        write_json_atomically(self.path, document)
 
     def clear(self) -> None:
         self.path.unlink(missing_ok=True)

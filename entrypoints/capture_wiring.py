@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 from entrypoints.container import Container
 
 
 def capture_runners(
-    container: Container, which: tuple[str, ...] = ("legacy", "revamp")
+    container: Container,
+    which: tuple[str, ...] = ("legacy", "revamp"),
+    on_topics_lost: Callable[[list[str]], None] | None = None,
 ) -> dict[str, Any]:
     """One runner per database; each owns a Kafka publisher, which dead-letters a change
     too large for the broker instead of retrying it for ever."""
@@ -22,7 +25,9 @@ def capture_runners(
     kafka = container.messaging.kafka()
 
     def publisher() -> OversizeDeadLettering:
-        kafka_publisher = KafkaEventPublisher(kafka, topic_partitions=settings.topic_partitions)
+        kafka_publisher = KafkaEventPublisher(
+            kafka, topic_partitions=settings.topic_partitions, on_topics_lost=on_topics_lost
+        )
         dead_letters = KafkaDeadLetterQueue(
             kafka,
             settings.dlq_topic,

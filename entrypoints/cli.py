@@ -101,6 +101,7 @@ def snapshot(
 ) -> None:
     """Initial load of the rows that existed before sync started; resumable."""
     from adapters.checkpoint_file import JsonFileCheckpoints
+    from adapters.sql.server_identity import server_identity
     from application.snapshot import Snapshotter
     from domain.events import Platform
     from entrypoints.snapshot_progress import RichSnapshotProgress, chosen_entities
@@ -115,7 +116,11 @@ def snapshot(
         only = chosen_entities(core.mapping(), tables)
         stores = {Platform.LEGACY: dbs.legacy_store(), Platform.REVAMP: dbs.revamp_store()}
         rows = {Platform.LEGACY: dbs.legacy_rows(), Platform.REVAMP: dbs.revamp_rows()}
-        checkpoints = JsonFileCheckpoints(state_dir(settings) / "snapshot.json")
+        servers = {
+            "legacy": server_identity(dbs.legacy_engine()),
+            "revamp": server_identity(dbs.revamp_engine()),
+        }
+        checkpoints = JsonFileCheckpoints(state_dir(settings) / "snapshot.json", servers)
         failed: list[str] = []
         tables: dict[str, dict[str, dict[str, int]]] = {}
         for origin in origins:

@@ -22,6 +22,7 @@ def register_run(app: typer.Typer) -> None:
         """The main job: capture and sync both ways until SIGTERM/SIGINT."""
         from adapters.state_lock import StateLock
         from domain.events import Platform
+        from entrypoints.broker_loss import BrokerLossRepair
         from entrypoints.capture_wiring import capture_runners, refuse_foreign_checkpoints
         from entrypoints.common import reported_errors, state_dir
         from entrypoints.consumer import install_stop_handlers
@@ -49,12 +50,19 @@ def register_run(app: typer.Typer) -> None:
         runtime = ServiceRuntime(settings, container, stop)
         try:
             with reported_errors():
-                runners = capture_runners(container) if capture else {}
+                repair = BrokerLossRepair(
+                    container, lambda: all(loop.caught_up for loop in runtime.loops)
+                )
+                runners = (
+                    capture_runners(container, on_topics_lost=repair.topics_lost) if capture else {}
+                )
                 refuse_foreign_checkpoints(runners)
                 for name, runner in runners.items():
                     runtime.add_capture(name, runner)
                 for origin in Platform:
                     runtime.add_loop(build_loop(container, origin))
+                if capture:
+                    runtime.add_part("repair-after-broker-loss", repair.run)
                 if traffic:
                     _add_traffic(runtime, container)
                 runtime.serve()

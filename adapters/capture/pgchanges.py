@@ -77,6 +77,12 @@ class PgChangeDecoder:
         self.stats = DecodeStats()
         self._txn: _Transaction | None = None
 
+    def _skipped_origin(self, name: str) -> bool:
+        """An origin to skip, or one of its numbered siblings (`tandem_sync_2`..): concurrent
+        sync transactions each hold their own."""
+        base, _, number = name.rpartition("_")
+        return name in self.skip_origins or (number.isdigit() and base in self.skip_origins)
+
     @property
     def in_transaction(self) -> bool:
         return self._txn is not None
@@ -96,7 +102,7 @@ class PgChangeDecoder:
             self._txn = _Transaction(message)
         elif isinstance(message, Origin):
             txn = self._open()
-            txn.origin, txn.skip = message.name, message.name in self.skip_origins
+            txn.origin, txn.skip = message.name, self._skipped_origin(message.name)
         elif isinstance(message, Commit):
             txn = self._open()
             self.stats.committed += 1

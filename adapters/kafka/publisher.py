@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from kafka import KafkaProducer
@@ -36,6 +37,7 @@ class KafkaEventPublisher:
         delivery_timeout_ms: int = 60_000,
         max_block_ms: int = 10_000,
         topic_partitions: int | None = None,
+        on_topics_lost: Callable[[list[str]], None] | None = None,
     ) -> None:
         self.settings = settings
         self.idempotent = supports_idempotence(settings) if idempotent is None else idempotent
@@ -56,6 +58,7 @@ class KafkaEventPublisher:
             )
         self._options = options
         self.topic_partitions = topic_partitions
+        self.on_topics_lost = on_topics_lost
         self._ensured: set[str] = set()
         self._producer = self._connect()
         self._pending: list[Any] = []
@@ -76,6 +79,17 @@ class KafkaEventPublisher:
             log.debug("closing the failed producer: %s", type(error).__name__)
         # the next publish connects: while the broker is away, that is where it fails
 
+    def _topic_lost(self, topic: str) -> None:
+        """`tandem migrate` creates every topic: one missing now was lost by the broker (a
+        memory-only broker restarted), with whatever it held that was not consumed yet."""
+        log.warning(
+            "topic %s was missing and is created again: the broker lost its messages "
+            "(restarted?); changes published before and not yet applied must be repaired",
+            topic,
+        )
+        if self.on_topics_lost is not None:
+            self.on_topics_lost([topic])
+
     def publish(self, topic: str, key: bytes | None, value: bytes | None) -> None:
         """Queue a message; `flush` says whether it arrived. A message too big for any topic
         raises MessageTooLargeError at once."""
@@ -83,7 +97,8 @@ class KafkaEventPublisher:
         if self._producer is None:
             self._producer = self._connect()
         if self.topic_partitions and topic not in self._ensured:
-            ensure_topics(self.settings, [topic], self.topic_partitions)
+            if ensure_topics(self.settings, [topic], self.topic_partitions):
+                self._topic_lost(topic)
             self._ensured.add(topic)
         with broker_errors(self.settings, f"publishing to {topic}"):
             future = self._producer.send(topic, key=key, value=value)

@@ -6,33 +6,65 @@ import uuid
 
 from sqlalchemy import Connection, text
 from sqlalchemy.dialects import mysql, postgresql
+from sqlalchemy.exc import DBAPIError
 
 from adapters.sql.tables import SchemaTables
+from domain.errors import TargetUnavailableError
 
 REPLICATION_ORIGIN = "tandem_sync"
+ORIGINS = (REPLICATION_ORIGIN, *(f"{REPLICATION_ORIGIN}_{n}" for n in range(2, 9)))
+# in use by another session (55006), not created (42704), may not be created (42501)
+_ORIGIN_UNAVAILABLE = {"55006", "42704", "42501"}
+_SETUP_ORIGIN = text("SELECT pg_replication_origin_session_setup(:origin)")
+_CREATE_ORIGIN = text(
+    "SELECT pg_replication_origin_create(:origin) "
+    "WHERE NOT EXISTS (SELECT 1 FROM pg_replication_origin WHERE roname = :origin)"
+)
+
+
+def _origin_is_set_up(conn: Connection) -> bool:
+    return bool(conn.execute(text("SELECT pg_replication_origin_session_is_setup()")).scalar())
 
 
 class PostgresMarking:
     """A transaction-local setting for the `source` trigger, and a replication origin so that
-    logical decoding can drop the whole transaction, deletes included."""
+    logical decoding can drop the whole transaction, deletes included.
+
+    A replication origin is held by one session at a time, so concurrent sync transactions
+    (several consumers of one direction: scale-out) each take a free one of `tandem_sync`,
+    `tandem_sync_2` .. `tandem_sync_8` (created on first need where the role may); capture
+    skips every one of them."""
 
     def __init__(self, use_origin: bool) -> None:
         self.use_origin = use_origin
 
     def begin(self, conn: Connection) -> None:
         conn.execute(text("SELECT set_config('tandem.origin', 'sync_service', true)"))
-        if self.use_origin:
-            conn.execute(
-                text(
-                    "SELECT pg_replication_origin_session_setup(:origin) "
-                    "WHERE NOT pg_replication_origin_session_is_setup()"
-                ),
-                {"origin": REPLICATION_ORIGIN},
-            )
+        if not self.use_origin or _origin_is_set_up(conn):
+            return
+        for name in ORIGINS:
+            try:
+                with conn.begin_nested():
+                    if name != REPLICATION_ORIGIN:
+                        conn.execute(_CREATE_ORIGIN, {"origin": name})
+                    conn.execute(_SETUP_ORIGIN, {"origin": name})
+                return
+            except DBAPIError as error:
+                if getattr(error.orig, "sqlstate", None) not in _ORIGIN_UNAVAILABLE:
+                    raise
+        raise TargetUnavailableError(
+            f"legacy database: every replication origin ({ORIGINS[0]}..{ORIGINS[-1]}) is in use "
+            "by another sync transaction"
+        )
 
     def end(self, conn: Connection) -> None:
         if self.use_origin:
-            conn.execute(text("SELECT pg_replication_origin_session_reset()"))
+            conn.execute(
+                text(
+                    "SELECT pg_replication_origin_session_reset() "
+                    "WHERE pg_replication_origin_session_is_setup()"
+                )
+            )
             conn.commit()
 
     @staticmethod

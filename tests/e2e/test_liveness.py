@@ -14,16 +14,21 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from adapters.localstack import stop_part
+from adapters.localstack import start_part, stop_part
+from adapters.mapping_file import load_mapping
+from domain.events import Platform
+from entrypoints.runtime import change_topics
 from tests.e2e.processes import (
     CDC,
     CONSUMER,
     TANDEM,
     Process,
     execute,
+    read_env_file,
     run_command,
     scalar,
     started,
+    topic_end_offsets,
     wait_for,
     write_env_file,
 )
@@ -193,3 +198,53 @@ def test_a_paused_broker_makes_the_service_unready_and_sigterm_still_ends_it(
         finally:
             stop_part(Path(stack_dir), "broker", signal.SIGCONT)
     assert broker is not None
+
+
+def test_a_broker_restart_that_loses_its_topics_is_repaired_once_caught_up(
+    running_stack: dict[str, str],
+    clean_engines: dict[str, Engine],
+    tmp_path: Path,
+) -> None:
+    stack_dir = running_stack.get("TANDEM_STACK_DIR")
+    if not stack_dir:
+        pytest.skip("the servers come from SYNC_* settings: not ours to restart")
+    legacy, revamp = clean_engines["legacy"], clean_engines["revamp"]
+    # one message per batch: what the consumer holds in hand is small, the rest waits in Kafka
+    env_file = write_env_file(running_stack, tmp_path, SYNC_BATCH_SIZE="1")
+    assert run_command([*TANDEM, "migrate", "--env-file", str(env_file)]).returncode == 0
+    users = change_topics(load_mapping(), Platform.LEGACY, read_env_file(env_file)[
+        "SYNC_LEGACY_TOPIC_PREFIX"])[0]  # fmt: skip
+
+    def published() -> int:
+        ends = topic_end_offsets(env_file)
+        return sum(n for (topic, _), n in ends.items() if topic == users)
+
+    run = Process([*TANDEM, "run", "--env-file", str(env_file)], tmp_path / "run.log")
+    with started(run):
+        insert_legacy_users(legacy, "before", 1)
+        wait_for(lambda: revamp_users(revamp) == 1, why="sync runs", watch=run)
+        time.sleep(6)  # the watch has seen the topics' ends
+        stop_part(Path(stack_dir), "mariadb", signal.SIGSTOP)
+        try:
+            insert_legacy_users(legacy, "lost", 5, per_txn=1)
+            wait_for(lambda: published() >= 6, why="published, not applied", watch=run)
+            stop_part(Path(stack_dir), "broker")  # Tansu forgets every topic
+            start_part(Path(stack_dir), "broker")
+        finally:
+            stop_part(Path(stack_dir), "mariadb", signal.SIGCONT)
+        wait_for(
+            lambda: revamp_users(revamp) == 6,
+            timeout_s=120,
+            why="what the broker lost is repaired",
+            watch=run,
+        )
+        repairs = [
+            json.loads(line)
+            for line in run.output().splitlines()
+            if "repaired after the broker lost its topics" in line
+        ]
+        assert repairs and repairs[0]["differences"] >= 1  # the sync alone would not have it
+        insert_legacy_users(legacy, "after", 1)
+        wait_for(lambda: revamp_users(revamp) == 7, why="sync goes on", watch=run)
+    reconciled = run_command([*TANDEM, "reconcile", "--env-file", str(env_file)])
+    assert reconciled.returncode == 0, reconciled.stdout + reconciled.stderr

@@ -51,6 +51,7 @@ def test_stack_env_names_every_part(stack: tuple[Path, dict[str, str]]) -> None:
     assert values["SYNC_REVAMP_DSN"].startswith("mysql+pymysql://root@127.0.0.1:")
     assert values["SYNC_KAFKA_BOOTSTRAP"].startswith("127.0.0.1:")
     assert values["TANDEM_STACK_DIR"] == str(stack_dir.resolve())
+    assert values["SYNC_STATE_DIR"] == str(stack_dir.resolve() / "state")  # lives with it
 
 
 def test_postgres_has_logical_decoding(stack: tuple[Path, dict[str, str]]) -> None:

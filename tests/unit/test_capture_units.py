@@ -286,6 +286,15 @@ def test_other_origins_are_kept() -> None:
     assert len(publisher.values()) == 1
 
 
+def test_a_numbered_sync_origin_of_a_concurrent_consumer_is_dropped_too() -> None:
+    publisher = ListPublisher()
+    dec = decoder(publisher)
+    for xid, name in ((1, "tandem_sync_2"), (2, "tandem_sync_x"), (3, "tandem_syncs_2")):
+        feed(dec, begin(xid=xid), origin(name), relation(), insert(*ROW_1),
+             commit(0x300 + xid))  # fmt: skip
+    assert len(publisher.values()) == 2  # only tandem_sync_<n> belongs to the sync
+
+
 def test_primary_key_change_is_a_delete_then_a_create() -> None:
     publisher = ListPublisher()
     feed(decoder(publisher, tombstones=True), begin(), relation(),

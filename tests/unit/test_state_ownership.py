@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from adapters.capture.mysqlserver import foreign_checkpoint
+from adapters.checkpoint_file import JsonFileCheckpoints
 from adapters.state_lock import StateInUseError, StateLock
+from domain.errors import ConfigurationError
 
 
 def test_a_second_owner_is_refused_naming_the_running_one(tmp_path: Path) -> None:
@@ -44,3 +46,25 @@ def test_a_checkpoint_past_what_this_server_wrote_is_refused() -> None:
     assert "does not exist" in str(foreign_checkpoint(saved, IDENTITY, {"binlog.000001": 9}))
     saved = {"file": "binlog.000001", "pos": 5000}
     assert "only 9 bytes" in str(foreign_checkpoint(saved, IDENTITY, {"binlog.000001": 9}))
+
+
+def test_snapshot_progress_of_other_servers_is_refused_not_resumed(tmp_path: Path) -> None:
+    path = tmp_path / "snapshot.json"
+    here = JsonFileCheckpoints(path, {"legacy": "postgresql:1", "revamp": "mariadb:1:/a"})
+    here.save("legacy:user", 42)
+    assert here.load("legacy:user") == 42
+    elsewhere = JsonFileCheckpoints(path, {"legacy": "postgresql:2", "revamp": "mariadb:1:/b"})
+    with pytest.raises(ConfigurationError, match="remove it to start the snapshot over"):
+        elsewhere.load("legacy:user")
+
+
+def test_purging_a_stack_removes_its_capture_state(tmp_path: Path) -> None:
+    from adapters.localstack.cleanup import purge_files
+
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "revamp-binlog.offset").write_text('{"file": "binlog.000001", "pos": 4}')
+    (tmp_path / "elsewhere.txt").write_text("not the stack's")
+    purge_files(tmp_path, {})
+    assert not state.exists()
+    assert (tmp_path / "elsewhere.txt").exists()
