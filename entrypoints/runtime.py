@@ -53,6 +53,7 @@ def build_loop(container: Container, origin: Platform, assign_all: bool = False)
         retry=core.retry(),
         stats=core.stats(),
         parent_wait_s=settings.parent_wait_s,
+        max_waiting_in_memory=settings.max_waiting_in_memory,
     )
     prefix = core.prefixes()[origin]
     source = KafkaChangeSource(

@@ -27,6 +27,7 @@ DEFAULTS = {
     "SYNC_TOPIC_PARTITIONS": "3",
     "SYNC_PARENT_WAIT_SECONDS": "30",
     "SYNC_BATCH_SIZE": "500",
+    "SYNC_MAX_WAITING_IN_MEMORY": "10000",
     "SYNC_STATE_DIR": ".tandem/state",
     "SYNC_LEGACY_SLOT": "tandem_legacy",
 }
@@ -82,6 +83,7 @@ class Settings:
     batch_size: int
     state_dir: Path
     legacy_slot: str = "tandem_legacy"
+    max_waiting_in_memory: int = 10_000
     kafka_options: dict[str, str] = attrs.field(factory=dict, repr=False)
 
     @classmethod
@@ -104,6 +106,7 @@ class Settings:
             batch_size=_integer(raw, "SYNC_BATCH_SIZE", 1, 100_000),
             state_dir=Path(raw["SYNC_STATE_DIR"]),
             legacy_slot=_slot(raw, "SYNC_LEGACY_SLOT"),
+            max_waiting_in_memory=_integer(raw, "SYNC_MAX_WAITING_IN_MEMORY", 0, 10_000_000),
             kafka_options={
                 k: v
                 for k, v in raw.items()

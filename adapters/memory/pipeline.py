@@ -50,6 +50,7 @@ def build_pipeline(
     retry: RetryPolicy | None = None,
     drop_sync_transactions: bool = False,
     parent_wait_s: float = 30.0,
+    max_waiting_in_memory: int = 10_000,
 ) -> InMemoryPipeline:
     broker = InMemoryBroker()
     databases = {
@@ -82,6 +83,7 @@ def build_pipeline(
             retry=retry or RetryPolicy(),
             stats=stats,
             parent_wait_s=parent_wait_s,
+            max_waiting_in_memory=max_waiting_in_memory,
         )
         source = broker.consumer(f"tandem-{service.direction}", topics)
         loops[origin] = ConsumerLoop(source, service, clock, RetryPolicy(max_delay_s=5.0))

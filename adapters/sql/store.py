@@ -11,13 +11,14 @@ from typing import Any
 import attrs
 from sqlalchemy import Connection, Engine, and_, select, tuple_
 
+from adapters.sql import waiting
 from adapters.sql.errors import translated
 from adapters.sql.marking import MySQLMarking, PostgresMarking
 from adapters.sql.tables import SchemaTables
 from domain.errors import ConstraintViolationError
 from domain.events import SYNC_SERVICE, Platform, SyncEvent
 from domain.mapping import EntityMapping, SchemaMapping
-from domain.model import EntityLink, StoredRow
+from domain.model import EntityLink, ParentKey, ParkedChild, StoredRow
 
 Marking = PostgresMarking | MySQLMarking
 
@@ -68,6 +69,31 @@ class SqlTargetStore:
             return {}
         with translated(f"{self.platform.value} entity_mappings"), self.engine.connect() as conn:
             return read_links(conn, self.tables, entity_type, platform, ids)
+
+    def parked_count(self) -> int:
+        with translated(f"{self.platform.value} waiting children"), self.engine.connect() as conn:
+            return waiting.count(conn, self.tables)
+
+    def parked_for(
+        self,
+        parents: Collection[ParentKey],
+        linked_from: Platform | None,
+        expired_before: float | None,
+    ) -> list[ParkedChild]:
+        with translated(f"{self.platform.value} waiting children"), self.engine.connect() as conn:
+            return waiting.released(conn, self.tables, parents, linked_from, expired_before)
+
+    def parked_keys(self, keys: Collection[tuple[str, str]]) -> dict[tuple[str, str], ParentKey]:
+        with translated(f"{self.platform.value} waiting children"), self.engine.connect() as conn:
+            return waiting.keys(conn, self.tables, keys)
+
+    def parked_ids(self, event_ids: Collection[str]) -> set[str]:
+        with translated(f"{self.platform.value} waiting children"), self.engine.connect() as conn:
+            return waiting.ids(conn, self.tables, event_ids)
+
+    def parked_offsets(self) -> dict[tuple[str, int], int]:
+        with translated(f"{self.platform.value} waiting children"), self.engine.connect() as conn:
+            return waiting.lowest_offsets(conn, self.tables)
 
 
 def read_links(
@@ -270,6 +296,14 @@ class SqlSession:
     def _forget_keys(self, entity: EntityMapping) -> None:
         for cached in [k for k in self.known_keys if k[0] == entity.entity_type]:
             del self.known_keys[cached]
+
+    def park_children(self, children: Sequence[ParkedChild]) -> None:
+        if children:
+            waiting.park(self.conn, self.tables, self.marking, children)
+
+    def unpark_children(self, event_ids: Collection[str]) -> None:
+        if event_ids:
+            waiting.unpark(self.conn, self.tables, event_ids)
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:

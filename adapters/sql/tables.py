@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, DateTime, Integer, MetaData, String, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
 
 from domain.events import Platform
 from domain.mapping import EntityMapping, SchemaMapping
@@ -45,6 +57,23 @@ class SchemaTables:
             Column("entity_type", String(50)),
             Column("origin", String(20)),
             Column("processed_at", DateTime),
+        )
+        self.waiting = Table(
+            "tandem_waiting_children",
+            self.metadata,
+            Column("event_id", String(36), primary_key=True),
+            Column("entity_type", String(50)),
+            Column("entity_key", String(500)),
+            Column("parent_type", String(50)),
+            Column("parent_id", BigInteger),
+            Column("topic", String(249)),
+            Column("kafka_partition", Integer),
+            Column("kafka_offset", BigInteger),
+            Column("message_key", LargeBinary),
+            Column("message_value", LargeBinary),
+            Column("message_ts_ms", BigInteger),
+            Column("deadline", Float),
+            Column("reason", Text),
         )
         self.marker = Table(
             "tandem_sync_marker",

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+import attrs
 import pytest
 
 from adapters.memory.database import InMemoryDatabase
@@ -14,7 +15,7 @@ from adapters.sql.store import SqlTargetStore
 from domain.errors import ConstraintViolationError
 from domain.events import SYNC_SERVICE, Operation, Platform, SourcePosition, SyncEvent
 from domain.mapping import SchemaMapping
-from domain.model import EntityLink
+from domain.model import EntityLink, ParkedChild, RawMessage
 
 WHEN = datetime(2026, 1, 2, 3, 4, 5, 123456)
 
@@ -233,6 +234,56 @@ class TargetStoreContract:
         stored = [self.app(platform).row("user", i) for i in new_ids]
         assert [r[name_column] for r in stored] == names
         assert {r["source"] for r in stored} == {SYNC_SERVICE}
+
+    @pytest.mark.parametrize("platform", list(Platform))
+    def test_waiting_children_are_kept_found_and_forgotten_in_transactions(
+        self, platform: Platform, mapping
+    ) -> None:
+        store = self.store(platform)
+        kept = [
+            child(1, ("user", 7), 10.0),
+            child(2, ("user", 7), 99.0),
+            child(3, ("post", 8), 99.0),
+        ]
+        with store.transaction() as session:
+            session.park_children(kept)
+        assert store.parked_count() == 3
+        in_partition_order = [kept[1], kept[0]]
+        assert store.parked_for([("user", 7)], None, None) == in_partition_order
+        assert store.parked_for([], None, expired_before=50.0) == in_partition_order
+        assert store.parked_for([("user", 8)], None, None) == []
+        assert store.parked_keys([("post", '{"id": 2}'), ("post", '{"id": 4}')]) == {
+            ("post", '{"id": 2}'): ("user", 7)
+        }
+        assert store.parked_ids([kept[0].event_id, "nope"]) == {kept[0].event_id}
+        assert store.parked_offsets() == {("t.posts", 0): 102, ("t.posts", 1): 101}
+        with pytest.raises(RuntimeError), store.transaction() as session:
+            session.unpark_children([kept[0].event_id])
+            raise RuntimeError("rolled back")
+        with store.transaction() as session:
+            session.park_children([attrs.evolve(kept[1], parent=("user", 9))])  # replaced
+            session.unpark_children([kept[0].event_id])
+        assert store.parked_count() == 2
+        assert store.parked_keys([("post", '{"id": 2}')]) == {("post", '{"id": 2}'): ("user", 9)}
+
+    @pytest.mark.parametrize("platform", list(Platform))
+    def test_waiting_children_leave_once_their_parent_is_linked(
+        self, platform: Platform, mapping
+    ) -> None:
+        store = self.store(platform)
+        origin = platform.other
+        with store.transaction() as session:
+            session.park_children([child(1, ("user", 7), 99.0), child(2, ("user", 8), 99.0)])
+            session.save_link(EntityLink.between("user", origin, 8, 500))
+        (linked,) = store.parked_for([], origin, None)
+        assert linked.parent == ("user", 8) and linked.message.value == b'{"n": 2}'
+
+
+def child(n: int, parent: tuple[str, int], deadline: float) -> ParkedChild:
+    message = RawMessage("t.posts", n % 2, 100 + n, b'{"id": %d}' % n, b'{"n": %d}' % n, 5)
+    return ParkedChild(
+        message, event(n).event_id, "post", f'{{"id": {n}}}', parent, deadline, "why"
+    )
 
 
 class TestInMemoryTargetStore(TargetStoreContract):

@@ -30,13 +30,23 @@ PG_ADMIN_DSN = os.environ.get(
 MYSQL_ADMIN_DSN = os.environ.get(
     "TANDEM_TEST_MYSQL_ADMIN_DSN", "mysql+pymysql://root@127.0.0.1:3306/"
 )
-NAMES = ["V001__reference_schema", "V002__source_triggers", "V003__sync_bookkeeping"]
+NAMES = [
+    "V001__reference_schema",
+    "V002__source_triggers",
+    "V003__sync_bookkeeping",
+    "V004__waiting_children",
+]
 WRITTEN = datetime(2001, 2, 3, 4, 5, 6, 123456)  # a version the sync service "wrote"
 PLATFORM_TABLES = {
     "legacy": ("legacy_users", "legacy_posts", "legacy_likes"),
     "revamp": ("revamp_users", "revamp_posts", "revamp_likes"),
 }
-BOOKKEEPING = {"entity_mappings", "processed_events", "schema_migrations"}
+BOOKKEEPING = {
+    "entity_mappings",
+    "processed_events",
+    "schema_migrations",
+    "tandem_waiting_children",
+}
 
 
 def _throwaway(admin_dsn: str, platform: str) -> Iterator[Engine]:
