@@ -59,6 +59,17 @@ class StoredRow:
 
 
 @attrs.frozen
+class Resolution:
+    """How an operator settled a dead letter: replayed (applied again), acked (skipped on
+    purpose, with a reason) or purged; who did it and when (UTC, ISO 8601)."""
+
+    how: str
+    by: str
+    at: str
+    reason: str = ""
+
+
+@attrs.frozen
 class DeadLetter:
     """A change that could not be applied, with everything needed to replay it."""
 
@@ -73,6 +84,7 @@ class DeadLetter:
     retry_count: int
     failed_at: str
     id: str = ""
+    resolution: Resolution | None = None
 
 
 @attrs.frozen

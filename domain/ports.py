@@ -8,7 +8,15 @@ from typing import Any, Protocol
 
 from domain.events import Platform, SyncEvent
 from domain.mapping import EntityMapping
-from domain.model import DeadLetter, EntityLink, ParentKey, ParkedChild, RawMessage, StoredRow
+from domain.model import (
+    DeadLetter,
+    EntityLink,
+    ParentKey,
+    ParkedChild,
+    RawMessage,
+    Resolution,
+    StoredRow,
+)
 
 
 class Clock(Protocol):
@@ -51,17 +59,21 @@ class DeadLetterQueue(Protocol):
 
 
 class DeadLetterArchive(Protocol):
-    """Reading and re-driving dead letters, for operators."""
+    """Reading, re-driving and resolving dead letters, for operators."""
 
-    def letters(self) -> list[DeadLetter]:
-        """Every dead letter still held, oldest first."""
+    def letters(self, include_resolved: bool = False) -> list[DeadLetter]:
+        """The dead letters not resolved yet, oldest first; with `include_resolved`, every
+        letter, each resolved one carrying its `resolution`."""
 
     def republish(self, letter: DeadLetter) -> None:
         """Put the original message back on its topic."""
 
+    def resolve(self, letters: Collection[DeadLetter], resolution: Resolution) -> int:
+        """Record that these letters are settled; they leave `letters()`. Returns how many
+        were still unresolved."""
+
     def purge(self, letters: Collection[DeadLetter] | None = None) -> int:
-        """Forget every dead letter held now, or only up to these (as `letters()` gave them)
-        so that one sent meanwhile is kept; returns how many."""
+        """Resolve these letters (default: every one held now) as purged; returns how many."""
 
 
 class EventPublisher(Protocol):

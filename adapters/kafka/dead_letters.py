@@ -1,4 +1,4 @@
-"""KafkaDeadLetterQueue: dead letters as JSON on `sync.dlq`, listed, replayed and purged."""
+"""KafkaDeadLetterQueue: dead letters as JSON on `sync.dlq`, listed, replayed and resolved."""
 
 from __future__ import annotations
 
@@ -7,11 +7,14 @@ import logging
 from collections.abc import Collection
 from typing import Any
 
+import attrs
+
 from adapters.kafka.admin import delete_records, ensure_topics
 from adapters.kafka.offsets import read_to_end
 from adapters.kafka.publisher import KafkaEventPublisher
 from adapters.kafka.settings import KafkaSettings
-from domain.model import DeadLetter
+from adapters.resolutions import resolution
+from domain.model import DeadLetter, Resolution
 
 log = logging.getLogger(__name__)
 # CONTRACT §3: exactly these fields, in this order; the key is the original message's key.
@@ -52,9 +55,11 @@ def decode(key: bytes | None, value: bytes, letter_id: str) -> DeadLetter:
 class KafkaDeadLetterQueue:
     """DeadLetterQueue and DeadLetterArchive on a topic.
 
-    Tansu 0.6 cannot delete records, so `purge` writes how far the letters are purged, per
-    partition, to `<topic>.purged`, and `letters` skips what lies below; `delete_records=True`
-    also reclaims the space on a broker with DeleteRecords (Kafka).
+    Letters are never rewritten: resolving one (replay, ack, purge) appends a record keyed by
+    the letter's id to `<topic>.resolved`, and `letters` leaves resolved ones out, so each
+    resolution stays on record with who, when and how. `delete_records=True` also reclaims
+    the space of resolved letters on a broker with DeleteRecords (Kafka; Tansu 0.6 has none).
+    Marks of the older `<topic>.purged` topic (purged up to an offset) are still honoured.
     """
 
     def __init__(
@@ -69,6 +74,7 @@ class KafkaDeadLetterQueue:
         self.settings = settings
         self.topic = topic
         self.marker_topic = f"{topic}.purged"
+        self.resolved_topic = f"{topic}.resolved"
         self.partitions = partitions
         self.delete_records = delete_records
         self._publisher = publisher
@@ -81,9 +87,11 @@ class KafkaDeadLetterQueue:
         self.publisher.publish(self.topic, letter.key, encode(letter))
         self.publisher.flush()
 
-    def letters(self) -> list[DeadLetter]:
-        """Every letter not purged, oldest first; `id` is "<partition>-<offset>" on the DLQ."""
-        return [letter for _, _, letter in self._read()[1]]
+    def letters(self, include_resolved: bool = False) -> list[DeadLetter]:
+        """Letters not resolved (or all), oldest first; `id` is "<partition>-<offset>"."""
+        return [
+            letter for _, _, letter in self._read() if include_resolved or letter.resolution is None
+        ]
 
     def republish(self, letter: DeadLetter) -> None:
         """Put the original event back on its topic under its original key."""
@@ -96,30 +104,25 @@ class KafkaDeadLetterQueue:
         self.publisher.publish(letter.topic, letter.key, value)
         self.publisher.flush()
 
-    def purge(self, letters: Collection[DeadLetter] | None = None) -> int:
-        """Forget every letter held now (not those sent meanwhile); returns how many.
-
-        With `letters` (as `letters()` gave them), forget only up to the newest of those on
-        each partition: a letter dead-lettered after they were read is kept."""
-        upto, held = self._read()
-        if letters is not None:
-            chosen = {letter.id for letter in letters}
-            newest: dict[int, int] = {}
-            for partition, offset, letter in held:
-                if letter.id in chosen:
-                    newest[partition] = max(newest.get(partition, -1), offset)
-            held = [h for h in held if h[1] <= newest.get(h[0], -1)]
-        if not held:
+    def resolve(self, letters: Collection[DeadLetter], resolution: Resolution) -> int:
+        """Append one resolution record per letter still unresolved; returns how many."""
+        held = self._read()
+        chosen = {letter.id for letter in letters}
+        fresh = [letter for _, _, letter in held if letter.id in chosen and not letter.resolution]
+        if not fresh:
             return 0
-        for partition, offset, _ in held:
-            upto[partition] = max(upto.get(partition, 0), offset + 1)
         self._ensure_topics()
-        marker = _dumps({str(p): o for p, o in sorted(upto.items())})
-        self.publisher.publish(self.marker_topic, self.topic.encode(), marker)
+        record = _dumps(attrs.asdict(resolution))
+        for letter in fresh:
+            self.publisher.publish(self.resolved_topic, letter.id.encode(), record)
         self.publisher.flush()
         if self.delete_records:
-            delete_records(self.settings, {(self.topic, p): o for p, o in upto.items()})
-        return len(held)
+            self._reclaim(held, {letter.id for letter in fresh})
+        return len(fresh)
+
+    def purge(self, letters: Collection[DeadLetter] | None = None) -> int:
+        """Resolve these letters (default: every one held now) as purged."""
+        return self.resolve(self.letters() if letters is None else letters, resolution("purged"))
 
     def close(self) -> None:
         if self._publisher is not None and self._owns_publisher:
@@ -131,46 +134,63 @@ class KafkaDeadLetterQueue:
             self._publisher = KafkaEventPublisher(self.settings)
         return self._publisher
 
-    def _read(self) -> tuple[dict[int, int], list[tuple[int, int, DeadLetter]]]:
-        """(purged-up-to offset per partition, (partition, offset, letter) not purged)."""
-        records = read_to_end(self.settings, [self.topic, self.marker_topic])
-        upto: dict[int, int] = {}
-        for record in records:  # one partition: the last marker is the latest
-            if (
-                record.topic == self.marker_topic
-                and record.key == self.topic.encode()
-                and (record.value is not None)
-            ):
-                upto = {int(p): int(o) for p, o in json.loads(record.value).items()}
+    def _read(self) -> list[tuple[int, int, DeadLetter]]:
+        """(partition, offset, letter with its resolution if any), oldest first."""
+        records = read_to_end(self.settings, [self.topic, self.marker_topic, self.resolved_topic])
+        purged_upto: dict[int, int] = {}
+        resolutions: dict[str, Resolution] = {}
+        for record in records:  # one partition each: the last record of a key is the latest
+            if record.value is None:
+                continue
+            if record.topic == self.marker_topic and record.key == self.topic.encode():
+                purged_upto = {int(p): int(o) for p, o in json.loads(record.value).items()}
+            elif record.topic == self.resolved_topic and record.key is not None:
+                resolutions[record.key.decode()] = Resolution(**json.loads(record.value))
         letters = sorted(
             (
                 r
                 for r in records
                 if r.topic == self.topic
                 and r.value is not None
-                and r.offset >= upto.get(r.partition, 0)
+                and r.offset >= purged_upto.get(r.partition, 0)
             ),
             key=lambda r: (r.timestamp, r.partition, r.offset),
         )
         held = []
         for record in letters:
+            letter_id = f"{record.partition}-{record.offset}"
             try:
-                letter = decode(record.key, record.value, f"{record.partition}-{record.offset}")
+                letter = decode(record.key, record.value, letter_id)
             except (ValueError, KeyError, TypeError) as error:
                 log.warning(
-                    "skipping unreadable dead letter %s-%s: %s",
-                    record.partition,
-                    record.offset,
-                    type(error).__name__,
+                    "skipping unreadable dead letter %s: %s", letter_id, type(error).__name__
                 )
                 continue
-            held.append((record.partition, record.offset, letter))
-        return upto, held
+            held.append(
+                (
+                    record.partition,
+                    record.offset,
+                    attrs.evolve(letter, resolution=resolutions.get(letter_id)),
+                )
+            )
+        return held
+
+    def _reclaim(self, held: list[tuple[int, int, DeadLetter]], now_resolved: set[str]) -> None:
+        """Delete, per partition, the records below its oldest letter still unresolved."""
+        upto: dict[int, int] = {}
+        open_from: dict[int, int] = {}
+        for partition, offset, letter in held:
+            if letter.resolution is None and letter.id not in now_resolved:
+                open_from[partition] = min(open_from.get(partition, offset), offset)
+            else:
+                upto[partition] = max(upto.get(partition, 0), offset + 1)
+        reclaim = {(self.topic, p): min(o, open_from.get(p, o)) for p, o in upto.items()}
+        delete_records(self.settings, reclaim)
 
     def _ensure_topics(self) -> None:
         if not self._topics_ready:
             ensure_topics(self.settings, [self.topic], self.partitions)
-            ensure_topics(self.settings, [self.marker_topic], 1)
+            ensure_topics(self.settings, [self.marker_topic, self.resolved_topic], 1)
             self._topics_ready = True
 
 

@@ -203,7 +203,7 @@ COMMANDS: list[tuple[str, tuple[str, ...]]] = [
     ("entrypoints.cli", ("dlq", "list")),
     ("entrypoints.cli", ("dlq", "show", "0-0")),
     ("entrypoints.cli", ("dlq", "replay", "--all")),
-    ("entrypoints.cli", ("dlq", "purge")),
+    ("entrypoints.cli", ("dlq", "purge", "--yes")),
     ("entrypoints.cli", ("status",)),
     ("entrypoints.consumer", ("--once",)),
     ("entrypoints.cdc", ("--once",)),
@@ -401,9 +401,42 @@ def test_dlq_list_show_replay_purge(tandem: Tandem) -> None:
     tandem.ok("--once", module="entrypoints.consumer")  # still malformed: dead-lettered again
     [second] = queue.letters()
     assert second.id != letter.id and second.offset == 1
-    assert "purged 1" in tandem.ok("dlq", "purge")
+    purging = tandem("dlq", "purge")  # stdin is not a terminal: it will not guess a yes
+    assert purging.returncode == 2 and "--yes" in purging.stderr
+    assert "purged 1" in tandem.ok("dlq", "purge", "--yes")
     assert "0 dead letters" in tandem.ok("dlq", "list")
     assert queue.letters() == []
+
+    history = tandem.ok("dlq", "list", "--all")
+    assert "0 dead letters, 2 resolved" in history
+    assert "replayed by" in history and "purged by" in history
+    shown_again = json.loads(tandem.ok("dlq", "show", letter.id))
+    assert shown_again["resolution"]["how"] == "replayed"
+    assert "@" in shown_again["resolution"]["by"]
+
+
+def test_dlq_replay_one_and_ack_resolve_just_that_letter(tandem: Tandem) -> None:
+    tandem.create_topics()
+    topic = tandem.topics[Platform.LEGACY][0]
+    for n in (1, 2, 3):
+        tandem.publish(topic, f'{{"id": {n}}}'.encode(), f"broken {n}".encode())
+    tandem.ok("--once", module="entrypoints.consumer")
+    queue = KafkaDeadLetterQueue(tandem.kafka, tandem.dlq)
+    first, second, third = queue.letters()
+
+    assert "replayed 1" in tandem.ok("dlq", "replay", first.id)
+    assert [held.id for held in queue.letters()] == [second.id, third.id]
+    assert tandem("dlq", "replay", first.id).returncode == 1  # resolved: no longer held
+
+    assert tandem("dlq", "ack", second.id, "--reason", " ").returncode == 2
+    assert "acknowledged" in tandem.ok("dlq", "ack", second.id, "--reason", "test row, ignore")
+    assert [held.id for held in queue.letters()] == [third.id]
+    listed = tandem.ok("dlq", "list")
+    assert "1 dead letters" in listed and second.id not in listed
+    [acked] = [x for x in queue.letters(include_resolved=True) if x.id == second.id]
+    assert acked.resolution is not None
+    assert (acked.resolution.how, acked.resolution.reason) == ("acked", "test row, ignore")
+    assert json.loads(tandem("status", "--json").stdout)["dlq_depth"] == 1
 
 
 def dead_letter(topic: str, offset: int) -> DeadLetter:
