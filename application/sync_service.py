@@ -43,6 +43,7 @@ class _Item:
     message: RawMessage
     event: SyncEvent
     parked: Waiting | None = None
+    seq: int = 0  # arrival order in the batch
     expired: bool = False  # its deadline passed: applied now or dead-lettered
     waits_as: Waiting | None = None  # how it waits, when it still waits after the batch
     unparked: bool = False  # it was kept in the database and its transaction removed it
@@ -106,6 +107,8 @@ class SyncService:
         )
         there = self.waiting.already_waiting([i.event for i in fresh], self.held)
         items += [i for i in fresh if i.event.event_id not in there]
+        for seq, item in enumerate(items):
+            item.seq = seq
         items.sort(key=self._parents_first)
         if items:
             self._apply(items)
@@ -131,10 +134,23 @@ class SyncService:
             for w in self.waiting.release(arriving, now, backlogged)
         ]
 
-    def _parents_first(self, item: _Item) -> tuple[bool, int]:
+    def _parents_first(self, item: _Item) -> tuple[bool, int, bool]:
         """Sort key: creates and updates of parents before their children's (a batch mixes
-        topics), deletes last; stable, so each key keeps its own order."""
-        return (item.event.operation is Operation.DELETE, self.ranks[item.event.entity_type])
+        topics), deletes last; of one entity type creates before updates, so that each
+        operation is one set-based statement; stable, so each key keeps its own order."""
+        operation = item.event.operation
+        rank = self.ranks[item.event.entity_type]
+        return (operation is Operation.DELETE, rank, operation is Operation.UPDATE)
+
+    def _as_arrived(self, item: _Item) -> tuple[bool, int, int]:
+        """Sort key when written event by event: parents first, deletes last, otherwise in
+        arrival order (creates and updates of different keys may depend on each other through
+        a unique key)."""
+        return (
+            item.event.operation is Operation.DELETE,
+            self.ranks[item.event.entity_type],
+            item.seq,
+        )
 
     def _admit(self, message: RawMessage) -> _Item | None:
         self.stats.add(self.direction, "consumed")
@@ -196,6 +212,7 @@ class SyncService:
         try:
             self._attempt(items, isolated=False)
         except _NeedsIsolation:
+            items.sort(key=self._as_arrived)
             self._attempt(items, isolated=True)
 
     def _attempt(self, items: list[_Item], isolated: bool) -> None:
@@ -209,6 +226,7 @@ class SyncService:
                 item.outcome is Outcome.WAITING for item in items
             ):
                 pass  # a parent arrived later in the batch: its waiting children try again
+            self._write_pending(session, isolated)
             self._keep_waiting(session, items)
 
     def _pass(
@@ -280,6 +298,15 @@ class SyncService:
         except PermanentError as error:
             raise _NeedsIsolation from error
         return len(run)
+
+    @staticmethod
+    def _write_pending(session: TargetSession, isolated: bool) -> None:
+        try:
+            session.write_pending()
+        except PermanentError as error:
+            if isolated:
+                raise
+            raise _NeedsIsolation from error
 
     def _out_of_time(self, item: _Item, error: ParentPendingError) -> None:
         item.outcome, item.error = Outcome.DEAD_LETTERED, ParentMissingError(str(error))

@@ -127,6 +127,9 @@ class TargetSession(Protocol):
     def savepoint(self) -> AbstractContextManager[None]:
         """A nested scope whose failure undoes only its own writes."""
 
+    def write_pending(self) -> None:
+        """Send the writes held back to be written set-based; a failure concerns them all."""
+
     def park_children(self, children: Sequence[ParkedChild]) -> None:
         """Keep these waiting children in this database (a child kept already is replaced)."""
 

@@ -151,6 +151,9 @@ class InMemorySession:
     def delete(self, entity: EntityMapping, row_id: int) -> bool:
         return self.txn.delete(entity, row_id)
 
+    def write_pending(self) -> None:
+        """Nothing is held back in memory."""
+
     def park_children(self, children: Sequence[ParkedChild]) -> None:
         for child in children:
             self._set(child.event_id, child)

@@ -27,6 +27,7 @@ class SchemaTables:
 
     def __init__(self, mapping: SchemaMapping, platform: Platform) -> None:
         self.platform = platform
+        self.mapping = mapping
         self.metadata = MetaData()
         self.by_entity: dict[str, Table] = {}
         for entity in mapping.entities:

@@ -236,6 +236,50 @@ class TargetStoreContract:
         assert {r["source"] for r in stored} == {SYNC_SERVICE}
 
     @pytest.mark.parametrize("platform", list(Platform))
+    def test_updates_and_deletes_of_read_rows_land_together_and_cascade(
+        self, platform: Platform, mapping
+    ) -> None:
+        users, posts = mapping.entity("user"), mapping.entity("post")
+        name = "username" if platform is Platform.LEGACY else "user_name"
+        store = self.store(platform)
+        with store.transaction() as session:
+            ids = session.insert_many(users, [user(platform, f"u{i}") for i in range(6)])
+            post_ids = session.insert_many(posts, [post(platform, ids[0])] * 2)
+        with store.transaction() as session:
+            session.rows(users, ids)
+            session.rows(posts, post_ids)
+            for i, row_id in enumerate(ids[1:], 1):
+                assert session.update(users, row_id, {name: f"renamed{i}"})
+            assert session.update(users, ids[1], {name: "twice"})  # the later change wins
+            assert session.delete(users, ids[0])
+            assert session.rows(posts, post_ids) == {}  # gone with their author
+            assert not session.delete(posts, post_ids[0])
+            assert session.rows(users, [ids[2]])[ids[2]].values[name] == "renamed2"
+        names = [self.app(platform).row("user", i) for i in ids]
+        assert names[0] is None and all(self.app(platform).row("post", p) is None for p in post_ids)
+        assert [r[name] for r in names[1:]] == [
+            "twice",
+            "renamed2",
+            "renamed3",
+            "renamed4",
+            "renamed5",
+        ]
+        assert {r["source"] for r in names[1:]} == {SYNC_SERVICE}
+
+    @pytest.mark.parametrize("platform", list(Platform))
+    def test_a_refused_update_held_back_fails_when_written(self, platform: Platform, mapping):
+        users = mapping.entity("user")
+        email = users.natural_keys(platform)[0][0]
+        store = self.store(platform)
+        with store.transaction() as session:
+            ann, bob = session.insert_many(users, [user(platform, "ann"), user(platform, "bob")])
+        with pytest.raises(ConstraintViolationError), store.transaction() as session:
+            session.rows(users, [ann, bob])
+            session.update(users, bob, {email: "ann@example.com"})
+            session.write_pending()
+        assert self.app(platform).row("user", bob)[email] == "bob@example.com"
+
+    @pytest.mark.parametrize("platform", list(Platform))
     def test_waiting_children_are_kept_found_and_forgotten_in_transactions(
         self, platform: Platform, mapping
     ) -> None:
