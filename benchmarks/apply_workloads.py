@@ -58,15 +58,15 @@ def run(stack: dict[str, str], mode: str) -> Result:
     for origin, label in DIRECTIONS.items():
         rows = Rows(origin, count)
         raw_rows = Rows(origin, count, raw=True)
+        raw_writer = None
         for workload in WORKLOADS:
             with bench_container(stack, f"aw_{origin.value}_{workload}") as container:
                 mapping = container.core.mapping()
                 messages = rows.workload(workload, container.core.prefixes()[origin], mapping)
                 publish(container, messages)
                 tandem = consume(container, origin, len(messages))
-            raw = RawWriter(engines[origin.other], origin, mapping).run(
-                raw_rows.workload(workload, "raw", mapping)
-            )
+            raw_writer = raw_writer or RawWriter(engines[origin.other], origin, mapping)
+            raw = raw_writer.run(raw_rows.workload(workload, "raw", mapping))
             metrics[label][workload] = tandem | {
                 "raw_events_per_s": raw,
                 "ratio_to_raw": round(tandem["events_per_s"] / raw, 2),
@@ -138,11 +138,11 @@ class Rows:
             yield from (("post", d, self.post(i, 1)) for i in ids)
             yield from (("user", d, self.user(i, 1)) for i in ids)
         else:
-            start = 2 * self.half
-            for j in range(2 * self.half // 3 + 100):
-                if j < 2 * self.half // 3:
+            start, created = 2 * self.half, 2 * self.half // 3
+            for j in range(created + 100):
+                if j < created:
                     yield "user", c, self.user(start + j, 0)
-                if j >= 50:
+                if 50 <= j < created + 50:
                     yield "user", u, self.user(start + j - 50, 1)
                 if j >= 100:
                     yield "user", d, self.user(start + j - 100, 1)

@@ -22,6 +22,7 @@ from benchmarks import (
     catch_up,
     end_to_end,
     memory_pipeline,
+    pipeline,
 )
 from benchmarks.report import Result, write_result, write_summary
 from benchmarks.stack import private_stack, quiet_logs
@@ -35,6 +36,8 @@ BENCHMARKS: dict[str, tuple[bool, Callable[..., Result]]] = {
     end_to_end.NAME: (True, end_to_end.run),
     apply_workloads.NAME: (True, apply_workloads.run),
     catch_up.NAME: (True, catch_up.run),
+    pipeline.THROUGHPUT: (True, pipeline.run_throughput),
+    pipeline.LATENCY: (True, pipeline.run_latency),
 }
 
 
