@@ -5,12 +5,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install servers lint typecheck test test-unit test-acceptance test-integration demo bench stack-down clean
+.PHONY: install servers lint typecheck test test-unit test-acceptance test-integration fuzz demo bench stack-down clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# flat layout: setuptools' note on editable installs of top-level packages is expected
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP) servers
@@ -37,10 +38,17 @@ test-acceptance: $(STAMP)
 test-integration: install
 	$(BIN)/pytest -m "integration or e2e or chaos" $(PYTEST_ARGS)
 
+# the fuzz test of tests/e2e/test_fuzz.py on more seeds than the one `make test` runs
+FUZZ_SEEDS ?= 1,2,3
+fuzz: install
+	TANDEM_FUZZ_SEEDS=$(FUZZ_SEEDS) $(BIN)/pytest tests/e2e/test_fuzz.py $(PYTEST_ARGS)
+
 demo: install
 	$(BIN)/tandem stack up
 	$(BIN)/tandem migrate --env-file .tandem/stack.env
-	$(BIN)/tandem run --env-file .tandem/stack.env --traffic --live
+	-$(BIN)/tandem run --env-file .tandem/stack.env --traffic --live
+	@$(BIN)/tandem stack status || true
+	@echo "The private servers above still run (data kept); stop them with: $(BIN)/tandem stack down"
 
 bench: install
 	$(BIN)/python -m benchmarks.run

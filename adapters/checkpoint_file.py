@@ -1,10 +1,11 @@
-"""Checkpoints in a JSON file, replaced atomically (write, fsync, rename)."""
+"""Checkpoints in a JSON file, replaced atomically (write, fsync, rename, fsync)."""
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
+
+from adapters.atomic_file import write_json_atomically
 
 
 class JsonFileCheckpoints:
@@ -21,14 +22,7 @@ class JsonFileCheckpoints:
         return self._read().get(name, 0)
 
     def save(self, name: str, last_id: int) -> None:
-        values = self._read() | {name: last_id}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(".tmp")
-        with open(temporary, "w") as handle:
-            json.dump(values, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, self.path)
+        write_json_atomically(self.path, self._read() | {name: last_id})
 
     def clear(self) -> None:
         self.path.unlink(missing_ok=True)

@@ -68,6 +68,7 @@ class DebeziumCodec:
             entity = self.mapping.for_table(platform, str(table))
         except MappingError as error:
             raise InvalidEventError("source.table", str(error)) from error
+        self._check_topic(message.topic, platform, entity.entity_type)
         before = _image(payload, "before", fields)
         after = _image(payload, "after", fields)
         key_column = entity.key.on(platform)
@@ -84,6 +85,15 @@ class DebeziumCodec:
             after=after,
             position=_position(source, message),
         )
+
+    def _check_topic(self, topic: str, platform: Platform, entity_type: str) -> None:
+        """A change of one table published on another mapped table's topic is refused."""
+        try:
+            of_topic = self.mapping.for_table(platform, topic.rsplit(".", 1)[-1]).entity_type
+        except MappingError:
+            return  # a topic renamed by routing: source.table alone names the table
+        if of_topic != entity_type:
+            raise InvalidEventError("source.table", f"a {entity_type} change on {topic!r}")
 
     def _platform(self, topic: str) -> Platform:
         prefix = topic.split(".", 1)[0]
@@ -119,9 +129,11 @@ def _image(payload: dict[str, Any], name: str, fields: dict[str, Any]) -> dict[s
     for column, value in image.items():
         decoder = _TEMPORAL_DECODERS.get((schemas.get(column) or {}).get("name", ""))
         if decoder is not None and value is not None:
+            if isinstance(value, bool | float | dict | list):  # int() would accept some
+                raise InvalidEventError(f"{name}.{column}", f"bad temporal value: {value!r:.80}")
             try:
                 decoded[column] = decoder(value)
-            except (ValueError, TypeError) as error:
+            except (ValueError, TypeError, OverflowError) as error:
                 raise InvalidEventError(
                     f"{name}.{column}", f"bad temporal value: {error}"
                 ) from error

@@ -4,59 +4,32 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from prometheus_client.registry import Collector
 
-from application.stats import SyncStats
-
-Health = Callable[[], dict[str, object]]
-
-
-class StatsCollector(Collector):
-    """Exposes SyncStats counters as tandem_events_total{direction, outcome}."""
-
-    def __init__(self, stats: SyncStats, waiting: Callable[[], dict[str, int]]) -> None:
-        self.stats = stats
-        self.waiting = waiting
-
-    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
-        counter = CounterMetricFamily(
-            "tandem_events",
-            "Change events by direction and outcome",
-            labels=["direction", "outcome"],
-        )
-        for name, value in self.stats.snapshot().items():
-            if ":" in name:
-                direction, outcome = name.split(":", 1)
-                counter.add_metric([direction, outcome], value)
-        yield counter
-        gauge = GaugeMetricFamily(
-            "tandem_waiting_children", "Children waiting for a parent", labels=["direction"]
-        )
-        for direction, count in self.waiting().items():
-            gauge.add_metric([direction], count)
-        yield gauge
+Readiness = Callable[[], dict[str, object]]
 
 
 def serve(
-    port: int, stats: SyncStats, health: Health, waiting: Callable[[], dict[str, int]] = dict
+    port: int, registry: CollectorRegistry, readiness: Readiness, host: str = "127.0.0.1"
 ) -> ThreadingHTTPServer:
-    """Start the server on 127.0.0.1:`port` in a daemon thread (port 0 picks a free one)."""
-    registry = CollectorRegistry()
-    registry.register(StatsCollector(stats, waiting))
+    """Start the server on `host`:`port` in a daemon thread (port 0 picks a free one).
+
+    /healthz: 200 while the process answers at all (alive). /readyz: 200 when `readiness()`
+    says `ready`, else 503; the body names each failing part and its last error."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             if self.path.startswith("/metrics"):
                 self._send(200, generate_latest(registry), "text/plain; version=0.0.4")
-            elif self.path.startswith(("/healthz", "/readyz", "/status")):
-                report = health()
+            elif self.path.startswith("/healthz"):
+                self._send(200, b'{"alive": true}', "application/json")
+            elif self.path.startswith(("/readyz", "/status")):
+                report = readiness()
                 self._send(
-                    200 if report.get("healthy") else 503,
+                    200 if report.get("ready") else 503,
                     json.dumps(report, default=str).encode(),
                     "application/json",
                 )
@@ -73,6 +46,6 @@ def serve(
         def log_message(self, *_args: object) -> None:
             return None
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server = ThreadingHTTPServer((host, port), Handler)
     threading.Thread(target=server.serve_forever, name="http-status", daemon=True).start()
     return server

@@ -198,3 +198,23 @@ def main() -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def publish_tables(engine: Engine, tables: list[tuple[str, str]], publication: str) -> list[str]:
+    """Add the mapped (schema, table)s the publication lacks, so the capture sees their
+    changes (V003 publishes the reference tables only); returns those added."""
+    with engine.begin() as conn:
+        published = {
+            (str(s), str(t))
+            for s, t in conn.execute(
+                text(
+                    "SELECT schemaname, tablename FROM pg_publication_tables "
+                    "WHERE pubname = :publication"
+                ),
+                {"publication": publication},
+            )
+        }
+        missing = [t for t in dict.fromkeys(tables) if t not in published]
+        for schema, table in missing:
+            conn.execute(text(f'ALTER PUBLICATION "{publication}" ADD TABLE "{schema}"."{table}"'))
+    return [f"{s}.{t}" for s, t in missing]

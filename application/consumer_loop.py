@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from application.sync_service import SyncService
-from domain.errors import TransientError
+from domain.errors import PositionsLostError, TransientError
 from domain.ports import ChangeSource, Clock
 from domain.retry import RetryPolicy
 
@@ -14,7 +15,12 @@ log = logging.getLogger(__name__)
 
 
 class ConsumerLoop:
-    """Drives one SyncService; offsets are committed only after the target committed."""
+    """Drives one SyncService; offsets are committed only after the target committed.
+
+    A commit or poll that finds the group rebalanced drops what is not committed and polls
+    again at once (which rejoins the group); an outage rewinds and backs off. Neither retries
+    a commit: the redelivered batch is skipped as duplicates.
+    """
 
     def __init__(
         self,
@@ -31,32 +37,61 @@ class ConsumerLoop:
         self.outage_backoff = outage_backoff
         self.batch_size = batch_size
         self.poll_timeout_s = poll_timeout_s
-        self.failures = 0
+        self.failures = 0  # consecutive outages
+        self.rebalances = 0
+        self.last_error = ""
+        self.last_progress = time.monotonic()  # applied a batch, or had nothing to do
+        self.out_of_touch = False  # the source could not tell its backlog (broker unreachable)
+        self.caught_up = False  # the last poll was empty and nothing waits behind it
         self.stop: threading.Event | None = None
+        self._rewind_due = False
 
     def step(self) -> int:
         """Poll one batch, apply it and commit; returns how many messages it held."""
         try:
+            if self._rewind_due:
+                self.source.rewind()
+                self._rewind_due = False
             messages = self.source.poll(self.batch_size, self.poll_timeout_s)
             offsets = self.service.handle(messages, backlogged=len(messages) >= self.batch_size)
             if offsets:
                 self.source.commit(offsets)
+        except PositionsLostError as error:
+            self._positions_lost(error)
+            return 0
         except TransientError as error:
-            self.failures += 1
-            delay = self.outage_backoff.delay_after(self.failures)
-            log.error(
-                "outage: nothing committed, will redeliver",
-                extra={
-                    "direction": self.service.direction,
-                    "error": str(error),
-                    "retry_in_s": delay,
-                },
-            )
-            self._pause(delay)
-            self.source.rewind()
+            self._outage(error)
             return 0
         self.failures = 0
+        self._note_progress(len(messages))
         return len(messages)
+
+    def _note_progress(self, handled: int) -> None:
+        backlog = self.source.backlog() if not handled else None
+        self.out_of_touch = not handled and backlog is None
+        self.caught_up = not handled and backlog == 0
+        if handled or backlog == 0:
+            self.last_progress = time.monotonic()
+
+    def _positions_lost(self, error: PositionsLostError) -> None:
+        self.rebalances += 1
+        self.service.forget_uncommitted()
+        log.warning(
+            "consumer group rebalanced: uncommitted batch dropped, it will be redelivered",
+            extra={"direction": self.service.direction, "error": str(error)},
+        )
+
+    def _outage(self, error: TransientError) -> None:
+        self.failures += 1
+        self.last_error = f"{type(error).__name__}: {error}"
+        delay = self.outage_backoff.delay_after(self.failures)
+        log.error(
+            "outage: nothing committed, will redeliver",
+            extra={"direction": self.service.direction, "error": str(error), "retry_in_s": delay},
+        )
+        self.service.forget_uncommitted()
+        self._rewind_due = True
+        self._pause(delay)
 
     def run(self, stop: threading.Event) -> None:
         """Until `stop` is set; the batch in flight is finished and committed first."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from datetime import date, datetime, time
 from typing import Any
 
 import attrs
@@ -131,5 +133,18 @@ class Reconciler:
         for name, value in expected.items():
             actual = revamp_row.get(name)
             if actual != value:
-                return f"field {name}: legacy gives {value!r}, revamp has {actual!r}"
+                return (
+                    f"field {name}: legacy gives {readable(value)}, revamp has {readable(actual)}"
+                )
         return ""
+
+
+def readable(value: Any) -> str:
+    """A value as an operator reads it: ISO dates and times, quoted text, NULL."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, date | time):
+        return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)

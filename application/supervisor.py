@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 import attrs
@@ -20,6 +21,12 @@ class PartState:
     restarts: int = 0
     last_error: str = ""
     running: bool = False
+    died_at: list[float] = attrs.field(factory=list)  # monotonic times, the latest few
+
+    def recent_restarts(self, window_s: float) -> int:
+        """How many times the part died within the last `window_s` seconds."""
+        since = time.monotonic() - window_s
+        return sum(1 for moment in self.died_at if moment >= since)
 
 
 class Supervisor:
@@ -37,9 +44,12 @@ class Supervisor:
             thread.start()
             self.threads.append(thread)
 
-    def join(self, timeout_s: float | None = None) -> None:
+    def join(self, timeout_s: float | None = None) -> list[str]:
+        """Wait for the parts to end, at most `timeout_s` in all; the names still running."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
         for thread in self.threads:
-            thread.join(timeout_s)
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        return [thread.name for thread in self.threads if thread.is_alive()]
 
     def _keep_alive(self, name: str, part: Part, stop: threading.Event) -> None:
         state = self.states[name]
@@ -54,6 +64,7 @@ class Supervisor:
             except Exception as error:
                 failures += 1
                 state.restarts += 1
+                state.died_at = [*state.died_at[-9:], time.monotonic()]
                 state.last_error = f"{type(error).__name__}: {error}"
                 delay = self.backoff.delay_after(failures)
                 log.error(

@@ -13,15 +13,17 @@ import attrs
 
 from application.apply_change import ChangeApplier, ParentPendingError
 from application.retry import RetriesExhaustedError, with_retries
+from application.schema_guard import SchemaGuard, UnmappedColumns
 from application.stats import Outcome, SyncStats
 from application.waiting_room import KeyOf, Waiting, key_of
 from application.waitlist import Waitlist
 from domain.errors import (
     InvalidEventError,
+    MissingFieldError,
     ParentMissingError,
-    PermanentError,
     SyncError,
-    TargetUnavailableError,
+    TransientError,
+    UnexpectedEventError,
 )
 from domain.events import Operation, Platform, SyncEvent
 from domain.mapping import SchemaMapping
@@ -29,6 +31,7 @@ from domain.model import DeadLetter, ParentKey, RawMessage
 from domain.ports import Clock, DeadLetterQueue, EventCodec, TargetSession, TargetStore
 from domain.retry import RetryPolicy
 from domain.rules import ConflictPolicy, is_echo
+from domain.validation import check_event
 
 log = logging.getLogger(__name__)
 Offsets = dict[tuple[str, int], int]
@@ -71,6 +74,7 @@ class SyncService:
         stats: SyncStats,
         parent_wait_s: float = 30.0,
         max_waiting_in_memory: int = 10_000,
+        schema_guard: SchemaGuard | None = None,
     ) -> None:
         self.origin = origin
         self.direction = f"{origin.value}-to-{origin.other.value}"
@@ -80,6 +84,7 @@ class SyncService:
         self.clock = clock
         self.retry = retry
         self.stats = stats
+        self.mapping = mapping
         self.applier = ChangeApplier(mapping, origin_store, policy)
         self.ranks = {e.entity_type: i for i, e in enumerate(mapping.in_dependency_order())}
         self.waiting = Waitlist(
@@ -93,6 +98,9 @@ class SyncService:
         )
         self.held: dict[KeyOf, ParentKey] = {}
         self.high_water: Offsets = {}
+        self.outage_since: float | None = None
+        self.schema_guard = schema_guard
+        self.unmapped = UnmappedColumns(mapping, origin)
 
     def handle(self, messages: Sequence[RawMessage], backlogged: bool = False) -> Offsets:
         """Process a batch; returns the offsets that are safe to commit.
@@ -114,6 +122,9 @@ class SyncService:
             self._apply(items)
         self._settle(items)
         if messages:
+            elapsed = time.perf_counter() - started
+            self.stats.observe("apply_batch_seconds", {"direction": self.direction}, elapsed)
+            self.stats.observe("batch_messages", {"direction": self.direction}, len(messages))
             log.info(
                 "batch handled",
                 extra={
@@ -134,6 +145,13 @@ class SyncService:
             for w in self.waiting.release(arriving, now, backlogged)
         ]
 
+    def forget_uncommitted(self) -> None:
+        """Drop what is not committed (children waiting in memory, offsets seen): the source
+        delivers it again after a rewind or a rebalance, and whatever was applied is skipped
+        then; children kept in the database stay there and their copies are not kept twice."""
+        self.waiting.forget_in_memory()
+        self.high_water.clear()
+
     def _parents_first(self, item: _Item) -> tuple[bool, int, bool]:
         """Sort key: creates and updates of parents before their children's (a batch mixes
         topics), deletes last; of one entity type creates before updates, so that each
@@ -153,12 +171,25 @@ class SyncService:
         )
 
     def _admit(self, message: RawMessage) -> _Item | None:
+        """Decode and check the whole event before anything is written; whatever fails,
+        this message alone is dead-lettered."""
         self.stats.add(self.direction, "consumed")
+        event = None
         try:
             event = self.codec.decode(message)
-            if event is not None and event.origin is not self.origin:
-                raise InvalidEventError("source", f"{event.origin.value} event on {self.direction}")
-        except PermanentError as error:
+            if event is not None:
+                if event.origin is not self.origin:
+                    raise InvalidEventError(
+                        "source", f"{event.origin.value} event on {self.direction}"
+                    )
+                check_event(self.mapping.entity(event.entity_type), event)
+        except TransientError:
+            raise
+        except Exception as error:  # hostile input must never take the consumer down
+            if not isinstance(error, SyncError):
+                error = InvalidEventError("value", f"cannot be decoded: {_described(error)}")
+            if isinstance(error, MissingFieldError) and event and self.schema_guard is not None:
+                self.schema_guard.confirm_drift({event.entity_type: error})  # the source changed?
             self._dead_letter(message, error, traceback.format_exc(), retries=0)
             return None
         if event is None:
@@ -168,42 +199,71 @@ class SyncService:
             self.stats.record(self.direction, Outcome.ECHO_SKIPPED)
             log.debug("echo skipped", extra={"event_id": event.event_id})
             return None
+        self.unmapped.observe(event)
         return _Item(message, event)
 
     def _apply(self, items: list[_Item]) -> None:
-        """One transaction for the batch; when it keeps failing, or fails as a whole at commit
-        (a bookkeeping constraint), one per event, to isolate the events that cannot be
-        written (a lone event is dead-lettered at once)."""
+        """One transaction for the batch; when it fails as a whole at commit (a bookkeeping
+        constraint) or outside any one event, one per event, to isolate the events that
+        cannot be written (a lone event is dead-lettered at once).
+
+        A transient failure that outlasts the retries is never dead-lettered: it is raised,
+        nothing is committed, and the batch is delivered again after a pause."""
         try:
             self._with_retries(items)
-        except (RetriesExhaustedError, PermanentError) as failure:
+        except TransientError:
+            raise
+        except Exception as failure:
             if len(items) == 1:
                 self._give_up(items[0], failure)
                 return
             for item in items:
                 try:
                     self._with_retries([item])
-                except (RetriesExhaustedError, PermanentError) as lone:
+                except TransientError:
+                    raise
+                except Exception as lone:
                     self._give_up(item, lone)
+        self._outage_over()
 
     def _with_retries(self, items: list[_Item]) -> None:
-        with_retries(
-            lambda: self._transaction(items),
-            self.retry,
-            self.clock,
-            lambda *_: self.stats.add(self.direction, "retries"),
-        )
+        try:
+            with_retries(
+                lambda: self._transaction(items),
+                self.retry,
+                self.clock,
+                lambda *_: self.stats.add(self.direction, "retries"),
+            )
+        except RetriesExhaustedError as exhausted:
+            self._outage_begins(exhausted.last)
+            raise exhausted.last from exhausted
+
+    def _outage_begins(self, error: TransientError) -> None:
+        """Count every wait; log once per outage, when it starts."""
+        self.stats.add(self.direction, "outage_waits")
+        if self.outage_since is None:
+            self.outage_since = self.clock.now()
+            self.stats.add(self.direction, "outages")
+            log.error(
+                "target outage: nothing is dead-lettered, the batch waits and is retried",
+                extra={"direction": self.direction, "error": str(error)},
+            )
+
+    def _outage_over(self) -> None:
+        if self.outage_since is not None:
+            log.warning(
+                "target outage over",
+                extra={
+                    "direction": self.direction,
+                    "waited_s": round(self.clock.now() - self.outage_since, 3),
+                },
+            )
+            self.outage_since = None
 
     @staticmethod
-    def _give_up(item: _Item, failure: RetriesExhaustedError | PermanentError) -> None:
-        if isinstance(failure, PermanentError):
-            error: SyncError | None = failure
-            item.retries = 0
-        else:
-            if isinstance(failure.last, TargetUnavailableError):
-                raise failure.last from failure  # an outage: redeliver later, never dead-letter
-            error, item.retries = failure.last, failure.retries
-        item.outcome, item.error, item.unparked = Outcome.DEAD_LETTERED, error, False
+    def _give_up(item: _Item, failure: Exception) -> None:
+        item.outcome, item.error = Outcome.DEAD_LETTERED, _as_permanent(failure)
+        item.retries, item.unparked = 0, False
         item.trace = "".join(traceback.format_exception(failure))
 
     def _transaction(self, items: list[_Item]) -> None:
@@ -267,10 +327,12 @@ class SyncService:
                 item.outcome, item.error = Outcome.WAITING, error
                 blocked.add(key)
                 continue
-            except PermanentError as error:
+            except TransientError:
+                raise
+            except Exception as error:  # any failure of one event: that event alone
                 if not isolated:
                     raise _NeedsIsolation from error
-                item.outcome, item.error = Outcome.DEAD_LETTERED, error
+                item.outcome, item.error = Outcome.DEAD_LETTERED, _as_permanent(error)
                 item.trace = traceback.format_exc()
                 settled += 1
                 continue
@@ -295,7 +357,9 @@ class SyncService:
     def _insert_run(self, session: TargetSession, run: list[_Item]) -> int:
         try:
             self.applier.insert_deferred(session)
-        except PermanentError as error:
+        except TransientError:
+            raise
+        except Exception as error:
             raise _NeedsIsolation from error
         return len(run)
 
@@ -303,7 +367,9 @@ class SyncService:
     def _write_pending(session: TargetSession, isolated: bool) -> None:
         try:
             session.write_pending()
-        except PermanentError as error:
+        except TransientError:
+            raise
+        except Exception as error:  # which event is at fault is found event by event
             if isolated:
                 raise
             raise _NeedsIsolation from error
@@ -350,6 +416,8 @@ class SyncService:
 
     def _settle(self, items: list[_Item]) -> None:
         """After the commit: count, dead-letter, keep the waiting."""
+        self._stop_on_schema_drift(items)
+        now = self.clock.now()
         added = removed = 0
         self._unpark_given_up(items)
         for item in items:
@@ -364,13 +432,33 @@ class SyncService:
                 self._dead_letter(item.message, item.error, item.trace, item.retries)
                 continue
             if item.outcome is not None:
-                self.stats.record(self.direction, item.outcome)
+                self.stats.record(self.direction, item.outcome, item.event.table)
             if item.outcome is Outcome.APPLIED:
-                self.stats.last_applied[self.direction] = (
-                    f"{item.event.entity_type} {item.event.operation.name.lower()} "
-                    f"{dict(item.event.key)} at {item.event.position.log_position}"
-                )
+                self._note_applied(item.event, now)
         self.waiting.kept_in_database(added, removed)
+
+    def _note_applied(self, event: SyncEvent, now: float) -> None:
+        commit_ms = event.position.commit_ts_ms
+        self.stats.applied(self.direction, commit_ms, now)
+        self.stats.last_applied[self.direction] = {
+            "entity": event.entity_type,
+            "operation": event.operation.name.lower(),
+            "key": dict(event.key),
+            "position": event.position.log_position,
+            "source_commit": datetime.fromtimestamp(commit_ms / 1000, UTC).isoformat(),
+            "applied_at": datetime.fromtimestamp(now, UTC).isoformat(),
+        }
+
+    def _stop_on_schema_drift(self, items: list[_Item]) -> None:
+        """Before any letter is sent: when the live schema of an entity that failed no longer
+        fits the mapping, raise SchemaDriftError; no offset moves past the failed events."""
+        failures = {
+            item.event.entity_type: item.error
+            for item in items
+            if item.outcome is Outcome.DEAD_LETTERED and item.error is not None
+        }
+        if failures and self.schema_guard is not None:
+            self.schema_guard.confirm_drift(failures)
 
     def _unpark_given_up(self, items: list[_Item]) -> None:
         """Children kept in the database whose own transaction failed to the end leave it in
@@ -400,7 +488,7 @@ class SyncService:
                 failed_at=datetime.fromtimestamp(self.clock.now(), UTC).isoformat(),
             )
         )
-        self.stats.record(self.direction, Outcome.DEAD_LETTERED)
+        self.stats.record(self.direction, Outcome.DEAD_LETTERED, message.topic.rsplit(".", 1)[-1])
         log.warning(
             "event dead-lettered",
             extra={
@@ -420,3 +508,15 @@ class SyncService:
             self.high_water[where] = max(self.high_water.get(where, 0), m.offset + 1)
         waiting = self.waiting.lowest_offsets()
         return {where: min(end, waiting.get(where, end)) for where, end in self.high_water.items()}
+
+
+def _as_permanent(error: Exception) -> SyncError:
+    """The error as the dead letter names it: unexpected ones keep their type and text."""
+    if isinstance(error, SyncError):
+        return error
+    return UnexpectedEventError(_described(error))
+
+
+def _described(error: Exception) -> str:
+    text = str(error)
+    return f"{type(error).__name__}: {text[:500]}" if text else type(error).__name__

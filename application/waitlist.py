@@ -134,6 +134,10 @@ class Waitlist:
             found |= self.target.parked_ids(rest)
         return found
 
+    def forget_in_memory(self) -> None:
+        """Drop the children waiting in memory: their messages are delivered again."""
+        self.room = WaitingRoom(self.room.wait_s, self.room.capacity)
+
     def keep_in_memory(self, waiting: Waiting) -> None:
         self.room.park(waiting)
 

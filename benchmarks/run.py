@@ -23,6 +23,7 @@ from benchmarks import (
     end_to_end,
     memory_pipeline,
     pipeline,
+    wide_sync,
 )
 from benchmarks.report import Result, write_result, write_summary
 from benchmarks.stack import private_stack, quiet_logs
@@ -38,6 +39,7 @@ BENCHMARKS: dict[str, tuple[bool, Callable[..., Result]]] = {
     catch_up.NAME: (True, catch_up.run),
     pipeline.THROUGHPUT: (True, pipeline.run_throughput),
     pipeline.LATENCY: (True, pipeline.run_latency),
+    wide_sync.NAME: (True, wide_sync.run),
 }
 
 

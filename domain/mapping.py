@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -12,6 +13,11 @@ from domain.events import Platform, Row
 from domain.values import COERCIONS, change_case
 
 CASE_RULES = ("lower", "upper", "title")
+_TOP_KEYS = ("schemas", "entities")
+_ENTITY_KEYS = ("tables", "fields", "schemas", "key", "version", "source_column", "unique")
+_FIELD_KEYS: tuple[str, ...] = ("name", "legacy", "revamp", "type", "case", "values")
+_FIELD_KEYS += ("references", "nullable", "unique")
+_SIDE_KEYS = ("legacy", "revamp")
 
 
 @attrs.frozen
@@ -103,7 +109,7 @@ class EntityMapping:
                 raise MappingError(f"{self.entity_type}.{name}: is null but required")
             try:
                 mapped[field.names.on(target)] = field.convert(value, origin)
-            except (ValueError, TypeError) as error:
+            except (ValueError, TypeError, OverflowError) as error:
                 raise MappingError(f"{self.entity_type}.{name}: {error}") from error
         return mapped
 
@@ -154,6 +160,7 @@ class SchemaMapping:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SchemaMapping:
         """Build from the parsed YAML document; errors name the entity and key at fault."""
+        _reject_unknown(data, _TOP_KEYS, "mapping")
         schemas = _side(data.get("schemas", {"legacy": "public", "revamp": "revamp"}), "schemas")
         entities = data.get("entities")
         if not isinstance(entities, Mapping) or not entities:
@@ -161,17 +168,28 @@ class SchemaMapping:
         return cls(tuple(_entity(name, spec, schemas) for name, spec in entities.items()))
 
 
+def _reject_unknown(spec: Mapping[str, Any], allowed: tuple[str, ...], where: str) -> None:
+    """A misspelt key is an error, not a silently ignored one; the nearest known key is named."""
+    for key in spec:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), allowed, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise MappingError(f"{where}.{key}: unknown key{hint}; known: {', '.join(allowed)}")
+
+
 def _side(spec: Any, where: str) -> Side:
     if isinstance(spec, str):
         return Side(spec, spec)
     if not isinstance(spec, Mapping) or not {"legacy", "revamp"} <= set(spec):
         raise MappingError(f"{where}: needs 'legacy' and 'revamp'")
+    _reject_unknown(spec, _SIDE_KEYS, where)
     return Side(str(spec["legacy"]), str(spec["revamp"]))
 
 
 def _entity(name: str, spec: Any, schemas: Side) -> EntityMapping:
     if not isinstance(spec, Mapping):
         raise MappingError(f"entities.{name}: must be a mapping")
+    _reject_unknown(spec, _ENTITY_KEYS, f"entities.{name}")
     for required in ("tables", "fields"):
         if required not in spec:
             raise MappingError(f"entities.{name}: '{required}' is missing")
@@ -189,6 +207,12 @@ def _entity(name: str, spec: Any, schemas: Side) -> EntityMapping:
         source_column=str(spec.get("source_column", "source")),
         unique_together=_unique_groups(name, spec.get("unique", []), fields_of),
     )
+
+
+def _field_names(spec: Mapping[str, Any], where: str) -> Side:
+    if "legacy" in spec or "revamp" in spec:
+        return _side({k: spec[k] for k in _SIDE_KEYS if k in spec}, where)
+    return _side(spec.get("name"), where)
 
 
 def _unique_groups(
@@ -212,6 +236,7 @@ def _field(entity: str, index: int, spec: Any) -> FieldMapping:
     where = f"entities.{entity}.fields[{index}]"
     if not isinstance(spec, Mapping):
         raise MappingError(f"{where}: must be a mapping")
+    _reject_unknown(spec, _FIELD_KEYS, where)
     kind = spec.get("type")
     if kind is not None and kind not in COERCIONS:
         raise MappingError(f"{where}.type: unknown type {kind!r}")
@@ -222,7 +247,7 @@ def _field(entity: str, index: int, spec: Any) -> FieldMapping:
     if not isinstance(values, Mapping):
         raise MappingError(f"{where}.values: must map legacy values to revamp values")
     return FieldMapping(
-        names=_side(spec, where) if "legacy" in spec else _side(spec.get("name"), where),
+        names=_field_names(spec, where),
         kind=kind,
         case=case,
         values=tuple((str(k), str(v)) for k, v in values.items()),

@@ -6,6 +6,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
+from domain.catalog import Catalog
 from domain.events import Platform, SyncEvent
 from domain.mapping import EntityMapping
 from domain.model import (
@@ -38,6 +39,10 @@ class ChangeSource(Protocol):
 
     def rewind(self) -> None:
         """Deliver again everything after the committed offsets."""
+
+    def backlog(self) -> int | None:
+        """Messages behind this consumer's position as far as it knows; None when it cannot
+        tell (not in touch with the broker)."""
 
     def close(self) -> None:
         """Leave the group; uncommitted messages will be redelivered."""
@@ -172,12 +177,19 @@ class TargetStore(Protocol):
     def parked_offsets(self) -> dict[tuple[str, int], int]:
         """Per (topic, partition), the lowest offset of a child kept here."""
 
+    def forget_links(self, entity_type: str, platform: Platform, ids: Collection[int]) -> int:
+        """Delete the links whose id on `platform` is one of `ids` (stale ones, for repair);
+        returns how many went."""
+
 
 class RowSnapshot(Protocol):
     """Reading whole tables, for the initial load and for reconciliation."""
 
     def scan(self, entity: EntityMapping, after_id: int, limit: int) -> Sequence[dict[str, Any]]:
         """Rows with id > after_id in id order."""
+
+    def count(self, entity: EntityMapping, after_id: int = 0) -> int:
+        """How many rows have id > after_id."""
 
     def all_links(self, entity_type: str) -> Iterator[EntityLink]:
         """Every link this database holds for the entity type."""
@@ -191,3 +203,17 @@ class Checkpoints(Protocol):
 
     def save(self, name: str, last_id: int) -> None:
         """Save atomically: a crash leaves the old value or the new one."""
+
+
+class SchemaCatalog(Protocol):
+    """The live shape of one database's schema."""
+
+    def read(self) -> Catalog:
+        """Tables, columns, keys, allowed values and capture settings, as they are now."""
+
+
+class MetricsSink(Protocol):
+    """Where measurements go to be summarised (Prometheus histograms in production)."""
+
+    def observe(self, name: str, labels: Mapping[str, str], value: float) -> None:
+        """One measurement of `name` (seconds, counts) with its labels."""

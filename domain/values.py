@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 _EPOCH = datetime(1970, 1, 1)
@@ -56,4 +57,57 @@ def change_case(value: str, case: str) -> str:
     raise ValueError(f"unknown case rule {case!r}")
 
 
-COERCIONS = {"timestamp": to_timestamp, "integer": to_integer, "string": to_text}
+def to_boolean(value: Any) -> bool:
+    """A boolean from True/False, MySQL's 0/1 (tinyint(1)) or their text forms."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _BOOLEAN_TEXT:
+        return _BOOLEAN_TEXT[value.strip().lower()]
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+def to_decimal(value: Any) -> Decimal:
+    """An exact decimal from a Decimal, an integer or text (as Debezium's string mode sends)."""
+    if isinstance(value, bool) or not isinstance(value, Decimal | int | str):
+        raise ValueError(f"not a decimal: {value!r}")
+    try:
+        number = Decimal(value.strip() if isinstance(value, str) else value)
+    except InvalidOperation as error:
+        raise ValueError(f"not a decimal: {value!r}") from error
+    if not number.is_finite():
+        raise ValueError(f"not a finite decimal: {value!r}")
+    return number
+
+
+def to_float(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, float | int | Decimal | str):
+        raise ValueError(f"not a number: {value!r}")
+    return float(value)
+
+
+def to_date(value: Any) -> date:
+    """A date from a date, Debezium's io.debezium.time.Date (days since the epoch) or ISO text."""
+    if isinstance(value, datetime):
+        raise ValueError(f"not a date: {value!r}")
+    if isinstance(value, date):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _EPOCH.date() + timedelta(days=value)
+    if isinstance(value, str):
+        return date.fromisoformat(value.strip()[:10])
+    raise ValueError(f"not a date: {value!r}")
+
+
+_BOOLEAN_TEXT = {"true": True, "t": True, "1": True, "false": False, "f": False, "0": False}
+
+COERCIONS = {
+    "timestamp": to_timestamp,
+    "integer": to_integer,
+    "string": to_text,
+    "boolean": to_boolean,
+    "decimal": to_decimal,
+    "float": to_float,
+    "date": to_date,
+}

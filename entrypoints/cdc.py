@@ -21,11 +21,11 @@ def main(
     env_file: EnvFile = None,
 ) -> None:
     """Capture committed changes and publish them to Kafka; SIGTERM stops cleanly."""
-    from application.supervisor import Supervisor
-    from domain.retry import RetryPolicy
-    from entrypoints.capture_wiring import capture_runners
+    from adapters.state_lock import StateLock
+    from entrypoints.capture_wiring import capture_runners, refuse_foreign_checkpoints
     from entrypoints.container import build_container
     from entrypoints.logging_setup import configure_logging
+    from entrypoints.runtime import ServiceRuntime
 
     if database not in ("legacy", "revamp", "both"):
         typer.echo(f"--database: {database!r} is not one of legacy, revamp, both", err=True)
@@ -35,23 +35,28 @@ def main(
     stop = threading.Event()
     install_stop_handlers(stop)
     container = build_container(settings)
+    lock = StateLock(settings.state_dir, "python -m entrypoints.cdc")
     with reported_errors():
         state_dir(settings)
+        lock.acquire()
         runners = capture_runners(
             container, ("legacy", "revamp") if database == "both" else (database,)
         )
+        refuse_foreign_checkpoints(runners)
         if once:
             for runner in runners.values():
                 with runner:
                     runner.run_once()
             raise typer.Exit(0)
-    supervisor = Supervisor({n: r.run for n, r in runners.items()}, RetryPolicy(max_delay_s=30))
-    supervisor.start(stop)
-    stop.wait(seconds)
-    stop.set()
-    supervisor.join()
-    for runner in runners.values():
-        runner.close()
+    runtime = ServiceRuntime(settings, container, stop)
+    for name, runner in runners.items():
+        runtime.add_capture(name, runner)
+    try:
+        runtime.start()
+        runtime.wait(seconds)
+    finally:
+        runtime.shutdown()
+        lock.release()
 
 
 if __name__ == "__main__":

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from collections import Counter
+from typing import TYPE_CHECKING, Annotated
 
+import attrs
 import typer
 from rich.console import Console
-from rich.progress import Progress
 
+from adapters.prometheus_metrics import write_report
 from entrypoints.common import EXIT_PROBLEM, EnvFile, opened, state_dir
 from entrypoints.dlq_cli import dlq_app
+from entrypoints.mapping_cli import mapping_app
 from entrypoints.run_cli import register_run
 from entrypoints.stack_cli import stack_app
 from entrypoints.status_cli import register_status
@@ -18,9 +21,33 @@ from entrypoints.status_cli import register_status
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 app.add_typer(stack_app, name="stack")
 app.add_typer(dlq_app, name="dlq")
+app.add_typer(mapping_app, name="mapping")
 register_run(app)
 register_status(app)
 console = Console()
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import version
+
+        typer.echo(f"tandem {version('tandem-sync')}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="print the version"),
+    ] = False,
+) -> None:
+    """Two-way PostgreSQL <-> MySQL sync through change data capture and Kafka."""
+
+
+if TYPE_CHECKING:
+    from application.reconcile import ReconcileReport
+    from application.repair import RepairReport
 
 
 @app.command()
@@ -28,7 +55,7 @@ def migrate(env_file: EnvFile = None) -> None:
     """Create or upgrade schemas, triggers, bookkeeping, origin, publication and topics."""
     from adapters.kafka.admin import ensure_topics
     from adapters.sql.errors import translated
-    from adapters.sql_migrations import apply_migrations
+    from adapters.sql_migrations import apply_migrations, publish_tables
     from entrypoints.capture_wiring import capture_runners
     from entrypoints.runtime import change_topics
 
@@ -40,6 +67,11 @@ def migrate(env_file: EnvFile = None) -> None:
             with translated(f"{platform} migrations"):
                 applied = apply_migrations(engine, platform)  # type: ignore[arg-type]
             console.print(f"{platform}: {', '.join(applied) if applied else 'up to date'}")
+        mapped = [(e.schemas.legacy, e.tables.legacy) for e in core.mapping().entities]
+        with translated("legacy publication"):
+            added = publish_tables(dbs.legacy_engine(), mapped, "tandem_legacy")
+        if added:
+            console.print(f"publication tandem_legacy: added {len(added)} mapped tables")
         topics = [
             t
             for origin, prefix in core.prefixes().items()
@@ -61,12 +93,17 @@ def migrate(env_file: EnvFile = None) -> None:
 @app.command()
 def snapshot(
     source: Annotated[str, typer.Option("--from", help="legacy, revamp or both")] = "both",
+    tables: Annotated[
+        list[str] | None,
+        typer.Option("--table", help="only this entity or table (repeatable)"),
+    ] = None,
     env_file: EnvFile = None,
 ) -> None:
     """Initial load of the rows that existed before sync started; resumable."""
     from adapters.checkpoint_file import JsonFileCheckpoints
     from application.snapshot import Snapshotter
     from domain.events import Platform
+    from entrypoints.snapshot_progress import RichSnapshotProgress, chosen_entities
 
     if source not in ("legacy", "revamp", "both"):
         typer.echo(f"--from: {source!r} is not one of legacy, revamp, both", err=True)
@@ -75,13 +112,14 @@ def snapshot(
     with opened(env_file) as container:
         core, dbs = container.core, container.databases
         settings = core.settings()
+        only = chosen_entities(core.mapping(), tables)
         stores = {Platform.LEGACY: dbs.legacy_store(), Platform.REVAMP: dbs.revamp_store()}
         rows = {Platform.LEGACY: dbs.legacy_rows(), Platform.REVAMP: dbs.revamp_rows()}
         checkpoints = JsonFileCheckpoints(state_dir(settings) / "snapshot.json")
-        failed = []
-        with Progress(console=console) as progress:
-            for origin in origins:
-                task = progress.add_task(f"{origin.value} → {origin.other.value}", total=None)
+        failed: list[str] = []
+        tables: dict[str, dict[str, dict[str, int]]] = {}
+        for origin in origins:
+            with RichSnapshotProgress(console, origin) as progress:
                 report = Snapshotter(
                     core.mapping(),
                     origin,
@@ -91,22 +129,31 @@ def snapshot(
                     settings.conflict_policy,
                     core.stats(),
                     checkpoints,
-                ).run(lambda _entity, n, task=task: progress.advance(task, n))
-                console.print(
-                    f"{origin.value}: copied {report.copied}, "
-                    f"skipped {report.skipped}, failed {len(report.failed)}"
-                )
-                failed += report.failed
-        for line in failed[:20]:
-            console.print(f"  {line}")
+                ).run(progress, only)
+            tables[f"{origin.value}-to-{origin.other.value}"] = progress.counts()
+            for entity_type, last_id in report.resumed.items():
+                console.print(f"{origin.value}: {entity_type} resumed from id {last_id}")
+            console.print(
+                f"{origin.value}: copied {report.copied}, already in sync {report.in_sync}, "
+                f"skipped {report.skipped}, failed {len(report.failed)}"
+            )
+            failed += report.failed
+        _print_some(failed)
+        write_report(settings.state_dir / "reports", "snapshot", {"tables": tables})
         if not failed:
             checkpoints.clear()
         raise typer.Exit(EXIT_PROBLEM if failed else 0)
 
 
+SHOWN = 50
+
+
 @app.command()
 def reconcile(
     repair: Annotated[bool, typer.Option("--repair", help="make both sides equal")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="with --repair: show the plan, write nothing")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
     env_file: EnvFile = None,
 ) -> None:
@@ -119,46 +166,70 @@ def reconcile(
         core, dbs = container.core, container.databases
         rows = {Platform.LEGACY: dbs.legacy_rows(), Platform.REVAMP: dbs.revamp_rows()}
         report = Reconciler(core.mapping(), rows[Platform.LEGACY], rows[Platform.REVAMP]).run()
-        repaired = None
+        repairs = None
         if repair and report.differences:
             stores = {Platform.LEGACY: dbs.legacy_store(), Platform.REVAMP: dbs.revamp_store()}
-            repaired = Repairer(
-                core.mapping(), stores, rows, core.settings().conflict_policy
-            ).repair(report.differences)
-            report = Reconciler(core.mapping(), rows[Platform.LEGACY], rows[Platform.REVAMP]).run()
-        differences = [
+            repairer = Repairer(core.mapping(), stores, rows, core.settings().conflict_policy)
+            if dry_run:
+                repairs = repairer.plan(report.differences)
+            else:
+                repairs = repairer.repair(report.differences)
+                report = Reconciler(
+                    core.mapping(), rows[Platform.LEGACY], rows[Platform.REVAMP]
+                ).run()
+        drift = Counter(d.entity_type for d in report.differences)
+        write_report(
+            core.settings().state_dir / "reports",
+            "reconcile",
             {
-                "entity_type": d.entity_type,
-                "legacy_id": d.legacy_id,
-                "revamp_id": d.revamp_id,
-                "problem": d.problem,
+                "compared": report.compared,
+                "drift": {e.entity_type: drift[e.entity_type] for e in core.mapping().entities},
+            },
+        )
+        differences = [attrs.asdict(d) for d in report.differences]
+        actions = (
+            []
+            if repairs is None
+            else [attrs.asdict(a) | {"side": a.side.value} for a in repairs.actions]
+        )
+        if as_json:
+            document = {
+                "compared": report.compared,
+                "in_sync": report.in_sync,
+                "dry_run": bool(repairs is not None and dry_run),
+                "repaired": None if repairs is None or dry_run else repairs.repaired,
+                "repairs": actions,
+                "differences": differences,
             }
+            typer.echo(json.dumps(document, default=str))
+        else:
+            _print_reconcile(report, repairs, dry_run)
+    raise typer.Exit(0 if report.in_sync else EXIT_PROBLEM)
+
+
+def _print_reconcile(report: ReconcileReport, repairs: RepairReport | None, dry_run: bool) -> None:
+    if repairs is not None:
+        verb = "would repair" if dry_run else "repaired"
+        console.print(
+            f"{verb}: {len(repairs.actions) if dry_run else repairs.repaired}, "
+            f"failed: {0 if dry_run else len(repairs.failed)}"
+        )
+        _print_some([a.describe() for a in repairs.actions])
+    state = "in sync" if report.in_sync else f"{len(report.differences)} differ"
+    console.print(f"compared {report.compared} rows: {state}")
+    _print_some(
+        [
+            f"{d.entity_type} legacy={d.legacy_id} revamp={d.revamp_id}: {d.problem}"
             for d in report.differences
         ]
-        if as_json:
-            typer.echo(
-                json.dumps(
-                    {
-                        "compared": report.compared,
-                        "in_sync": report.in_sync,
-                        "repaired": None if repaired is None else repaired.repaired,
-                        "differences": differences,
-                    }
-                )
-            )
-        else:
-            if repaired is not None:
-                console.print(f"repaired: {repaired.repaired}, failed: {len(repaired.failed)}")
-            console.print(
-                f"compared {report.compared} rows: "
-                f"{'in sync' if report.in_sync else f'{len(differences)} differ'}"
-            )
-            for d in differences[:50]:
-                console.print(
-                    f"  {d['entity_type']} legacy={d['legacy_id']} "
-                    f"revamp={d['revamp_id']}: {d['problem']}"
-                )
-    raise typer.Exit(0 if report.in_sync else EXIT_PROBLEM)
+    )
+
+
+def _print_some(lines: list[str]) -> None:
+    for line in lines[:SHOWN]:
+        console.print(f"  {line}", markup=False, highlight=False)
+    if len(lines) > SHOWN:
+        console.print(f"  … and {len(lines) - SHOWN} more (--json lists every one)")
 
 
 def main() -> None:

@@ -36,9 +36,9 @@ def one_line(error: Exception) -> str:
 
 
 @contextlib.contextmanager
-def opened(env_file: Path | None, quiet: bool = True) -> Iterator[Container]:
+def opened(env_file: Path | None, quiet: bool = True, **overrides: str) -> Iterator[Container]:
     """A container with its resources open; driver failures end the command with one line."""
-    settings = load_settings(env_file)
+    settings = load_settings(env_file, **overrides)
     configure_logging(settings.log_format, "WARNING" if quiet else settings.log_level)
     if quiet:  # the command reports a broker failure itself, in one line
         logging.getLogger("kafka").setLevel(logging.CRITICAL)

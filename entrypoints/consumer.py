@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import enum
+import faulthandler
+import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -24,14 +27,29 @@ class Direction(enum.Enum):
     BOTH = "both"
 
 
+STOP_DEADLINE_S = 9.5
+
+
 def install_stop_handlers(stop: threading.Event) -> None:
-    """SIGINT and SIGTERM finish the batch in flight, commit, and exit 0."""
+    """SIGINT and SIGTERM finish the batch in flight, commit, and exit 0; whatever the process
+    is blocked on (a stopped broker or database, a connect), it is gone within 10 s: past the
+    deadline it exits as a crash would, which commits nothing that was not applied."""
 
     def handler(signum: int, _frame: object) -> None:
-        stop.set()
+        if not stop.is_set():
+            stop.set()
+            threading.Thread(target=_exit_after_deadline, name="stop-deadline", daemon=True).start()
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, handler)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # where is it stuck? kill -USR1
+
+
+def _exit_after_deadline() -> None:
+    time.sleep(STOP_DEADLINE_S)
+    sys.stderr.write("stop: still blocked after the deadline, exiting now\n")
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def fail_configuration(error: ConfigurationError) -> None:
@@ -66,7 +84,11 @@ def main(
 
             configure_logging("console", "WARNING")
             settings_policy = Settings.parse(
-                {**raw, "SYNC_LEGACY_DSN": "postgresql://x/x", "SYNC_REVAMP_DSN": "mysql://x/x"}
+                {
+                    **raw,
+                    "SYNC_LEGACY_DSN": "postgresql+psycopg://x/x",
+                    "SYNC_REVAMP_DSN": "mysql+pymysql://x/x",
+                }
             )
             differing = run_in_memory(
                 load_mapping(raw.get("SYNC_MAPPING")),

@@ -9,17 +9,25 @@ from adapters.debezium import DebeziumCodec
 from adapters.mapping_file import load_mapping
 from adapters.memory.pipeline import build_pipeline
 from adapters.sql.application_db import SqlApplicationDatabase
+from adapters.sql.catalog import SqlSchemaCatalog
 from adapters.sql.engines import engine_resource
 from adapters.sql.snapshot import SqlRowSnapshot
 from adapters.sql.store import SqlTargetStore
+from application.schema_guard import SchemaGuard
 from application.stats import SyncStats
 from domain.events import Platform
+from domain.mapping import SchemaMapping
 from domain.retry import RetryPolicy
 from entrypoints.settings import Settings
 
 
 def _prefixes(settings: Settings) -> dict[Platform, str]:
     return {Platform.LEGACY: settings.legacy_prefix, Platform.REVAMP: settings.revamp_prefix}
+
+
+def _schema_of(mapping: SchemaMapping, platform: Platform) -> str:
+    """The schema (PostgreSQL) or database (MySQL) the mapped tables live in."""
+    return mapping.entities[0].schemas.on(platform)
 
 
 def _kafka_settings(settings: Settings):  # type: ignore[no-untyped-def]
@@ -42,6 +50,8 @@ class Core(containers.DeclarativeContainer):
     retry = providers.Object(RetryPolicy())
     outage_backoff = providers.Object(RetryPolicy(max_retries=0, max_delay_s=30.0))
     prefixes = providers.Callable(_prefixes, settings)
+    legacy_schema = providers.Callable(_schema_of, mapping, Platform.LEGACY)
+    revamp_schema = providers.Callable(_schema_of, mapping, Platform.REVAMP)
     codec = providers.Singleton(DebeziumCodec, mapping, prefixes)
 
 
@@ -61,6 +71,14 @@ class Databases(containers.DeclarativeContainer):
     revamp_app = providers.Singleton(
         SqlApplicationDatabase, revamp_engine, Platform.REVAMP, core.mapping
     )
+    legacy_catalog = providers.Singleton(
+        SqlSchemaCatalog, legacy_engine, Platform.LEGACY, core.legacy_schema
+    )
+    revamp_catalog = providers.Singleton(
+        SqlSchemaCatalog, revamp_engine, Platform.REVAMP, core.revamp_schema
+    )
+    catalogs = providers.Dict({Platform.LEGACY: legacy_catalog, Platform.REVAMP: revamp_catalog})
+    schema_guard = providers.Singleton(SchemaGuard, core.mapping, catalogs)
 
 
 class Messaging(containers.DeclarativeContainer):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -22,6 +23,7 @@ DEFAULTS = {
     "SYNC_DLQ_TOPIC": "sync.dlq",
     "SYNC_CONFLICT_POLICY": "last-writer-wins",
     "SYNC_HTTP_PORT": "9187",
+    "SYNC_HTTP_HOST": "127.0.0.1",
     "SYNC_LOG_FORMAT": "json",
     "SYNC_LOG_LEVEL": "INFO",
     "SYNC_TOPIC_PARTITIONS": "3",
@@ -30,6 +32,7 @@ DEFAULTS = {
     "SYNC_MAX_WAITING_IN_MEMORY": "10000",
     "SYNC_STATE_DIR": ".tandem/state",
     "SYNC_LEGACY_SLOT": "tandem_legacy",
+    "SYNC_STALL_SECONDS": "30",
 }
 _LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
 
@@ -84,6 +87,8 @@ class Settings:
     state_dir: Path
     legacy_slot: str = "tandem_legacy"
     max_waiting_in_memory: int = 10_000
+    stall_s: float = 30.0
+    http_host: str = "127.0.0.1"
     kafka_options: dict[str, str] = attrs.field(factory=dict, repr=False)
 
     @classmethod
@@ -107,6 +112,8 @@ class Settings:
             state_dir=Path(raw["SYNC_STATE_DIR"]),
             legacy_slot=_slot(raw, "SYNC_LEGACY_SLOT"),
             max_waiting_in_memory=_integer(raw, "SYNC_MAX_WAITING_IN_MEMORY", 0, 10_000_000),
+            stall_s=float(_integer(raw, "SYNC_STALL_SECONDS", 1, 86_400)),
+            http_host=_address(raw, "SYNC_HTTP_HOST"),
             kafka_options={
                 k: v
                 for k, v in raw.items()
@@ -145,6 +152,26 @@ def _dsn(raw: Mapping[str, str], name: str, backend: str) -> str:
         raise ConfigurationError(f"{name} is not a database URL") from error
     if url.get_backend_name() != backend:
         raise ConfigurationError(f"{name} must be a {backend} URL, got {url.get_backend_name()}")
+    driver = _DRIVERS[backend]
+    if url.get_driver_name() != driver:
+        raise ConfigurationError(
+            f"{name}: driver {url.get_driver_name()!r} is not the one Tandem ships with; "
+            f"write {backend}+{driver}://…"
+        )
+    return value
+
+
+_DRIVERS = {"postgresql": "psycopg", "mysql": "pymysql"}
+
+
+def _address(raw: Mapping[str, str], name: str) -> str:
+    value = raw[name].strip()
+    try:
+        ipaddress.ip_address(value)
+    except ValueError as error:
+        raise ConfigurationError(
+            f"{name}: {raw[name]!r} is not an IP address (127.0.0.1, or 0.0.0.0 for every one)"
+        ) from error
     return value
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.error
 import urllib.request
 from typing import Annotated, Any
 
@@ -18,14 +19,42 @@ from entrypoints.common import EXIT_PROBLEM, EnvFile, opened
 console = Console()
 
 
-def _service_health(port: int) -> dict[str, Any] | None:
+def service_readiness(port: int) -> dict[str, Any] | None:
+    """The running service's /readyz body (200 or 503 alike); `running: False` when nothing
+    answers on the port; None when SYNC_HTTP_PORT is 0 (no way to ask)."""
     if not port:
         return None
+    url = f"http://127.0.0.1:{port}/readyz"
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:
-            return dict(json.loads(answer.read()))
-    except (OSError, ValueError):
-        return None
+        with urllib.request.urlopen(url, timeout=3) as answer:
+            body = answer.read()
+    except urllib.error.HTTPError as refusal:  # 503: not ready, and the body says why
+        body = refusal.read()
+    except (OSError, ValueError) as error:
+        return {"running": False, "ready": False, "failing": {"service": f"{url}: {error}"}}
+    try:
+        return {"running": True, **json.loads(body)}
+    except ValueError:
+        return {"running": True, "ready": False, "failing": {"service": f"{url}: not JSON"}}
+
+
+def unhealthy_reasons(report: dict[str, Any]) -> list[str]:
+    """Why the report is unhealthy, one line each (empty when healthy)."""
+    reasons = [
+        f"{name} database unreachable: {db.get('error')}"
+        for name, db in report["databases"].items()
+        if not db["reachable"]
+    ]
+    if not report["kafka"]["reachable"]:
+        reasons.append(f"kafka unreachable: {report['kafka']['error']}")
+    service = report.get("service")
+    if service is not None and not service.get("ready"):
+        if not service.get("running"):
+            reasons.append(f"service not running ({service['failing']['service']})")
+        else:
+            failing = service.get("failing") or {"service": "not ready"}
+            reasons += [f"{part} not ready: {why}" for part, why in failing.items()]
+    return reasons
 
 
 def collect(container: Any) -> dict[str, Any]:
@@ -64,7 +93,9 @@ def collect(container: Any) -> dict[str, Any]:
     except BrokerUnavailableError as error:
         report["kafka"] = {"reachable": False, "error": str(error)}
         report["healthy"] = False
-    report["service"] = _service_health(settings.http_port)
+    report["service"] = service_readiness(settings.http_port)
+    report["reasons"] = unhealthy_reasons(report)
+    report["healthy"] = not report["reasons"]
     return report
 
 
@@ -99,6 +130,13 @@ def register_status(app: typer.Typer) -> None:
             console.print(f"kafka: {where}", markup=False, soft_wrap=True)
             depth = report["dlq_depth"]
             console.print(f"dlq depth: {'unknown' if depth is None else depth}")
-            console.print(f"service: {report['service'] or 'not running (no health endpoint)'}")
+            service = report["service"]
+            if service is None:
+                console.print("service: not asked (SYNC_HTTP_PORT=0)")
+            else:
+                state = "ready" if service.get("ready") else "NOT READY"
+                console.print(f"service: {state}", markup=False)
+            for reason in report["reasons"]:
+                console.print(f"  {reason}", markup=False, soft_wrap=True)
             console.print(f"healthy: {report['healthy']}")
         raise typer.Exit(0 if report["healthy"] else EXIT_PROBLEM)

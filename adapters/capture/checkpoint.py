@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import json
 import os
 from pathlib import Path
 from typing import IO, Any
 
+from adapters.atomic_file import write_json_atomically
 from adapters.capture.errors import CaptureConfigurationError, SlotBusyError
 
 
@@ -55,31 +55,4 @@ class CheckpointFile:
 
     def save(self, document: dict[str, Any]) -> None:
         """Replace the saved document; returns once it is on disk."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        data = json.dumps(document, sort_keys=True).encode() + b"\n"
-        try:
-            with open(temporary, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, self.path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                temporary.unlink()
-            raise
-        _fsync_directory(self.path.parent)
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename itself durable (POSIX); a no-op where directories cannot be opened."""
-    try:
-        descriptor = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
+        write_json_atomically(self.path, document)

@@ -28,13 +28,16 @@ from adapters.capture.binlog import (
     debezium_messages,
 )
 from adapters.capture.checkpoint import CheckpointFile
-from adapters.capture.errors import SlotBusyError
+from adapters.capture.errors import CaptureConfigurationError, SlotBusyError
 from adapters.capture.mysqlserver import (
     BROKEN_STREAM,
+    binlog_sizes,
     check_server,
     connection_settings,
     current_position,
+    foreign_checkpoint,
     row_changes,
+    server_identity,
     translate,
 )
 from adapters.capture.version import CONNECTOR_VERSION
@@ -76,6 +79,7 @@ class MySQLChangeCapture:
         self._stream: BinLogStreamReader | None = None
         self._saved: BinlogPosition | None = None  # durable in the state file
         self._done: BinlogPosition | None = None  # just after the last transaction handed on
+        self._identity: dict[str, Any] = {}  # of the server, recorded with each checkpoint
         self.more_pending = False  # the last call stopped at a batch limit, not when caught up
         self.skipped_transactions = 0  # the sync service's own: never published
 
@@ -92,12 +96,12 @@ class MySQLChangeCapture:
             return f"in use by a running capture ({self.checkpoint.path})"
         try:
             check_server(self._settings, self.server_id)
-            saved = self.checkpoint.load()
+            saved = self._load_own_checkpoint()
             position = (
                 BinlogPosition.from_dict(saved) if saved else current_position(self._settings)
             )
             if saved is None:
-                self.checkpoint.save(position.to_dict())
+                self._save(position)
         except (pymysql.err.OperationalError, *BROKEN_STREAM) as error:
             raise translate(error, None, str(self.checkpoint.path)) from error
         finally:
@@ -137,8 +141,33 @@ class MySQLChangeCapture:
         if published:
             self.publisher.flush()
         if self._done is not None and self._done != self._saved:
-            self.checkpoint.save(self._done.to_dict())  # only once the broker has it all
+            self._save(self._done)  # only once the broker has it all
             self._saved = self._done
+
+    def _save(self, position: BinlogPosition) -> None:
+        identity = {"server": self._identity} if self._identity else {}
+        self.checkpoint.save({**position.to_dict(), **identity})
+
+    def _load_own_checkpoint(self) -> dict[str, Any] | None:
+        """The saved checkpoint, refused when it was taken from another server."""
+        self._identity = server_identity(self._settings)
+        saved = self.checkpoint.load()
+        if saved is None:
+            return None
+        why = foreign_checkpoint(saved, self._identity, binlog_sizes(self._settings))
+        if why is not None:
+            raise CaptureConfigurationError(
+                f"capture checkpoint {self.checkpoint.path} is not this server's ({why}): "
+                "remove it to capture from the current end, then run `tandem reconcile --repair`"
+            )
+        return saved
+
+    def check_checkpoint(self) -> None:
+        """Refuse, at start, a checkpoint taken from another server."""
+        try:
+            self._load_own_checkpoint()
+        except (pymysql.err.OperationalError, *BROKEN_STREAM) as error:
+            raise translate(error, None, str(self.checkpoint.path)) from error
 
     def close(self) -> None:
         """Disconnect; an unfinished transaction is read again after the next connect."""
@@ -199,10 +228,10 @@ class MySQLChangeCapture:
         self.buffer.abandon()
         self.checkpoint.lock()  # one capture per state file, as PostgreSQL allows one per slot
         check_server(self._settings, self.server_id)
-        saved = self.checkpoint.load()
+        saved = self._load_own_checkpoint()
         if saved is None:  # like Debezium's snapshot.mode=never: from the end of the binlog
             self._saved = current_position(self._settings)
-            self.checkpoint.save(self._saved.to_dict())
+            self._save(self._saved)
             log.info("no capture checkpoint: starting at the end of the binlog",
                      extra={"file": self._saved.file, "pos": self._saved.pos})  # fmt: skip
         else:

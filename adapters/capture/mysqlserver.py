@@ -81,6 +81,44 @@ def current_position(settings: dict[str, Any]) -> BinlogPosition:
     return BinlogPosition(str(row[0]), int(row[1]))
 
 
+def server_identity(settings: dict[str, Any]) -> dict[str, Any]:
+    """Which server this is: MySQL's server_uuid (MariaDB has none) and the server_id."""
+    with _cursor(settings) as cursor:
+        cursor.execute("SELECT @@server_id")
+        (server_id,) = cursor.fetchone()
+        try:
+            cursor.execute("SELECT @@server_uuid")
+            (uuid,) = cursor.fetchone()
+        except pymysql.err.OperationalError:  # MariaDB: unknown system variable
+            uuid = None
+    return {"server_uuid": uuid, "server_id": int(server_id)}
+
+
+def binlog_sizes(settings: dict[str, Any]) -> dict[str, int]:
+    """The binlog files the server still has, with their sizes."""
+    with _cursor(settings) as cursor:
+        cursor.execute("SHOW BINARY LOGS")
+        return {str(row[0]): int(row[1]) for row in cursor.fetchall()}
+
+
+def foreign_checkpoint(
+    saved: dict[str, Any], identity: dict[str, Any], binlogs: dict[str, int]
+) -> str | None:
+    """Why a saved checkpoint cannot be from this server (None when it can): another
+    server_uuid or server_id, or a binlog file this server never wrote that far."""
+    recorded = saved.get("server") or {}
+    for key in ("server_uuid", "server_id"):
+        was, now = recorded.get(key), identity.get(key)
+        if was is not None and now is not None and was != now:
+            return f"it was taken from {key} {recorded[key]}, this server is {identity[key]}"
+    file, pos = saved.get("file"), saved.get("pos", 0)
+    if file not in binlogs:
+        return f"binlog {file} does not exist on this server"
+    if pos > binlogs[file]:
+        return f"binlog {file} is only {binlogs[file]} bytes here, not {pos}"
+    return None
+
+
 def translate(error: BaseException, position: BinlogPosition | None, state: str) -> SyncError:
     """A driver error as the sync's error: transient unless retrying cannot help."""
     if isinstance(error, pymysql.err.OperationalError):

@@ -51,6 +51,7 @@ class CaptureRunner:
         self.failures = 0  # consecutive transient failures
         self.recoveries = 0  # times it came back after transient failures
         self.last_error: str | None = None
+        self.last_progress = time.monotonic()  # a pass completed (published, or caught up)
         self._closed = False
 
     def run_once(self, max_s: float = 30.0) -> int:
@@ -89,6 +90,7 @@ class CaptureRunner:
                     )
                     self.failures, self.last_error = 0, None
                     self.recoveries += 1
+                self.last_progress = time.monotonic()
                 if count == 0 and self.poll_interval_s > 0 and not self.capture.more_pending:
                     stop.wait(self.poll_interval_s)
         finally:

@@ -17,7 +17,7 @@ def purge_files(stack_dir: Path, state: dict[str, object]) -> None:
     link = stack_dir / "data"
     if link.is_symlink():
         link.unlink()
-    for sub in ("run", "log"):
+    for sub in ("run", "log", "state"):
         shutil.rmtree(stack_dir / sub, ignore_errors=True)
     for name in ("state.json", "stack.env"):
         (stack_dir / name).unlink(missing_ok=True)

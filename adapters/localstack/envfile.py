@@ -19,8 +19,15 @@ def local_values(stack_dir: Path, ports: Mapping[str, int]) -> dict[str, str]:
         "SYNC_LEGACY_DSN": f"postgresql+psycopg://postgres@{HOST}:{ports['postgres']}/legacy",
         "SYNC_REVAMP_DSN": f"mysql+pymysql://root@{HOST}:{ports['mariadb']}/revamp",
         "SYNC_KAFKA_BOOTSTRAP": f"{HOST}:{ports['broker']}",
+        "SYNC_STATE_DIR": str(state_dir(stack_dir)),
         "TANDEM_STACK_DIR": str(stack_dir),
     }
+
+
+def state_dir(stack_dir: Path) -> Path:
+    """Capture checkpoints and snapshot progress live with the stack whose servers they
+    describe: another stack never picks them up, and `down --purge` removes them."""
+    return stack_dir / "state"
 
 
 def external_values(stack_dir: Path, environ: Mapping[str, str]) -> dict[str, str] | None:
@@ -28,6 +35,7 @@ def external_values(stack_dir: Path, environ: Mapping[str, str]) -> dict[str, st
     if not all(environ.get(key, "").strip() for key in KEYS):
         return None
     values = {key: environ[key].strip() for key in KEYS}
+    values["SYNC_STATE_DIR"] = environ.get("SYNC_STATE_DIR") or str(state_dir(stack_dir))
     values["TANDEM_STACK_DIR"] = str(stack_dir)
     return values
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from adapters.atomic_file import write_atomically
 
 if TYPE_CHECKING:
     from adapters.localstack.users import ServiceUser
@@ -88,10 +89,7 @@ def save_state(stack_dir: Path, state: dict[str, Any]) -> None:
 
 
 def write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    tmp.chmod(mode)
-    os.replace(tmp, path)
+    write_atomically(path, text.encode(), mode)
 
 
 @contextmanager

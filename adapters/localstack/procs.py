@@ -90,9 +90,10 @@ def alive(pid: int | None, exe: str | None = None) -> bool:
 
 
 def send(pid: int, sig: signal.Signals) -> None:
-    """SIGKILL hits the whole process group (as a crash would); other signals the leader only."""
+    """SIGKILL (as a crash would), SIGSTOP and SIGCONT (a paused server: its backends too) hit
+    the whole process group; other signals the leader only."""
     try:
-        if sig == signal.SIGKILL and os.getpgid(pid) == pid:
+        if sig in (signal.SIGKILL, signal.SIGSTOP, signal.SIGCONT) and os.getpgid(pid) == pid:
             os.killpg(pid, sig)
         else:
             os.kill(pid, sig)

@@ -81,6 +81,10 @@ class InMemoryChangeSource:
                 for index in range(len(self.broker.topics[topic]))
             }
 
+    def backlog(self) -> int | None:
+        ends = self.broker.end_offsets(self.topics)
+        return sum(end - self.positions.get(tp, 0) for tp, end in ends.items())
+
     def lag(self) -> dict[tuple[str, int], tuple[int, int]]:
         ends = self.broker.end_offsets(self.topics)
         return {

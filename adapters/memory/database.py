@@ -97,6 +97,13 @@ class InMemoryDatabase:
                 if (link := self.find_link(entity_type, platform, i)) is not None
             }
 
+    def forget_links(self, entity_type: str, platform: Platform, ids: Collection[int]) -> int:
+        with self.lock:
+            stale = [link for i in ids if (link := self.find_link(entity_type, platform, i))]
+            for link in stale:
+                self.links.remove(entity_type, link.legacy_id)
+            return len(stale)
+
     def find_link(self, entity_type: str, platform: Platform, row_id: int) -> EntityLink | None:
         return self.links.get(entity_type, platform, row_id)
 
@@ -148,6 +155,10 @@ class InMemoryDatabase:
         with self.lock:
             ids = sorted(i for i in self.tables[entity.entity_type] if i > after_id)[:limit]
             return [dict(self.tables[entity.entity_type][i]) for i in ids]
+
+    def count(self, entity: EntityMapping, after_id: int = 0) -> int:
+        with self.lock:
+            return sum(1 for i in self.tables[entity.entity_type] if i > after_id)
 
     def all_links(self, entity_type: str) -> Iterator[EntityLink]:
         with self.lock:

@@ -38,8 +38,10 @@ class InMemoryPipeline:
         return self.databases[Platform.REVAMP]
 
     def drain(self) -> None:
-        """Run both directions until neither has anything left."""
-        while sum(loop.drain(idle_polls=1) for loop in self.loops.values()):
+        """Run both directions until neither has anything left (an outage is waited out)."""
+        while sum(loop.drain(idle_polls=1) for loop in self.loops.values()) or any(
+            loop.failures for loop in self.loops.values()
+        ):
             pass
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from adapters.sql.errors import translated
 from adapters.sql.tables import SchemaTables
@@ -26,6 +26,13 @@ class SqlRowSnapshot:
         query = select(table).where(key > after_id).order_by(key).limit(limit)
         with translated(f"{entity.entity_type} scan"), self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
+
+    def count(self, entity: EntityMapping, after_id: int = 0) -> int:
+        table = self.tables.of(entity)
+        key = table.c[entity.key.on(self.platform)]
+        query = select(func.count()).select_from(table).where(key > after_id)
+        with translated(f"{entity.entity_type} count"), self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
 
     def all_links(self, entity_type: str) -> Iterator[EntityLink]:
         links = self.tables.links

@@ -96,6 +96,15 @@ class SqlTargetStore:
         with translated(f"{self.platform.value} waiting children"), self.engine.connect() as conn:
             return waiting.lowest_offsets(conn, self.tables)
 
+    def forget_links(self, entity_type: str, platform: Platform, ids: Collection[int]) -> int:
+        if not ids:
+            return 0
+        links = self.tables.links
+        id_column = links.c.legacy_id if platform is Platform.LEGACY else links.c.revamp_id
+        condition = and_(links.c.entity_type == entity_type, id_column.in_(list(ids)))
+        with translated(f"{self.platform.value} entity_mappings"), self.engine.begin() as conn:
+            return int(conn.execute(links.delete().where(condition)).rowcount)
+
 
 def read_links(
     conn: Connection,

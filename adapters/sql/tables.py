@@ -6,11 +6,13 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Float,
     Integer,
     LargeBinary,
     MetaData,
+    Numeric,
     String,
     Table,
     Text,
@@ -19,7 +21,16 @@ from sqlalchemy import (
 from domain.events import Platform
 from domain.mapping import EntityMapping, SchemaMapping
 
-_TYPES = {"timestamp": DateTime(), "integer": BigInteger(), "string": Text(), None: Text()}
+_TYPES = {
+    "timestamp": DateTime(),
+    "integer": BigInteger(),
+    "string": Text(),
+    "boolean": Boolean(),
+    "decimal": Numeric(asdecimal=True),
+    "float": Float(),
+    "date": Date(),
+    None: Text(),
+}
 
 
 class SchemaTables:

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import threading
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine
 
 from adapters.kafka.publisher import KafkaEventPublisher
@@ -54,6 +57,8 @@ def test_tandem_run_syncs_both_ways_then_goes_quiet(
     env_file: Path, clean_engines: dict[str, Engine], tmp_path: Path
 ) -> None:
     legacy, revamp = clean_engines["legacy"], clean_engines["revamp"]
+    port = free_port()
+    env_file.write_text(env_file.read_text() + f"SYNC_HTTP_PORT={port}\n")
     run = Process([*TANDEM, "run", "--env-file", str(env_file)], tmp_path / "run.log")
     with started(run):
         execute(
@@ -73,6 +78,13 @@ def test_tandem_run_syncs_both_ways_then_goes_quiet(
             "Active",
             "sync_service",
         )
+
+        metrics = prometheus_samples(port)
+        applied = metrics[("tandem_events_total", "legacy-to-revamp", "legacy_users", "applied")]
+        assert applied >= 1
+        assert metrics[("tandem_source_to_target_seconds_count", "legacy-to-revamp", "", "")] >= 1
+        assert metrics[("tandem_capture_published_total", "", "", "")] >= 1
+        assert ("tandem_build_info", "", "", "") in metrics
 
         # an application update of the row the sync wrote last, not touching `source`
         execute(revamp, "UPDATE revamp_users SET status = 'Banned' WHERE id = :id", id=copy["id"])
@@ -123,6 +135,30 @@ def test_tandem_run_syncs_both_ways_then_goes_quiet(
 
         run.signal(signal.SIGTERM)
         assert run.wait(60) == 0, run.output()[-3000:]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def prometheus_samples(port: int) -> dict[tuple[str, str, str, str], float]:
+    """(name, direction, table, outcome) -> value, summed over other labels, from /metrics."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+        text = answer.read().decode()
+    found: dict[tuple[str, str, str, str], float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = sample.labels
+            key = (
+                sample.name,
+                labels.get("direction", ""),
+                labels.get("table", ""),
+                labels.get("outcome", ""),
+            )
+            found[key] = found.get(key, 0.0) + sample.value
+    return found
 
 
 def write_users(engine: Engine, prefix: str, count: int, table: str, columns: str) -> None:

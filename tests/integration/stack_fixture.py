@@ -18,7 +18,10 @@ def stack_session(tmp_root: Path) -> Iterator[dict[str, str]]:
     """Yield SYNC_* settings: the environment's when all three are set, else a fresh private
     stack in `tmp_root/stack`, stopped and deleted afterwards. os.environ is not changed."""
     if all(os.environ.get(key) for key in KEYS):
-        yield {key: os.environ[key] for key in KEYS}
+        given = {key: os.environ[key] for key in KEYS}
+        if os.environ.get("TANDEM_STACK_DIR"):  # a stack of ours: tests may kill its servers
+            given["TANDEM_STACK_DIR"] = os.environ["TANDEM_STACK_DIR"]
+        yield given
         return
     stack_dir = tmp_root / "stack"
     try:

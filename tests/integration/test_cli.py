@@ -218,6 +218,7 @@ def bad_settings(tmp_path: Path) -> list[tuple[str, dict[str, str]]]:
         ("SYNC_LEGACY_DSN", {"SYNC_LEGACY_DSN": f"mysql://app:{SECRET}@db.example/legacy"}),
         ("SYNC_CONFLICT_POLICY", {"SYNC_CONFLICT_POLICY": "sometimes"}),
         ("SYNC_REVAMP_DSN", {"SYNC_REVAMP_DSN": f"postgresql://app:{SECRET}@db.example/r"}),
+        ("SYNC_REVAMP_DSN", {"SYNC_REVAMP_DSN": f"mysql://app:{SECRET}@db.example/r"}),
         ("SYNC_HTTP_PORT", {"SYNC_HTTP_PORT": "99999"}),
         ("SYNC_MAPPING", {"SYNC_MAPPING": str(tmp_path / "missing.yaml")}),
         ("SYNC_KAFKA_SECURITY_PROTOCOL", {"SYNC_KAFKA_SECURITY_PROTOCOL": "carrier-pigeon"}),
@@ -306,8 +307,14 @@ def test_snapshot_from_legacy_copies_mapped_rows_once(
     tandem: Tandem, clean_engines: dict[str, Engine]
 ) -> None:
     seed_legacy(clean_engines)
+    users_only = tandem.ok("snapshot", "--from", "legacy", "--table", "legacy_users")
+    assert "legacy: copied 2, already in sync 0, skipped 0, failed 0" in users_only
+    assert "2/2" in users_only and "100%" in users_only  # the table's bar, when it ends
     out = tandem.ok("snapshot", "--from", "legacy")
-    assert "copied 4" in out
+    assert "copied 2, already in sync 0, skipped 2" in out  # the users: done by the first run
+    assert "post" in out and "like" in out
+    unknown = tandem("snapshot", "--table", "nope")
+    assert unknown.returncode == 2 and "--table: nope not in the mapping" in unknown.stderr
     rows = revamp_rows(clean_engines["revamp"])
     users = {row[2]: (row[0], row[1], row[3], row[4]) for row in rows["users"]}
     assert users == {
@@ -356,13 +363,47 @@ def test_reconcile_finds_a_direct_change_and_repairs_it(
     assert difference["revamp_id"] == bob
     assert "user_name" in difference["problem"] and "bobby" in difference["problem"]
 
-    tandem.ok("reconcile", "--repair")
+    repaired = tandem.ok("reconcile", "--repair")
+    assert "repaired: 1, failed: 0" in repaired
+    assert f"revamp={bob}: update on legacy, because field" in repaired
+    assert "last-writer-wins: revamp is newer" in repaired
     assert json.loads(tandem.ok("reconcile", "--json"))["differences"] == []
     with clean_engines["legacy"].connect() as conn:
         legacy_name = conn.execute(
             text("SELECT username FROM legacy_users WHERE email = 'bob@example.com'")
         ).scalar_one()
     assert legacy_name == "bobby"  # last-writer-wins: the direct change on revamp is newer
+
+
+def test_repair_after_a_truncate_heals_every_row_and_says_why(
+    tandem: Tandem, clean_engines: dict[str, Engine]
+) -> None:
+    seed_legacy(clean_engines)
+    tandem.ok("snapshot", "--from", "legacy")
+    with clean_engines["legacy"].begin() as conn:
+        conn.execute(text("TRUNCATE legacy_likes, legacy_posts, legacy_users RESTART IDENTITY"))
+
+    plan = json.loads(tandem("reconcile", "--repair", "--dry-run", "--json").stdout)
+    assert plan["dry_run"] is True and plan["repaired"] is None
+    assert [(a["entity_type"], a["operation"], a["side"]) for a in plan["repairs"]] == [
+        ("user", "insert", "legacy"),
+        ("user", "insert", "legacy"),
+        ("post", "insert", "legacy"),
+        ("like", "insert", "legacy"),
+    ]
+    assert {a["why"] for a in plan["repairs"]} == {"missing on legacy"}
+    with clean_engines["legacy"].connect() as conn:  # a dry run writes nothing
+        assert conn.execute(text("SELECT count(*) FROM legacy_users")).scalar_one() == 0
+
+    done = tandem("reconcile", "--repair", "--json")
+    report = json.loads(done.stdout)
+    assert done.returncode == 0, report
+    assert report["repaired"] == 4 and [a["error"] for a in report["repairs"]] == [""] * 4
+    assert all(a["healed_links"] == 1 for a in report["repairs"])  # the snapshot made one each
+    assert "in sync" in tandem.ok("reconcile")
+    with clean_engines["legacy"].connect() as conn:
+        names = conn.execute(text("SELECT username FROM legacy_users ORDER BY username"))
+        assert [row[0] for row in names] == ["ann", "bob"]
 
 
 # --- dead letters --------------------------------------------------------------------------

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from adapters.memory.clock import FakeClock
 from adapters.memory.pipeline import InMemoryPipeline
-from domain.errors import TargetUnavailableError
+from domain.errors import PositionsLostError, TargetUnavailableError
 from domain.events import Platform
 from tests.acceptance.debezium_messages import DebeziumFeed
 from tests.unit.messages import new_post, new_user, produce
@@ -117,3 +119,58 @@ def test_a_stop_request_cuts_an_outage_backoff_short(
     loop.run(stop)
     assert clock.slept[:3] == [1.0, 2.0, 4.0]
     assert clock.slept[3:] == [0.2]  # not the whole 1 s backoff
+
+
+class RebalancingSource:
+    """The in-memory source whose next commits are refused as a rebalance would refuse them:
+    like Kafka's, the refused member's positions go back to the committed offsets."""
+
+    def __init__(self, inner: Any, refusals: int) -> None:
+        self.inner, self.refusals, self.commits_tried = inner, refusals, 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def commit(self, offsets: Any) -> None:
+        self.commits_tried += 1
+        if self.refusals:
+            self.refusals -= 1
+            self.inner.rewind()  # the group hands the partitions out again from the commits
+            raise PositionsLostError("group tandem-legacy-to-revamp: commit refused")
+        self.inner.commit(offsets)
+
+
+def test_a_commit_refused_by_a_rebalance_is_dropped_not_retried_and_the_batch_skipped(
+    pipeline: InMemoryPipeline, feed: DebeziumFeed, clock: FakeClock
+) -> None:
+    messages = produce(pipeline, new_user(feed, 4, "alice"), new_user(feed, 5, "bob"))
+    loop = pipeline.loops[LEGACY]
+    source = RebalancingSource(loop.source, refusals=1)
+    loop.source = source  # type: ignore[assignment]
+    assert loop.step() == 0  # applied, commit refused: nothing committed, no backoff
+    assert source.commits_tried == 1
+    assert clock.slept == [] and loop.failures == 0 and loop.rebalances == 1
+    assert committed(pipeline, messages[0].topic, messages[0].partition) is None
+    loop.drain()
+    assert len(pipeline.revamp.rows_of("user")) == 2
+    assert pipeline.stats.total("duplicates_skipped") == 2  # the redelivered batch
+    for message in messages:
+        assert committed(pipeline, message.topic, message.partition) == message.offset + 1
+    assert pipeline.dead_letters.letters() == []
+
+
+def test_a_rebalance_forgets_waiting_children_and_their_partitions_until_redelivered(
+    pipeline: InMemoryPipeline, feed: DebeziumFeed
+) -> None:
+    (post,) = produce(pipeline, new_post(feed, 5, 77))
+    loop = pipeline.loops[LEGACY]
+    loop.drain()
+    assert len(loop.service.waiting) == 1
+    produce(pipeline, new_user(feed, 77, "carol"))
+    loop.source = RebalancingSource(loop.source, refusals=1)  # type: ignore[assignment]
+    loop.step()
+    assert len(loop.service.waiting) == 0 and loop.service.high_water == {}
+    loop.drain()  # the child comes again with its parent, from the committed offsets
+    assert len(pipeline.revamp.rows_of("post")) == 1
+    assert committed(pipeline, post.topic, post.partition) == post.offset + 1
+    assert pipeline.dead_letters.letters() == []

@@ -81,6 +81,18 @@ def test_compose_has_the_stack_services(services: dict[str, dict[str, Any]]) -> 
     assert expected <= set(services)
 
 
+def test_prometheus_scrapes_tandem_and_grafana_is_provisioned_with_the_dashboard(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    scrape = yaml.safe_load((ROOT / "infra" / "prometheus" / "prometheus.yml").read_text())
+    [job] = scrape["scrape_configs"]
+    assert job["static_configs"][0]["targets"] == ["tandem:9187"]
+    assert services["tandem"]["environment"]["SYNC_HTTP_HOST"] == "0.0.0.0"
+    mounts = " ".join(services["grafana"]["volumes"])
+    assert "infra/grafana/dashboards" in mounts and "infra/grafana/provisioning" in mounts
+    assert (ROOT / "infra" / "grafana" / "dashboards" / "tandem.json").is_file()
+
+
 @pytest.mark.parametrize(
     ("name", "image_prefix", "port"),
     [

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from adapters.mapping_file import load_mapping
+from adapters.mapping_file import REFERENCE_MAPPING, load_mapping
 from domain.errors import ConfigurationError, MappingError
 from domain.events import Platform
 from domain.mapping import SchemaMapping
@@ -149,3 +151,41 @@ def test_an_unreadable_mapping_file_names_the_setting(tmp_path: Path) -> None:
     for name in ("missing.yaml", "bad.yaml", "empty.yaml"):
         with pytest.raises(ConfigurationError, match="SYNC_MAPPING"):
             load_mapping(tmp_path / name)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda d: d["entities"]["post"]["fields"][2].update(refrences="user"),
+            "entities.post.fields[2].refrences: unknown key (did you mean 'references'?)",
+        ),
+        (
+            lambda d: d["entities"]["user"].update(verison="updated_at"),
+            "entities.user.verison: unknown key (did you mean 'version'?)",
+        ),
+        (
+            lambda d: d.update(entites={}),
+            "mapping.entites: unknown key (did you mean 'entities'?)",
+        ),
+        (
+            lambda d: d["entities"]["user"]["tables"].update(revmap="x"),
+            "entities.user.tables.revmap: unknown key (did you mean 'revamp'?)",
+        ),
+        (
+            lambda d: d["entities"]["like"]["fields"][0].update(colour="red"),
+            "entities.like.fields[0].colour: unknown key; known:",
+        ),
+    ],
+)
+def test_an_unknown_key_of_the_mapping_file_is_named_with_its_likely_meaning(
+    tmp_path: Path, change: Callable[[dict[str, Any]], None], message: str
+) -> None:
+    document = yaml.safe_load(REFERENCE_MAPPING.read_text())
+    change(document)
+    path = tmp_path / "mapping.yaml"
+    path.write_text(yaml.safe_dump(document))
+    with pytest.raises(ConfigurationError) as raised:
+        load_mapping(path)
+    assert message in str(raised.value)
+    assert "\n" not in str(raised.value)

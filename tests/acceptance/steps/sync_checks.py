@@ -29,6 +29,12 @@ def retried(world: World, count: int) -> None:
     assert world.stats.total("retries") == count
 
 
+@then(parsers.parse("the sync waited out {count:d} outage"))
+def outages(world: World, count: int) -> None:
+    assert world.stats.total("outages") == count
+    assert world.stats.total("outage_waits") >= count
+
+
 @then("the dead-letter queue is empty")
 def no_dead_letters(world: World) -> None:
     assert world.dead_letters() == []
