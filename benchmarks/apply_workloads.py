@@ -289,6 +289,7 @@ class RawWriter:
         return [int(r[0]) for r in conn.exec_driver_sql(sql, params)]
 
     def _links(self, conn: Connection, links: list[tuple[str, int, int, bool]]) -> None:
+        links = list({(k, o): (k, o, t, d) for k, o, t, d in links}.values())  # last wins
         legacy = self.origin is Platform.LEGACY
         rows = [
             (kind, origin_id if legacy else target_id, target_id if legacy else origin_id, 1, 0, d)
