@@ -320,12 +320,7 @@ class SyncService:
                 with session.savepoint() if isolated else nullcontext():
                     item.outcome = self.applier.apply(session, item.event)
             except ParentPendingError as error:
-                if item.expired:
-                    self._out_of_time(item, error)
-                    settled += 1
-                    continue
-                item.outcome, item.error = Outcome.WAITING, error
-                blocked.add(key)
+                settled += self._parent_pending(item, error, blocked)
                 continue
             except TransientError:
                 raise
@@ -374,9 +369,16 @@ class SyncService:
                 raise
             raise _NeedsIsolation from error
 
-    def _out_of_time(self, item: _Item, error: ParentPendingError) -> None:
-        item.outcome, item.error = Outcome.DEAD_LETTERED, ParentMissingError(str(error))
-        item.trace = f"waited {self.waiting.wait_s:g} s for its parent: {error}"
+    def _parent_pending(self, item: _Item, error: ParentPendingError, blocked: set[KeyOf]) -> int:
+        """The item waits, and later changes of its key behind it; out of time, it is
+        dead-lettered (and settled: returns 1)."""
+        if item.expired:
+            item.outcome, item.error = Outcome.DEAD_LETTERED, ParentMissingError(str(error))
+            item.trace = f"waited {self.waiting.wait_s:g} s for its parent: {error}"
+            return 1
+        item.outcome, item.error = Outcome.WAITING, error
+        blocked.add(key_of(item.event))
+        return 0
 
     def _keep_waiting(self, session: TargetSession, items: list[_Item]) -> None:
         """Name what each waiting item waits for (a change queued behind an earlier one of

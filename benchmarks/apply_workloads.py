@@ -231,8 +231,8 @@ class RawWriter:
                 self._batch(conn, changes[start : start + BATCH])
         return round(len(changes) / (time.perf_counter() - started))
 
-    def _batch(self, conn: Connection, batch: list[Change]) -> None:
-        event_ids = [str(uuid.uuid4()) for _ in batch]
+    def _reads(self, conn: Connection, batch: list[Change], event_ids: list[str]) -> None:
+        """What Tandem reads per batch: processed ids, links, the target rows (locked)."""
         self._select(conn, "processed_events", "event_id", event_ids)
         for kind in dict.fromkeys(c.kind for c in batch):
             ids = [c.row["id"] for c in batch if c.kind == kind]
@@ -241,6 +241,10 @@ class RawWriter:
             known = [self.target_ids[(kind, i)] for i in ids if (kind, i) in self.target_ids]
             if known:
                 self._select(conn, self._table(kind), "id", known, lock=True)
+
+    def _batch(self, conn: Connection, batch: list[Change]) -> None:
+        event_ids = [str(uuid.uuid4()) for _ in batch]
+        self._reads(conn, batch, event_ids)
         writes = PendingRowWrites(conn, self.tables, self.target)
         links = []
         order = {Operation.CREATE: 0, Operation.UPDATE: 1, Operation.DELETE: 2}
