@@ -98,7 +98,8 @@ class Rows:
     def __init__(self, origin: Platform, count: int, raw: bool = False) -> None:
         self.origin = origin
         self.half = count // 2
-        self.base = 10_000_000 if raw else 0  # raw rows never meet Tandem's
+        # ids of their own: raw rows never meet Tandem's, nor one origin's the other's links
+        self.base = (10_000_000 if raw else 0) + (1_000_000 if origin is Platform.REVAMP else 0)
         self.tag = "raw" if raw else "tandem"
         self.position = iter(range(1, 100 * count))
 
