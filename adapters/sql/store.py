@@ -153,6 +153,7 @@ class SqlSession:
         self.pending_links: dict[tuple[str, int], EntityLink] = {}
         self.known_links: dict[LinkKey, EntityLink | None] = {}
         self.undo: list[Callable[[], None]] = []
+        self.savepoints = 0  # open savepoints: only their rollback needs the undo log
         # rows read in this transaction: locked FOR UPDATE, so only our own writes change them
         self.known_rows: dict[tuple[str, int], StoredRow | None] = {}
         self.known_keys: dict[tuple[str, tuple[str, ...], tuple[Any, ...]], int | None] = {}
@@ -174,7 +175,8 @@ class SqlSession:
                 "processed_at": _utcnow(),
             }
         )
-        self.undo.append(self.pending_processed.pop)
+        if self.savepoints:
+            self.undo.append(self.pending_processed.pop)
 
     def links(
         self, entity_type: str, platform: Platform, ids: Collection[int]
@@ -203,7 +205,11 @@ class SqlSession:
         self._set_undoably(self.known_links, key, link)
 
     def _set_undoably(self, table: dict[Any, Any], key: Any, value: Any) -> None:
-        """table[key] = value, with an undo that a savepoint's rollback runs."""
+        """table[key] = value, with an undo that a savepoint's rollback runs (outside any
+        savepoint a failure rolls the whole transaction back, and the session with it)."""
+        if not self.savepoints:
+            table[key] = value
+            return
         had, previous = key in table, table.get(key)
         table[key] = value
 
@@ -375,6 +381,7 @@ class SqlSession:
     def savepoint(self) -> Iterator[None]:
         self.write_pending()  # what came before is not this scope's
         mark = len(self.undo)
+        self.savepoints += 1
         try:
             with translated(f"{self.platform.value} database"), self.conn.begin_nested():
                 yield
@@ -386,6 +393,8 @@ class SqlSession:
             self.known_rows.clear()  # what the rolled-back writes changed is read again
             self.known_keys.clear()
             raise
+        finally:
+            self.savepoints -= 1
 
     def flush(self) -> None:
         """Write the links and processed events of the transaction, one statement each."""
