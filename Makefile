@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install servers lint typecheck test test-unit test-acceptance test-integration fuzz demo bench stack-down clean
+.PHONY: install servers lint typecheck test test-unit test-acceptance test-integration chaos fuzz demo bench stack-down clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,13 @@ test-acceptance: $(STAMP)
 
 test-integration: install
 	$(BIN)/pytest -m "integration or e2e or chaos" $(PYTEST_ARGS)
+
+# Randomized, seeded faults under load; CHAOS_SEED=<seed> replays a run (the seed is printed).
+CHAOS_OPERATIONS ?= 5000
+CHAOS_FAULTS ?= 8
+chaos: install
+	CHAOS_OPERATIONS=$(CHAOS_OPERATIONS) CHAOS_FAULTS=$(CHAOS_FAULTS) \
+		$(BIN)/pytest tests/chaos -m chaos -s $(PYTEST_ARGS)
 
 # the fuzz test of tests/e2e/test_fuzz.py on more seeds than the one `make test` runs
 FUZZ_SEEDS ?= 1,2,3

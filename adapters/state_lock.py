@@ -43,6 +43,19 @@ class StateLock:
         handle.flush()
         self._handle = handle
 
+    def holder(self) -> str | None:
+        """Who holds the lock now (its pid and command), or None when nobody does."""
+        try:
+            handle = open(self.path)  # noqa: SIM115 - closed below
+        except FileNotFoundError:
+            return None
+        with handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return handle.read().strip() or "another process"
+            return None
+
     def release(self) -> None:
         handle, self._handle = self._handle, None
         if handle is not None:

@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 
+from application.outage import OutageLog
 from application.sync_service import SyncService
 from domain.errors import PositionsLostError, TransientError
 from domain.ports import ChangeSource, Clock
@@ -44,6 +45,7 @@ class ConsumerLoop:
         self.out_of_touch = False  # the source could not tell its backlog (broker unreachable)
         self.caught_up = False  # the last poll was empty and nothing waits behind it
         self.stop: threading.Event | None = None
+        self.outages = OutageLog(log, {"direction": service.direction})
         self._rewind_due = False
 
     def step(self) -> int:
@@ -63,6 +65,7 @@ class ConsumerLoop:
             self._outage(error)
             return 0
         self.failures = 0
+        self.outages.recovered()
         self._note_progress(len(messages))
         return len(messages)
 
@@ -85,10 +88,7 @@ class ConsumerLoop:
         self.failures += 1
         self.last_error = f"{type(error).__name__}: {error}"
         delay = self.outage_backoff.delay_after(self.failures)
-        log.error(
-            "outage: nothing committed, will redeliver",
-            extra={"direction": self.service.direction, "error": str(error), "retry_in_s": delay},
-        )
+        self.outages.failed(error, delay)  # nothing committed: the batch comes again
         self.service.forget_uncommitted()
         self._rewind_due = True
         self._pause(delay)

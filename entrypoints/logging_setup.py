@@ -32,5 +32,9 @@ def configure_logging(log_format: str = "json", level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Client libraries log every reconnect attempt; Tandem says once when an outage starts and
+    # once when it ends (application/outage.py). Their own lines come back with DEBUG.
     for noisy in ("kafka", "pymysqlreplication"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+        logging.getLogger(noisy).setLevel(
+            logging.DEBUG if root.level <= logging.DEBUG else logging.CRITICAL
+        )

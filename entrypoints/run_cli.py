@@ -36,7 +36,8 @@ def register_run(app: typer.Typer) -> None:
         lock = StateLock(settings.state_dir, "tandem run")
         with reported_errors():
             state_dir(settings)
-            lock.acquire()
+            if capture:  # the capture positions have one owner; consumers may be many
+                lock.acquire()
         container = build_container(settings)
         container.init_resources()
         problem = first_mapping_problem(container, capture=capture)
@@ -54,10 +55,11 @@ def register_run(app: typer.Typer) -> None:
                     runtime.add_capture(name, runner)
                 for origin in Platform:
                     runtime.add_loop(build_loop(container, origin))
-                generator = _add_traffic(runtime, container) if traffic else None
+                if traffic:
+                    _add_traffic(runtime, container)
                 runtime.serve()
             runtime.start()
-            runtime.wait(seconds, _live_view(runtime, container, generator) if live else None)
+            runtime.wait(seconds, _live_view(runtime, container) if live else None)
         finally:
             runtime.shutdown()
             lock.release()
@@ -78,24 +80,11 @@ def _add_traffic(runtime, container):  # type: ignore[no-untyped-def]
     return generator
 
 
-def _live_view(runtime, container, generator):  # type: ignore[no-untyped-def]
-    from rich.console import Console
-    from rich.live import Live
+def _live_view(runtime, container):  # type: ignore[no-untyped-def]
+    from entrypoints.live_view import RunView
 
-    from entrypoints.live_view import stats_table
-
-    view = Live(console=Console(), refresh_per_second=2)
+    queue = container.messaging.dead_letters()
+    view = RunView(runtime, lambda: len(queue.letters()))
     view.start()
     runtime.closers.insert(0, view.stop)
-
-    def tick() -> None:
-        parts = runtime.readiness()["parts"]
-        extra = {
-            name: ("ready" if part["ready"] else f"{part['state'].upper()}: {part['last_error']}")
-            for name, part in parts.items()
-        }
-        if generator is not None:
-            extra["app writes"] = str(generator.writes)
-        view.update(stats_table(container.core.stats(), "tandem run", extra))
-
-    return tick
+    return view.tick

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from domain.errors import BrokerUnavailableError
 from domain.events import Platform
 from entrypoints.common import EXIT_PROBLEM, EnvFile, opened
+from entrypoints.runtime import change_topics, consumer_group
 
 console = Console()
 
@@ -59,24 +62,22 @@ def unhealthy_reasons(report: dict[str, Any]) -> list[str]:
 
 def collect(container: Any) -> dict[str, Any]:
     from adapters.kafka.admin import group_lag
-    from entrypoints.runtime import change_topics, consumer_group
 
     core, dbs = container.core, container.databases
     settings = core.settings()
-    report: dict[str, Any] = {"directions": {}, "databases": {}, "healthy": True}
+    report: dict[str, Any] = {"directions": {}, "lag": {}, "databases": {}, "warnings": []}
     for platform, engine, store in (
         (Platform.LEGACY, dbs.legacy_engine(), dbs.legacy_store()),
         (Platform.REVAMP, dbs.revamp_engine(), dbs.revamp_store()),
     ):
         try:
             with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
                 processed = store.tables.processed
                 last = conn.execute(select(func.max(processed.c.processed_at))).scalar()
-            report["databases"][platform.value] = {"reachable": True, "last_applied_at": last}
+            report["databases"][platform.value] = {"reachable": True, "last_applied_at": _utc(last)}
         except Exception as error:
             report["databases"][platform.value] = {"reachable": False, "error": str(error)}
-            report["healthy"] = False
+    report["capture"] = _capture_lag(container, report)
     report["kafka"], report["dlq_depth"] = {"reachable": True}, None
     try:  # one unreachable broker costs one bootstrap timeout, not one per question
         for origin, prefix in core.prefixes().items():
@@ -85,18 +86,92 @@ def collect(container: Any) -> dict[str, Any]:
                 consumer_group(core.prefixes(), origin),
                 change_topics(core.mapping(), origin, prefix),
             )
-            report["directions"][f"{origin.value}-to-{origin.other.value}"] = {
+            direction = f"{origin.value}-to-{origin.other.value}"
+            report["directions"][direction] = {
                 f"{t}[{p}]": {"committed": c, "end": e, "lag": e - c}
                 for (t, p), (c, e) in lag.items()
             }
+            report["lag"][direction] = _behind(container, lag)
         report["dlq_depth"] = len(container.messaging.dead_letters().letters())
     except BrokerUnavailableError as error:
         report["kafka"] = {"reachable": False, "error": str(error)}
-        report["healthy"] = False
     report["service"] = service_readiness(settings.http_port)
-    report["reasons"] = unhealthy_reasons(report)
+    last_applied = (report["service"] or {}).get("last_applied") or {}
+    for direction, lag in report["lag"].items():
+        lag["last_applied"] = last_applied.get(direction)
+    report["reasons"] = unhealthy_reasons(report) + _stalled(report, settings.stall_s)
     report["healthy"] = not report["reasons"]
     return report
+
+
+def _behind(container: Any, lag: dict[tuple[str, int], tuple[int, int]]) -> dict[str, Any]:
+    """Seconds behind source: now minus the time of the oldest change not applied yet (0 when
+    none waits), and the Kafka lag it stands for."""
+    from adapters.kafka.offsets import timestamps_at
+
+    waiting = {where: committed for where, (committed, end) in lag.items() if end > committed}
+    oldest = min(timestamps_at(container.messaging.kafka(), waiting).values(), default=None)
+    behind = 0.0 if oldest is None else max(0.0, time.time() - oldest / 1000)
+    return {
+        "seconds_behind_source": round(behind, 3),
+        "oldest_unapplied_at": None if oldest is None else _iso_ms(oldest),
+        "kafka_lag": sum(end - committed for committed, end in lag.values()),
+    }
+
+
+def _capture_lag(container: Any, report: dict[str, Any]) -> dict[str, Any]:
+    """Slot bytes behind on PostgreSQL, binlog distance of the built-in capture on MySQL; a
+    warning for every inactive slot that keeps WAL."""
+    from adapters.capture.lag import binlog_distance, slot_lag
+    from adapters.state_lock import StateLock
+
+    dbs, settings = container.databases, container.core.settings()
+    capture: dict[str, Any] = {}
+    if report["databases"]["legacy"]["reachable"]:
+        slots = slot_lag(dbs.legacy_engine())
+        capture["legacy"] = {"slots": slots}
+        # the built-in capture peeks and advances its slot by SQL: never `active` in between
+        owner = StateLock(settings.state_dir, "status").holder()
+        for slot in slots:
+            if slot["slot"] == settings.legacy_slot and owner is not None:
+                slot["active"], slot["reader"] = True, owner
+            if not slot["active"] and slot["retained_bytes"] > 0:
+                report["warnings"].append(
+                    f"replication slot {slot['slot']} is inactive and retains "
+                    f"{_size(slot['retained_bytes'])} of WAL: run its capture, or drop it "
+                    f"(SELECT pg_drop_replication_slot('{slot['slot']}'))"
+                )
+    if report["databases"]["revamp"]["reachable"]:
+        checkpoint = settings.state_dir / "revamp-binlog.offset"
+        capture["revamp"] = {"binlog": binlog_distance(dbs.revamp_engine(), checkpoint)}
+    return capture
+
+
+def _stalled(report: dict[str, Any], stall_s: float) -> list[str]:
+    return [
+        f"{direction} is {lag['seconds_behind_source']:.0f} s behind source "
+        f"(more than SYNC_STALL_SECONDS={stall_s:g})"
+        for direction, lag in report["lag"].items()
+        if lag["seconds_behind_source"] > stall_s
+    ]
+
+
+def _utc(moment: datetime | None) -> str | None:
+    """A naive UTC timestamp of the bookkeeping as ISO 8601 with its zone."""
+    return None if moment is None else moment.replace(tzinfo=UTC).isoformat()
+
+
+def _iso_ms(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat()
+
+
+def _size(count: int) -> str:
+    size = float(count)
+    for unit in ("B", "kB", "MB"):
+        if size < 1024:
+            return f"{size:.0f} B" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"
 
 
 def register_status(app: typer.Typer) -> None:
@@ -111,32 +186,68 @@ def register_status(app: typer.Typer) -> None:
         if as_json:
             typer.echo(json.dumps(report, default=str))
         else:
-            table = Table(title="lag")
-            for column in ("direction", "partition", "committed", "end", "lag"):
-                table.add_column(column)
-            for direction, partitions in report["directions"].items():
-                for where, numbers in partitions.items():
-                    table.add_row(
-                        direction, where, *(str(numbers[k]) for k in ("committed", "end", "lag"))
-                    )
-            console.print(table)
-            for name, db in report["databases"].items():
-                console.print(
-                    f"{name}: {'reachable' if db['reachable'] else 'UNREACHABLE'}"
-                    f", last applied {db.get('last_applied_at')}"
-                )
-            kafka = report["kafka"]
-            where = "reachable" if kafka["reachable"] else f"UNREACHABLE: {kafka['error']}"
-            console.print(f"kafka: {where}", markup=False, soft_wrap=True)
-            depth = report["dlq_depth"]
-            console.print(f"dlq depth: {'unknown' if depth is None else depth}")
-            service = report["service"]
-            if service is None:
-                console.print("service: not asked (SYNC_HTTP_PORT=0)")
-            else:
-                state = "ready" if service.get("ready") else "NOT READY"
-                console.print(f"service: {state}", markup=False)
-            for reason in report["reasons"]:
-                console.print(f"  {reason}", markup=False, soft_wrap=True)
-            console.print(f"healthy: {report['healthy']}")
+            _print_report(report)
         raise typer.Exit(0 if report["healthy"] else EXIT_PROBLEM)
+
+
+def _print_report(report: dict[str, Any]) -> None:
+    behind = Table(title="behind source")
+    for column in ("direction", "seconds behind", "oldest unapplied", "kafka lag", "last applied"):
+        behind.add_column(column)
+    for direction, lag in report["lag"].items():
+        last = lag.get("last_applied") or {}
+        applied = (
+            f"{last['entity']} {last['operation']} {json.dumps(last['key'])} "
+            f"at {last['applied_at']}"
+            if last
+            else "unknown (service not asked)"
+        )
+        behind.add_row(
+            direction,
+            f"{lag['seconds_behind_source']:.1f}",
+            lag["oldest_unapplied_at"] or "-",
+            str(lag["kafka_lag"]),
+            applied,
+        )
+    console.print(behind)
+    partitions = Table(title="kafka lag per partition")
+    for column in ("direction", "partition", "committed", "end", "lag"):
+        partitions.add_column(column)
+    for direction, found in report["directions"].items():
+        for where, numbers in found.items():
+            partitions.add_row(
+                direction, where, *(str(numbers[k]) for k in ("committed", "end", "lag"))
+            )
+    console.print(partitions)
+    for slot in report["capture"].get("legacy", {}).get("slots", []):
+        console.print(
+            f"legacy slot {slot['slot']}: {'active' if slot['active'] else 'inactive'}, "
+            f"{_size(slot['behind_bytes'])} behind, {_size(slot['retained_bytes'])} of WAL kept"
+        )
+    binlog = report["capture"].get("revamp", {}).get("binlog")
+    if binlog is not None:
+        distance = binlog["behind_bytes"]
+        console.print(
+            f"revamp binlog: server at {binlog['server']}, capture at {binlog['checkpoint']}, "
+            f"{'unknown' if distance is None else _size(distance)} behind"
+        )
+    for name, db in report["databases"].items():
+        console.print(
+            f"{name}: {'reachable' if db['reachable'] else 'UNREACHABLE'}"
+            f", last applied {db.get('last_applied_at') or 'never'}"
+        )
+    kafka = report["kafka"]
+    where = "reachable" if kafka["reachable"] else f"UNREACHABLE: {kafka['error']}"
+    console.print(f"kafka: {where}", markup=False, soft_wrap=True)
+    depth = report["dlq_depth"]
+    console.print(f"dlq depth: {'unknown' if depth is None else depth}")
+    service = report["service"]
+    if service is None:
+        console.print("service: not asked (SYNC_HTTP_PORT=0)")
+    else:
+        console.print(f"service: {'ready' if service.get('ready') else 'NOT READY'}", markup=False)
+    for warning in report["warnings"]:
+        console.print(f"warning: {warning}", markup=False, soft_wrap=True)
+    for reason in report["reasons"]:
+        console.print(f"  {reason}", markup=False, soft_wrap=True)
+    console.print(f"healthy: {report['healthy']}")

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from adapters.capture.mysql import MySQLChangeCapture
 from adapters.capture.pgslot import SlotLag
 from adapters.capture.postgres import PostgresChangeCapture
+from application.outage import OutageLog
 from domain.errors import TransientError
 from domain.ports import EventPublisher
 
@@ -48,6 +49,7 @@ class CaptureRunner:
         self.capture, self.name = capture, name
         self.poll_interval_s, self.max_backoff_s = poll_interval_s, max_backoff_s
         self.published = 0
+        self.outages = OutageLog(log, {"capture": name})
         self.failures = 0  # consecutive transient failures
         self.recoveries = 0  # times it came back after transient failures
         self.last_error: str | None = None
@@ -84,10 +86,7 @@ class CaptureRunner:
                         "capture": self.name, "error_type": type(error).__name__})  # fmt: skip
                     raise
                 if self.failures:
-                    log.info(
-                        "capture recovered",
-                        extra={"capture": self.name, "after_failures": self.failures},
-                    )
+                    self.outages.recovered()
                     self.failures, self.last_error = 0, None
                     self.recoveries += 1
                 self.last_progress = time.monotonic()
@@ -102,16 +101,7 @@ class CaptureRunner:
         self.failures += 1
         self.last_error = f"{type(error).__name__}: {error}"
         delay = min(self.max_backoff_s, 0.1 * 2 ** min(self.failures - 1, 10))
-        log.warning(
-            "capture failed, retrying",
-            extra={
-                "capture": self.name,
-                "error_type": type(error).__name__,
-                "error": str(error),
-                "attempt": self.failures,
-                "retry_in_s": delay,
-            },
-        )
+        self.outages.failed(error, delay)
         stop.wait(delay)
 
     def prepare(self) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -89,3 +89,25 @@ def read_to_end(
                     r for r in batch if r.offset < ends[TopicPartition(r.topic, r.partition)]
                 ]
     return records
+
+
+def timestamps_at(
+    settings: KafkaSettings, positions: Mapping[tuple[str, int], int], timeout_s: float = 10.0
+) -> dict[tuple[str, int], int]:
+    """(topic, partition) -> the timestamp (ms) of the message at that offset, for each one
+    that holds a message: the oldest one not yet applied, when the offset is a group's."""
+    found: dict[tuple[str, int], int] = {}
+    if not positions:
+        return found
+    with probe_consumer(settings) as consumer, broker_errors(settings, "reading timestamps"):
+        wanted = {TopicPartition(t, p): o for (t, p), o in positions.items()}
+        consumer.assign(list(wanted))
+        for tp, offset in wanted.items():
+            consumer.seek(tp, offset)
+        deadline = time.monotonic() + timeout_s
+        while len(found) < len(wanted) and time.monotonic() < deadline:
+            for tp, batch in consumer.poll(timeout_ms=200).items():
+                if batch and (tp.topic, tp.partition) not in found:
+                    found[(tp.topic, tp.partition)] = int(batch[0].timestamp)
+                    consumer.pause(tp)
+    return found

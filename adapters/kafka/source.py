@@ -63,7 +63,7 @@ class KafkaChangeSource:
         max_poll_records: int = 500,
         session_timeout_ms: int = 6_000,
         heartbeat_interval_ms: int = 1_000,
-        max_poll_interval_ms: int = 20_000,
+        max_poll_interval_ms: int = 300_000,
         fetch_max_wait_ms: int = 50,
         assign_all: bool = False,
         first_fetch_s: float = 5.0,

@@ -628,13 +628,17 @@ class ScriptedCapture:
 
 def test_runner_retries_transient_errors_and_stops(caplog: pytest.LogCaptureFixture) -> None:
     stop = threading.Event()
-    capture = ScriptedCapture([3, SourceUnavailableError("down"), 2], stop)
+    down = SourceUnavailableError("down")
+    capture = ScriptedCapture([3, down, down, down, 2], stop)
     runner = CaptureRunner(capture, name="legacy", poll_interval_s=0.001, max_backoff_s=0.001)
-    with caplog.at_level("INFO", logger="tandem.capture"):
+    with caplog.at_level("DEBUG", logger="tandem.capture"):
         runner.run(stop)
     assert runner.published == 5 and not runner.closed and capture.closes >= 2
-    failed = [r for r in caplog.records if r.getMessage() == "capture failed, retrying"]
-    assert failed and failed[0].error_type == "SourceUnavailableError"  # type: ignore[attr-defined]
+    said = [r.getMessage() for r in caplog.records if r.levelname in ("ERROR", "WARNING")]
+    assert said == ["outage started", "outage ended"]  # one outage of three failed attempts
+    started, ended = (r for r in caplog.records if r.getMessage().startswith("outage"))
+    assert "SourceUnavailableError: down" in started.error  # type: ignore[attr-defined]
+    assert ended.attempts == 3 and ended.duration_s >= 0  # type: ignore[attr-defined]
     runner.close()
     assert runner.closed and capture.publisher.closed
     with pytest.raises(RuntimeError):
