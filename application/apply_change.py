@@ -12,7 +12,7 @@ from application.stats import Outcome
 from domain.errors import PermanentError
 from domain.events import SYNC_SERVICE, Operation, Platform, SyncEvent
 from domain.mapping import EntityMapping, SchemaMapping
-from domain.model import EntityLink, StoredRow
+from domain.model import EntityLink, ParentKey, StoredRow
 from domain.ports import TargetSession, TargetStore
 from domain.rules import ConflictPolicy, IncomingChange, TargetRowState, Verdict, resolve
 from domain.values import to_micros
@@ -20,6 +20,10 @@ from domain.values import to_micros
 
 class ParentPendingError(PermanentError):
     """The row references a parent the target does not know yet."""
+
+    def __init__(self, message: str, parent: ParentKey) -> None:
+        super().__init__(message)
+        self.parent = parent
 
 
 class ParentDeletedError(PermanentError):
@@ -303,7 +307,8 @@ class ChangeApplier:
                 f"{parent_id} of {origin.value}"
             )
             if parent is None:
-                raise ParentPendingError(f"{where} is not on {origin.other.value} yet")
+                missing = (field.references, int(parent_id))
+                raise ParentPendingError(f"{where} is not on {origin.other.value} yet", missing)
             target_id = parent.id_on(origin.other)
             parent_entity = self.mapping.entity(field.references)
             if parent.deleted or not session.rows(parent_entity, [target_id]):

@@ -15,7 +15,8 @@ from application.apply_change import ChangeApplier, ParentPendingError
 from application.retry import RetriesExhaustedError, with_retries
 from application.schema_guard import SchemaGuard, UnmappedColumns
 from application.stats import Outcome, SyncStats
-from application.waiting_room import Waiting, WaitingRoom
+from application.waiting_room import KeyOf, Waiting, key_of
+from application.waitlist import Waitlist
 from domain.errors import (
     InvalidEventError,
     ParentMissingError,
@@ -26,7 +27,7 @@ from domain.errors import (
 )
 from domain.events import Operation, Platform, SyncEvent
 from domain.mapping import SchemaMapping
-from domain.model import DeadLetter, RawMessage
+from domain.model import DeadLetter, ParentKey, RawMessage
 from domain.ports import Clock, DeadLetterQueue, EventCodec, TargetSession, TargetStore
 from domain.retry import RetryPolicy
 from domain.rules import ConflictPolicy, is_echo
@@ -46,6 +47,10 @@ class _Item:
     message: RawMessage
     event: SyncEvent
     parked: Waiting | None = None
+    seq: int = 0  # arrival order in the batch
+    expired: bool = False  # its deadline passed: applied now or dead-lettered
+    waits_as: Waiting | None = None  # how it waits, when it still waits after the batch
+    unparked: bool = False  # it was kept in the database and its transaction removed it
     outcome: Outcome | None = None
     error: SyncError | None = None
     trace: str = ""
@@ -69,6 +74,7 @@ class SyncService:
         retry: RetryPolicy,
         stats: SyncStats,
         parent_wait_s: float = 30.0,
+        max_waiting_in_memory: int = 10_000,
         schema_guard: SchemaGuard | None = None,
         propagate_truncates: bool = False,
     ) -> None:
@@ -83,7 +89,16 @@ class SyncService:
         self.mapping = mapping
         self.applier = ChangeApplier(mapping, origin_store, policy)
         self.ranks = {e.entity_type: i for i, e in enumerate(mapping.in_dependency_order())}
-        self.waiting = WaitingRoom(parent_wait_s)
+        self.waiting = Waitlist(
+            origin=origin,
+            mapping=mapping,
+            codec=codec,
+            origin_store=origin_store,
+            target=target,
+            wait_s=parent_wait_s,
+            capacity=max_waiting_in_memory,
+        )
+        self.held: dict[KeyOf, ParentKey] = {}
         self.high_water: Offsets = {}
         self.outage_since: float | None = None
         self.schema_guard = schema_guard
@@ -96,12 +111,19 @@ class SyncService:
         `backlogged`: more messages are queued behind this batch. A waiting child's deadline
         does not run out then: during a catch-up its parent may still be in the queue."""
         started = time.perf_counter()
-        items = [_Item(w.message, w.event, parked=w) for w in self.waiting.take_all()]
-        items += [item for m in messages if (item := self._admit(m)) is not None]
+        fresh = [item for m in messages if (item := self._admit(m)) is not None]
+        items = self._released([i.event for i in fresh], backlogged)
+        self.held = self.waiting.held_keys(
+            [i.event for i in fresh], [i.parked for i in items if i.parked is not None]
+        )
+        there = self.waiting.already_waiting([i.event for i in fresh], self.held)
+        items += [i for i in fresh if i.event.event_id not in there]
+        for seq, item in enumerate(items):
+            item.seq = seq
         items.sort(key=self._parents_first)
         if items:
             self._apply(items)
-        self._settle(items, backlogged)
+        self._settle(items)
         if messages:
             elapsed = time.perf_counter() - started
             self.stats.observe("apply_batch_seconds", {"direction": self.direction}, elapsed)
@@ -117,16 +139,39 @@ class SyncService:
             )
         return self._offsets(messages)
 
+    def _released(self, arriving: list[SyncEvent], backlogged: bool) -> list[_Item]:
+        """The waiting children whose parent arrives in or before this batch, or whose time
+        is up; the rest stay where they wait."""
+        now = self.clock.now()
+        return [
+            _Item(w.message, w.event, parked=w, expired=not backlogged and w.deadline <= now)
+            for w in self.waiting.release(arriving, now, backlogged)
+        ]
+
     def forget_uncommitted(self) -> None:
-        """Drop what is not committed (waiting children, offsets seen): the source delivers it
-        again after a rewind or a rebalance, and whatever was applied is skipped then."""
-        self.waiting.take_all()
+        """Drop what is not committed (children waiting in memory, offsets seen): the source
+        delivers it again after a rewind or a rebalance, and whatever was applied is skipped
+        then; children kept in the database stay there and their copies are not kept twice."""
+        self.waiting.forget_in_memory()
         self.high_water.clear()
 
-    def _parents_first(self, item: _Item) -> tuple[bool, int]:
+    def _parents_first(self, item: _Item) -> tuple[bool, int, bool]:
         """Sort key: creates and updates of parents before their children's (a batch mixes
-        topics), deletes last; stable, so each key keeps its own order."""
-        return (item.event.operation is Operation.DELETE, self.ranks[item.event.entity_type])
+        topics), deletes last; of one entity type creates before updates, so that each
+        operation is one set-based statement; stable, so each key keeps its own order."""
+        operation = item.event.operation
+        rank = self.ranks[item.event.entity_type]
+        return (operation is Operation.DELETE, rank, operation is Operation.UPDATE)
+
+    def _as_arrived(self, item: _Item) -> tuple[bool, int, int]:
+        """Sort key when written event by event: parents first, deletes last, otherwise in
+        arrival order (creates and updates of different keys may depend on each other through
+        a unique key)."""
+        return (
+            item.event.operation is Operation.DELETE,
+            self.ranks[item.event.entity_type],
+            item.seq,
+        )
 
     def _admit(self, message: RawMessage) -> _Item | None:
         """Decode and check the whole event before anything is written; whatever fails,
@@ -213,7 +258,7 @@ class SyncService:
     @staticmethod
     def _give_up(item: _Item, failure: Exception) -> None:
         item.outcome, item.error = Outcome.DEAD_LETTERED, _as_permanent(failure)
-        item.retries = 0
+        item.retries, item.unparked = 0, False
         item.trace = "".join(traceback.format_exception(failure))
 
     def _transaction(self, items: list[_Item]) -> None:
@@ -222,11 +267,12 @@ class SyncService:
         try:
             self._attempt(items, isolated=False)
         except _NeedsIsolation:
+            items.sort(key=self._as_arrived)
             self._attempt(items, isolated=True)
 
     def _attempt(self, items: list[_Item], isolated: bool) -> None:
         for item in items:
-            item.outcome, item.error = None, None
+            item.outcome, item.error, item.waits_as, item.unparked = None, None, None, False
         with self.target.transaction() as session:
             self.applier.deferred = None
             seen = session.processed([item.event.event_id for item in items])
@@ -235,6 +281,8 @@ class SyncService:
                 item.outcome is Outcome.WAITING for item in items
             ):
                 pass  # a parent arrived later in the batch: its waiting children try again
+            self._write_pending(session, isolated)
+            self._keep_waiting(session, items)
 
     def _pass(
         self, session: TargetSession, items: list[_Item], seen: set[str], isolated: bool
@@ -244,7 +292,7 @@ class SyncService:
         A parent that is not there yet is found before any write, so a waiting child needs no
         savepoint; any other failure does, unless the batch runs `isolated` already."""
         settled = 0
-        blocked: set[tuple[str, str]] = set()
+        blocked = set(self.held)  # keys behind which an earlier change waits already
         run: list[_Item] = []  # creates of one entity type in a row, written in one statement
         for item in items:
             if item.outcome not in (None, Outcome.WAITING):
@@ -252,7 +300,7 @@ class SyncService:
             if run and not self._continues(run, item):
                 settled += self._insert_run(session, run)
                 run = []
-            key = (item.event.entity_type, repr(sorted(item.event.key.items())))
+            key = key_of(item.event)
             if key in blocked:
                 item.outcome = Outcome.WAITING
                 continue
@@ -267,8 +315,7 @@ class SyncService:
                 with session.savepoint() if isolated else nullcontext():
                     item.outcome = self.applier.apply(session, item.event)
             except ParentPendingError as error:
-                item.outcome, item.error = Outcome.WAITING, error
-                blocked.add(key)
+                settled += self._parent_pending(item, error, blocked)
                 continue
             except TransientError:
                 raise
@@ -306,14 +353,78 @@ class SyncService:
             raise _NeedsIsolation from error
         return len(run)
 
-    def _settle(self, items: list[_Item], backlogged: bool) -> None:
-        """After the commit: count, dead-letter, park the waiting."""
+    @staticmethod
+    def _write_pending(session: TargetSession, isolated: bool) -> None:
+        try:
+            session.write_pending()
+        except TransientError:
+            raise
+        except Exception as error:  # which event is at fault is found event by event
+            if isolated:
+                raise
+            raise _NeedsIsolation from error
+
+    def _parent_pending(self, item: _Item, error: ParentPendingError, blocked: set[KeyOf]) -> int:
+        """The item waits, and later changes of its key behind it; out of time, it is
+        dead-lettered (and settled: returns 1)."""
+        if item.expired:
+            item.outcome, item.error = Outcome.DEAD_LETTERED, ParentMissingError(str(error))
+            item.trace = f"waited {self.waiting.wait_s:g} s for its parent: {error}"
+            return 1
+        item.outcome, item.error = Outcome.WAITING, error
+        blocked.add(key_of(item.event))
+        return 0
+
+    def _keep_waiting(self, session: TargetSession, items: list[_Item]) -> None:
+        """Name what each waiting item waits for (a change queued behind an earlier one of
+        its key waits for the same parent), and keep in the target database, in this
+        transaction, those the room has no space for; forget there those now settled."""
+        parents = dict(self.held)
+        room = self.waiting.room.capacity - len(self.waiting.room)
+        keep, settled = [], []
+        for item in items:
+            kept_before = item.parked is not None and item.parked.in_database
+            if item.outcome is not Outcome.WAITING:
+                if kept_before:
+                    settled.append(item.event.event_id)
+                    item.unparked = True
+                continue
+            key = key_of(item.event)
+            if isinstance(item.error, ParentPendingError) and key not in parents:
+                parents[key] = item.error.parent
+            in_database = kept_before or room <= 0
+            room -= not in_database
+            item.waits_as = self._waiting(item, parents[key], in_database)
+            if in_database:
+                keep.append(self.waiting.parked_child(item.waits_as))
+        if keep:
+            session.park_children(keep)
+        if settled:
+            session.unpark_children(settled)
+
+    def _waiting(self, item: _Item, parent: ParentKey, in_database: bool) -> Waiting:
+        """The item as it waits from now on (a new one's deadline starts now)."""
+        if item.parked is not None:
+            deadline, reason = item.parked.deadline, item.parked.reason
+        else:
+            deadline = self.clock.now() + self.waiting.wait_s
+            reason = str(item.error) if item.error is not None else "behind an earlier change"
+        return Waiting(item.message, item.event, deadline, reason, parent, in_database)
+
+    def _settle(self, items: list[_Item]) -> None:
+        """After the commit: count, dead-letter, keep the waiting."""
         self._stop_on_schema_drift(items)
         now = self.clock.now()
+        added = removed = 0
+        self._unpark_given_up(items)
         for item in items:
-            if item.outcome is Outcome.WAITING:
-                self._park(item, now, backlogged)
+            kept_before = item.parked is not None and item.parked.in_database
+            if item.outcome is Outcome.WAITING and item.waits_as is not None:
+                if not item.waits_as.in_database:
+                    self.waiting.keep_in_memory(item.waits_as)
+                added += item.waits_as.in_database and not kept_before
                 continue
+            removed += kept_before
             if item.outcome is Outcome.DEAD_LETTERED and item.error is not None:
                 self._dead_letter(item.message, item.error, item.trace, item.retries)
                 continue
@@ -321,6 +432,7 @@ class SyncService:
                 self.stats.record(self.direction, item.outcome, item.event.table)
             if item.outcome is Outcome.APPLIED:
                 self._note_applied(item.event, now)
+        self.waiting.kept_in_database(added, removed)
 
     def _note_applied(self, event: SyncEvent, now: float) -> None:
         commit_ms = event.position.commit_ts_ms
@@ -345,15 +457,18 @@ class SyncService:
         if failures and self.schema_guard is not None:
             self.schema_guard.confirm_drift(failures)
 
-    def _park(self, item: _Item, now: float, backlogged: bool) -> None:
-        reason = str(item.error)
-        if item.parked is None:
-            self.waiting.park(item.message, item.event, now, reason)
-        elif item.parked.deadline > now or backlogged:
-            self.waiting.put_back(item.parked)
-        else:
-            waited = f"waited {self.waiting.wait_s:g} s for its parent: {reason}"
-            self._dead_letter(item.message, ParentMissingError(reason), waited, retries=0)
+    def _unpark_given_up(self, items: list[_Item]) -> None:
+        """Children kept in the database whose own transaction failed to the end leave it in
+        one of their own (they are dead-lettered next)."""
+        ids = [
+            i.event.event_id
+            for i in items
+            if i.parked is not None and i.parked.in_database and i.outcome is not Outcome.WAITING
+            and not i.unparked
+        ]  # fmt: skip
+        if ids:
+            with self.target.transaction() as session:
+                session.unpark_children(ids)
 
     def _dead_letter(self, message: RawMessage, error: SyncError, trace: str, retries: int) -> None:
         self.dead_letters.send(

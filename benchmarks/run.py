@@ -15,7 +15,16 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from benchmarks import apply_throughput, capture_latency, end_to_end, memory_pipeline, wide_sync
+from benchmarks import (
+    apply_throughput,
+    apply_workloads,
+    capture_latency,
+    catch_up,
+    end_to_end,
+    memory_pipeline,
+    pipeline,
+    wide_sync,
+)
 from benchmarks.report import Result, write_result, write_summary
 from benchmarks.stack import private_stack, quiet_logs
 
@@ -26,6 +35,10 @@ BENCHMARKS: dict[str, tuple[bool, Callable[..., Result]]] = {
     apply_throughput.NAME: (True, apply_throughput.run),
     capture_latency.NAME: (True, capture_latency.run),
     end_to_end.NAME: (True, end_to_end.run),
+    apply_workloads.NAME: (True, apply_workloads.run),
+    catch_up.NAME: (True, catch_up.run),
+    pipeline.THROUGHPUT: (True, pipeline.run_throughput),
+    pipeline.LATENCY: (True, pipeline.run_latency),
     wide_sync.NAME: (True, wide_sync.run),
 }
 

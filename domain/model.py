@@ -99,6 +99,24 @@ class RawMessage:
     timestamp_ms: int = 0
 
 
+ParentKey = tuple[str, int]
+"""A parent a child waits for: its entity type and its id on the child's origin platform."""
+
+
+@attrs.frozen
+class ParkedChild:
+    """A change waiting for its parent, as the target database keeps it past the in-memory
+    bound: the message itself (decoded again when released) and what it waits for."""
+
+    message: RawMessage
+    event_id: str
+    entity_type: str
+    entity_key: str
+    parent: ParentKey
+    deadline: float
+    reason: str
+
+
 # The reference entities of CONTRACT.md §4, for generated traffic and readable tests.
 @attrs.define
 class User:

@@ -9,7 +9,15 @@ from typing import Any, Protocol
 from domain.catalog import Catalog
 from domain.events import Platform, SyncEvent
 from domain.mapping import EntityMapping
-from domain.model import DeadLetter, EntityLink, RawMessage, Resolution, StoredRow
+from domain.model import (
+    DeadLetter,
+    EntityLink,
+    ParentKey,
+    ParkedChild,
+    RawMessage,
+    Resolution,
+    StoredRow,
+)
 
 
 class Clock(Protocol):
@@ -127,6 +135,15 @@ class TargetSession(Protocol):
     def savepoint(self) -> AbstractContextManager[None]:
         """A nested scope whose failure undoes only its own writes."""
 
+    def write_pending(self) -> None:
+        """Send the writes held back to be written set-based; a failure concerns them all."""
+
+    def park_children(self, children: Sequence[ParkedChild]) -> None:
+        """Keep these waiting children in this database (a child kept already is replaced)."""
+
+    def unpark_children(self, event_ids: Collection[str]) -> None:
+        """Forget these waiting children: applied or dead-lettered in this transaction."""
+
 
 class TargetStore(Protocol):
     """A database the sync writes to and reads links from."""
@@ -143,6 +160,28 @@ class TargetStore(Protocol):
 
     def all_links(self, entity_type: str) -> Iterable[EntityLink]:
         """Every link of the entity type stored in this database."""
+
+    def parked_count(self) -> int:
+        """How many children wait in this database."""
+
+    def parked_for(
+        self,
+        parents: Collection[ParentKey],
+        linked_from: Platform | None,
+        expired_before: float | None,
+    ) -> list[ParkedChild]:
+        """The children kept here that wait for one of `parents`, or (`linked_from`: the
+        children's origin) for a parent now linked here, or for a parent one of whose children
+        has a deadline before `expired_before`; in arrival order per partition."""
+
+    def parked_keys(self, keys: Collection[tuple[str, str]]) -> dict[tuple[str, str], ParentKey]:
+        """Of these (entity type, key), those with a child kept here, and what it waits for."""
+
+    def parked_ids(self, event_ids: Collection[str]) -> set[str]:
+        """Those of `event_ids` kept here."""
+
+    def parked_offsets(self) -> dict[tuple[str, int], int]:
+        """Per (topic, partition), the lowest offset of a child kept here."""
 
     def forget_links(self, entity_type: str, platform: Platform, ids: Collection[int]) -> int:
         """Delete the links whose id on `platform` is one of `ids` (stale ones, for repair);

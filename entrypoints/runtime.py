@@ -36,6 +36,13 @@ def change_topics(mapping: SchemaMapping, origin: Platform, prefix: str) -> list
     return [f"{prefix}.{e.schemas.on(origin)}.{e.tables.on(origin)}" for e in mapping.entities]
 
 
+def parents_first_ranks(mapping: SchemaMapping, origin: Platform, prefix: str) -> dict[str, int]:
+    """Each change topic's place in the dependency order: parents' topics lower."""
+    ordered = [mapping.entities.index(e) for e in mapping.in_dependency_order()]
+    topics = change_topics(mapping, origin, prefix)
+    return {topics[index]: rank for rank, index in enumerate(ordered)}
+
+
 def consumer_group(prefixes: Mapping[Platform, str], origin: Platform) -> str:
     """One group per direction and pair of topic prefixes: `tandem-legacy-to-revamp` by
     default; deployments with their own prefixes never share a group on one broker."""
@@ -77,6 +84,7 @@ def build_loop(container: Container, origin: Platform, assign_all: bool = False)
         stats=core.stats(),
         parent_wait_s=settings.parent_wait_s,
         propagate_truncates=settings.truncate == "propagate",
+        max_waiting_in_memory=settings.max_waiting_in_memory,
         schema_guard=dbs.schema_guard(),
     )
     prefix = core.prefixes()[origin]
@@ -86,6 +94,7 @@ def build_loop(container: Container, origin: Platform, assign_all: bool = False)
         change_topics(core.mapping(), origin, prefix),
         max_poll_records=settings.batch_size,
         assign_all=assign_all,
+        topic_ranks=parents_first_ranks(core.mapping(), origin, prefix),
     )
     return ConsumerLoop(
         source, service, core.clock(), core.outage_backoff(), batch_size=settings.batch_size

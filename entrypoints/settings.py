@@ -30,6 +30,7 @@ DEFAULTS = {
     "SYNC_TOPIC_PARTITIONS": "3",
     "SYNC_PARENT_WAIT_SECONDS": "30",
     "SYNC_BATCH_SIZE": "500",
+    "SYNC_MAX_WAITING_IN_MEMORY": "10000",
     "SYNC_STATE_DIR": ".tandem/state",
     "SYNC_LEGACY_SLOT": "tandem_legacy",
     "SYNC_STALL_SECONDS": "30",
@@ -86,6 +87,7 @@ class Settings:
     batch_size: int
     state_dir: Path
     legacy_slot: str = "tandem_legacy"
+    max_waiting_in_memory: int = 10_000
     stall_s: float = 30.0
     http_host: str = "127.0.0.1"
     truncate: str = "dead-letter"
@@ -111,6 +113,7 @@ class Settings:
             batch_size=_integer(raw, "SYNC_BATCH_SIZE", 1, 100_000),
             state_dir=Path(raw["SYNC_STATE_DIR"]),
             legacy_slot=_slot(raw, "SYNC_LEGACY_SLOT"),
+            max_waiting_in_memory=_integer(raw, "SYNC_MAX_WAITING_IN_MEMORY", 0, 10_000_000),
             stall_s=float(_integer(raw, "SYNC_STALL_SECONDS", 1, 86_400)),
             http_host=_address(raw, "SYNC_HTTP_HOST"),
             truncate=_one_of(raw, "SYNC_TRUNCATE", ("dead-letter", "propagate")),

@@ -16,6 +16,7 @@ from kafka.structs import OffsetAndMetadata
 from adapters.kafka.admin import group_lag
 from adapters.kafka.errors import broker_errors
 from adapters.kafka.offsets import partitions_of
+from adapters.kafka.parents_first import ParentsFirst
 from adapters.kafka.settings import KafkaSettings
 from domain.errors import PositionsLostError
 from domain.model import RawMessage
@@ -66,14 +67,19 @@ class KafkaChangeSource:
         fetch_max_wait_ms: int = 50,
         assign_all: bool = False,
         first_fetch_s: float = 5.0,
+        topic_ranks: Mapping[str, int] | None = None,
         call_timeout_ms: int = 5_000,
     ) -> None:
         """`assign_all` takes every partition without joining the group (one consumer per
-        group, offsets still committed to it): no rebalance wait, for tests and tools."""
+        group, offsets still committed to it): no rebalance wait, for tests and tools.
+        `topic_ranks` (parents lower): read parents' topics first while behind."""
         self.settings = settings
         self.group_id = group_id
         self.first_fetch_s = first_fetch_s
         self.topics = list(topics)
+        self.parents_first = (
+            ParentsFirst(topic_ranks, behind=max_poll_records) if topic_ranks else None
+        )
         self.call_timeout_ms = call_timeout_ms  # commit, committed, close: never unbounded
         self.assign_all, self.session_timeout_ms = assign_all, session_timeout_ms
         self._assignments = _Reassignments(group_id)
@@ -108,6 +114,8 @@ class KafkaChangeSource:
         passed): a short poll before the first answers would look idle, and `--once` stop."""
         deadline = time.monotonic() + max(timeout_s, self.first_fetch_s)
         with broker_errors(self.settings, f"polling for group {self.group_id}"):
+            if self.parents_first is not None:
+                self.parents_first.before_poll(self._consumer)
             batches = self._consumer.poll(timeout_ms=int(timeout_s * 1000), max_records=max_records)
             while not batches and self._unfetched() and time.monotonic() < deadline:
                 batches = self._consumer.poll(timeout_ms=100, max_records=max_records)

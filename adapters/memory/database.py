@@ -21,7 +21,7 @@ from adapters.memory.session import InMemorySession, Transaction
 from domain.errors import ConstraintViolationError, SyncError, TargetUnavailableError
 from domain.events import SYNC_SERVICE, Platform
 from domain.mapping import EntityMapping, SchemaMapping
-from domain.model import EntityLink, StoredRow
+from domain.model import EntityLink, ParentKey, ParkedChild, StoredRow
 
 
 class InMemoryDatabase:
@@ -44,6 +44,7 @@ class InMemoryDatabase:
         self.sequences = {e.entity_type: itertools.count(1) for e in mapping.entities}
         self.links = LinkTable()
         self.processed_ids: set[str] = set()
+        self.parked: dict[str, ParkedChild] = {}  # children waiting past the in-memory bound
         self.lock = threading.RLock()
         self.faults: list[SyncError] = []
 
@@ -105,6 +106,49 @@ class InMemoryDatabase:
 
     def find_link(self, entity_type: str, platform: Platform, row_id: int) -> EntityLink | None:
         return self.links.get(entity_type, platform, row_id)
+
+    def parked_count(self) -> int:
+        with self.lock:
+            return len(self.parked)
+
+    def parked_for(
+        self,
+        parents: Collection[ParentKey],
+        linked_from: Platform | None,
+        expired_before: float | None,
+    ) -> list[ParkedChild]:
+        with self.lock:
+            wanted = set(parents)
+            if expired_before is not None:
+                wanted |= {c.parent for c in self.parked.values() if c.deadline < expired_before}
+            if linked_from is not None:
+                wanted |= {
+                    c.parent
+                    for c in self.parked.values()
+                    if self.find_link(c.parent[0], linked_from, c.parent[1]) is not None
+                }
+            found = [c for c in self.parked.values() if c.parent in wanted]
+        return sorted(found, key=lambda c: (c.message.topic, c.message.partition, c.message.offset))
+
+    def parked_keys(self, keys: Collection[tuple[str, str]]) -> dict[tuple[str, str], ParentKey]:
+        with self.lock:
+            return {
+                (c.entity_type, c.entity_key): c.parent
+                for c in self.parked.values()
+                if (c.entity_type, c.entity_key) in keys
+            }
+
+    def parked_ids(self, event_ids: Collection[str]) -> set[str]:
+        with self.lock:
+            return {i for i in event_ids if i in self.parked}
+
+    def parked_offsets(self) -> dict[tuple[str, int], int]:
+        lowest: dict[tuple[str, int], int] = {}
+        with self.lock:
+            for child in self.parked.values():
+                where, offset = (child.message.topic, child.message.partition), child.message.offset
+                lowest[where] = min(offset, lowest.get(where, offset))
+        return lowest
 
     # --- RowSnapshot ----------------------------------------------------------------------
     def scan(self, entity: EntityMapping, after_id: int, limit: int) -> list[dict[str, Any]]:

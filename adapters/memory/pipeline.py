@@ -53,6 +53,7 @@ def build_pipeline(
     drop_sync_transactions: bool = False,
     parent_wait_s: float = 30.0,
     propagate_truncates: bool = False,
+    max_waiting_in_memory: int = 10_000,
 ) -> InMemoryPipeline:
     broker = InMemoryBroker()
     databases = {
@@ -86,6 +87,7 @@ def build_pipeline(
             stats=stats,
             parent_wait_s=parent_wait_s,
             propagate_truncates=propagate_truncates,
+            max_waiting_in_memory=max_waiting_in_memory,
         )
         source = broker.consumer(f"tandem-{service.direction}", topics)
         loops[origin] = ConsumerLoop(source, service, clock, RetryPolicy(max_delay_s=5.0))

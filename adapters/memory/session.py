@@ -11,7 +11,7 @@ import attrs
 from domain.errors import ConstraintViolationError
 from domain.events import Operation, Platform, SyncEvent
 from domain.mapping import EntityMapping
-from domain.model import EntityLink, StoredRow
+from domain.model import EntityLink, ParkedChild, StoredRow
 
 if TYPE_CHECKING:
     from adapters.memory.database import InMemoryDatabase
@@ -153,6 +153,33 @@ class InMemorySession:
 
     def delete(self, entity: EntityMapping, row_id: int) -> bool:
         return self.txn.delete(entity, row_id)
+
+    def write_pending(self) -> None:
+        """Nothing is held back in memory."""
+
+    def park_children(self, children: Sequence[ParkedChild]) -> None:
+        for child in children:
+            self._set(child.event_id, child)
+
+    def unpark_children(self, event_ids: Collection[str]) -> None:
+        for event_id in event_ids:
+            self._set(event_id, None)
+
+    def _set(self, event_id: str, child: ParkedChild | None) -> None:
+        parked = self.db.parked
+        previous = parked.get(event_id)
+        if child is None:
+            parked.pop(event_id, None)
+        else:
+            parked[event_id] = child
+
+        def revert() -> None:
+            if previous is None:
+                parked.pop(event_id, None)
+            else:
+                parked[event_id] = previous
+
+        self.txn.undo.append(revert)
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:

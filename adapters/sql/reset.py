@@ -7,13 +7,17 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, text
 
-LEGACY_TABLES = "legacy_likes, legacy_posts, legacy_users, entity_mappings, processed_events"
+LEGACY_TABLES = (
+    "legacy_likes, legacy_posts, legacy_users, entity_mappings, processed_events,"
+    " tandem_waiting_children"
+)
 REVAMP_TABLES = (
     "revamp_likes",
     "revamp_posts",
     "revamp_users",
     "entity_mappings",
     "processed_events",
+    "tandem_waiting_children",
 )
 
 

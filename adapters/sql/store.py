@@ -11,13 +11,15 @@ from typing import Any
 import attrs
 from sqlalchemy import Connection, Engine, and_, select, tuple_
 
+from adapters.sql import waiting
 from adapters.sql.errors import translated
 from adapters.sql.marking import MySQLMarking, PostgresMarking
+from adapters.sql.row_writes import PendingRowWrites
 from adapters.sql.tables import SchemaTables
 from domain.errors import ConstraintViolationError
 from domain.events import SYNC_SERVICE, Platform, SyncEvent
 from domain.mapping import EntityMapping, SchemaMapping
-from domain.model import EntityLink, StoredRow
+from domain.model import EntityLink, ParentKey, ParkedChild, StoredRow
 
 Marking = PostgresMarking | MySQLMarking
 
@@ -73,6 +75,31 @@ class SqlTargetStore:
         with translated(f"{self.platform.value} entity_mappings"), self.engine.connect() as conn:
             return list(read_links(conn, self.tables, entity_type, Platform.LEGACY, None).values())
 
+    def parked_count(self) -> int:
+        with translated(f"{self.platform.value} waiting children"), self.engine.connect() as conn:
+            return waiting.count(conn, self.tables)
+
+    def parked_for(
+        self,
+        parents: Collection[ParentKey],
+        linked_from: Platform | None,
+        expired_before: float | None,
+    ) -> list[ParkedChild]:
+        with translated(f"{self.platform.value} waiting children"), self.engine.connect() as conn:
+            return waiting.released(conn, self.tables, parents, linked_from, expired_before)
+
+    def parked_keys(self, keys: Collection[tuple[str, str]]) -> dict[tuple[str, str], ParentKey]:
+        with translated(f"{self.platform.value} waiting children"), self.engine.connect() as conn:
+            return waiting.keys(conn, self.tables, keys)
+
+    def parked_ids(self, event_ids: Collection[str]) -> set[str]:
+        with translated(f"{self.platform.value} waiting children"), self.engine.connect() as conn:
+            return waiting.ids(conn, self.tables, event_ids)
+
+    def parked_offsets(self) -> dict[tuple[str, int], int]:
+        with translated(f"{self.platform.value} waiting children"), self.engine.connect() as conn:
+            return waiting.lowest_offsets(conn, self.tables)
+
     def forget_links(self, entity_type: str, platform: Platform, ids: Collection[int]) -> int:
         if not ids:
             return 0
@@ -119,7 +146,9 @@ LinkKey = tuple[str, Platform, int]
 
 class SqlSession:
     """One sync transaction. Links are cached and, like processed events, written at flush in
-    one multi-row statement each; an undo log keeps both right when a savepoint rolls back."""
+    one multi-row statement each; an undo log keeps both right when a savepoint rolls back.
+    Updates and deletes of rows read in the transaction are held back and written set-based
+    before anything that could see them (a read, an insert, a savepoint, the commit)."""
 
     def __init__(
         self, conn: Connection, tables: SchemaTables, marking: Marking, platform: Platform
@@ -132,9 +161,11 @@ class SqlSession:
         self.pending_links: dict[tuple[str, int], EntityLink] = {}
         self.known_links: dict[LinkKey, EntityLink | None] = {}
         self.undo: list[Callable[[], None]] = []
+        self.savepoints = 0  # open savepoints: only their rollback needs the undo log
         # rows read in this transaction: locked FOR UPDATE, so only our own writes change them
         self.known_rows: dict[tuple[str, int], StoredRow | None] = {}
         self.known_keys: dict[tuple[str, tuple[str, ...], tuple[Any, ...]], int | None] = {}
+        self.row_writes = PendingRowWrites(conn, tables, platform)
 
     def processed(self, event_ids: Collection[str]) -> set[str]:
         if not event_ids:
@@ -152,7 +183,8 @@ class SqlSession:
                 "processed_at": _utcnow(),
             }
         )
-        self.undo.append(self.pending_processed.pop)
+        if self.savepoints:
+            self.undo.append(self.pending_processed.pop)
 
     def links(
         self, entity_type: str, platform: Platform, ids: Collection[int]
@@ -188,7 +220,11 @@ class SqlSession:
         self._set_undoably(self.known_links, key, link)
 
     def _set_undoably(self, table: dict[Any, Any], key: Any, value: Any) -> None:
-        """table[key] = value, with an undo that a savepoint's rollback runs."""
+        """table[key] = value, with an undo that a savepoint's rollback runs (outside any
+        savepoint a failure rolls the whole transaction back, and the session with it)."""
+        if not self.savepoints:
+            table[key] = value
+            return
         had, previous = key in table, table.get(key)
         table[key] = value
 
@@ -204,6 +240,7 @@ class SqlSession:
         kind = entity.entity_type
         unknown = [i for i in ids if (kind, i) not in self.known_rows]
         if unknown:
+            self.write_pending()
             table = self.tables.of(entity)
             key = table.c[entity.key.on(self.platform)]
             version = entity.version_column(self.platform)
@@ -226,6 +263,7 @@ class SqlSession:
     def find_many(
         self, entity: EntityMapping, columns: tuple[str, ...], values: Collection[tuple[Any, ...]]
     ) -> dict[tuple[Any, ...], int]:
+        self.write_pending()
         table = self.tables.of(entity)
         key = table.c[entity.key.on(self.platform)]
         natural = tuple_(*(table.c[c] for c in columns))
@@ -238,6 +276,7 @@ class SqlSession:
         return {v: i for v in values if (i := self.known_keys[(entity.entity_type, columns, v)])}
 
     def insert(self, entity: EntityMapping, values: Mapping[str, Any]) -> int:
+        self.write_pending()
         result = self.conn.execute(self.tables.of(entity).insert().values(**values))
         row_id = int(result.inserted_primary_key[0])
         self._inserted(entity, row_id, values)
@@ -246,6 +285,7 @@ class SqlSession:
     def insert_many(self, entity: EntityMapping, rows: Sequence[Mapping[str, Any]]) -> list[int]:
         """One multi-row INSERT .. RETURNING where the server has it (PostgreSQL, MariaDB
         10.5+); one INSERT per row on MySQL 8."""
+        self.write_pending()
         dialect = self.conn.dialect
         if len(rows) < 2 or not dialect.insert_returning:
             return [self.insert(entity, values) for values in rows]
@@ -276,6 +316,19 @@ class SqlSession:
                 self.known_keys[(entity.entity_type, columns, wanted)] = row_id
 
     def update(self, entity: EntityMapping, row_id: int, values: Mapping[str, Any]) -> bool:
+        known = self.known_rows.get((entity.entity_type, row_id), _UNKNOWN)
+        if known is None:
+            return False
+        if isinstance(known, StoredRow):  # read and locked here: held back, written set-based
+            self.row_writes.update(entity, row_id, dict(values))
+            row = {**known.values, **values, entity.source_column: SYNC_SERVICE}
+            version = entity.version_column(self.platform)
+            self.known_rows[(entity.entity_type, row_id)] = StoredRow.of(
+                row, version, entity.source_column
+            )
+            self._forget_keys(entity)
+            return True
+        self.write_pending()
         table = self.tables.of(entity)
         key = table.c[entity.key.on(self.platform)]
         result = self.conn.execute(table.update().where(key == row_id).values(**values))
@@ -284,6 +337,14 @@ class SqlSession:
         return bool(result.rowcount)  # MySQL counts matched rows (CLIENT_FOUND_ROWS)
 
     def delete(self, entity: EntityMapping, row_id: int) -> bool:
+        known = self.known_rows.get((entity.entity_type, row_id), _UNKNOWN)
+        if known is None:
+            return False
+        if isinstance(known, StoredRow):  # read and locked here: held back, written set-based
+            self.row_writes.delete(entity, row_id)
+            self._cascade(entity, row_id)
+            return True
+        self.write_pending()
         table = self.tables.of(entity)
         key = table.c[entity.key.on(self.platform)]
         deleted = bool(self.conn.execute(table.delete().where(key == row_id)).rowcount)
@@ -291,25 +352,68 @@ class SqlSession:
         self.known_keys.clear()
         return deleted
 
+    def _cascade(self, entity: EntityMapping, row_id: int) -> None:
+        """Forget a deleted row, and the known rows its delete cascades to (ON DELETE CASCADE
+        of the reference schemas), as the database will."""
+        self.known_rows[(entity.entity_type, row_id)] = None
+        self._forget_keys(entity)
+        for child in self.tables.mapping.entities:
+            columns = [
+                f.names.on(self.platform)
+                for f in child.foreign_keys
+                if f.references == entity.entity_type
+            ]
+            if not columns:
+                continue
+            doomed = [
+                child_id
+                for (kind, child_id), row in self.known_rows.items()
+                if kind == child.entity_type
+                and row is not None
+                and any(row.values.get(c) == row_id for c in columns)
+            ]
+            for child_id in doomed:
+                self._cascade(child, child_id)
+
+    def write_pending(self) -> None:
+        """Send the updates and deletes held back."""
+        if self.row_writes:
+            self.row_writes.send()
+
     def _forget_keys(self, entity: EntityMapping) -> None:
         for cached in [k for k in self.known_keys if k[0] == entity.entity_type]:
             del self.known_keys[cached]
 
+    def park_children(self, children: Sequence[ParkedChild]) -> None:
+        if children:
+            waiting.park(self.conn, self.tables, self.marking, children)
+
+    def unpark_children(self, event_ids: Collection[str]) -> None:
+        if event_ids:
+            waiting.unpark(self.conn, self.tables, event_ids)
+
     @contextmanager
     def savepoint(self) -> Iterator[None]:
+        self.write_pending()  # what came before is not this scope's
         mark = len(self.undo)
+        self.savepoints += 1
         try:
             with translated(f"{self.platform.value} database"), self.conn.begin_nested():
                 yield
+                self.write_pending()
         except BaseException:
+            self.row_writes.discard()
             while len(self.undo) > mark:
                 self.undo.pop()()
             self.known_rows.clear()  # what the rolled-back writes changed is read again
             self.known_keys.clear()
             raise
+        finally:
+            self.savepoints -= 1
 
     def flush(self) -> None:
         """Write the links and processed events of the transaction, one statement each."""
+        self.write_pending()
         if self.pending_links:
             now = _utcnow()
             values = [
@@ -322,6 +426,9 @@ class SqlSession:
         if self.pending_processed:
             self.conn.execute(self.tables.processed.insert(), self.pending_processed)
         self.pending_links, self.pending_processed, self.undo = {}, [], []
+
+
+_UNKNOWN = object()
 
 
 def _casefold_match(found: Mapping[tuple[Any, ...], int], wanted: tuple[Any, ...]) -> int | None:

@@ -10,6 +10,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -37,6 +38,7 @@ class SchemaTables:
 
     def __init__(self, mapping: SchemaMapping, platform: Platform) -> None:
         self.platform = platform
+        self.mapping = mapping
         self.metadata = MetaData()
         self.by_entity: dict[str, Table] = {}
         for entity in mapping.entities:
@@ -67,6 +69,23 @@ class SchemaTables:
             Column("entity_type", String(50)),
             Column("origin", String(20)),
             Column("processed_at", DateTime),
+        )
+        self.waiting = Table(
+            "tandem_waiting_children",
+            self.metadata,
+            Column("event_id", String(36), primary_key=True),
+            Column("entity_type", String(50)),
+            Column("entity_key", String(500)),
+            Column("parent_type", String(50)),
+            Column("parent_id", BigInteger),
+            Column("topic", String(249)),
+            Column("kafka_partition", Integer),
+            Column("kafka_offset", BigInteger),
+            Column("message_key", LargeBinary),
+            Column("message_value", LargeBinary),
+            Column("message_ts_ms", BigInteger),
+            Column("deadline", Float),
+            Column("reason", Text),
         )
         self.marker = Table(
             "tandem_sync_marker",

@@ -58,6 +58,9 @@ class FaultyStore:
     def read_links(self, *args: Any) -> Any:
         return self.store.read_links(*args)
 
+    def __getattr__(self, name: str) -> Any:  # the rest of TargetStore, as the real store
+        return getattr(self.store, name)
+
 
 class FeedingApplication(SqlApplicationDatabase):
     """Application writes, each followed by the Debezium event a connector would publish."""

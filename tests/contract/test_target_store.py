@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+import attrs
 import pytest
 
 from adapters.memory.database import InMemoryDatabase
@@ -14,7 +15,7 @@ from adapters.sql.store import SqlTargetStore
 from domain.errors import ConstraintViolationError
 from domain.events import SYNC_SERVICE, Operation, Platform, SourcePosition, SyncEvent
 from domain.mapping import SchemaMapping
-from domain.model import EntityLink
+from domain.model import EntityLink, ParkedChild, RawMessage
 
 WHEN = datetime(2026, 1, 2, 3, 4, 5, 123456)
 
@@ -233,6 +234,100 @@ class TargetStoreContract:
         stored = [self.app(platform).row("user", i) for i in new_ids]
         assert [r[name_column] for r in stored] == names
         assert {r["source"] for r in stored} == {SYNC_SERVICE}
+
+    @pytest.mark.parametrize("platform", list(Platform))
+    def test_updates_and_deletes_of_read_rows_land_together_and_cascade(
+        self, platform: Platform, mapping
+    ) -> None:
+        users, posts = mapping.entity("user"), mapping.entity("post")
+        name = "username" if platform is Platform.LEGACY else "user_name"
+        store = self.store(platform)
+        with store.transaction() as session:
+            ids = session.insert_many(users, [user(platform, f"u{i}") for i in range(6)])
+            post_ids = session.insert_many(posts, [post(platform, ids[0])] * 2)
+        with store.transaction() as session:
+            session.rows(users, ids)
+            session.rows(posts, post_ids)
+            for i, row_id in enumerate(ids[1:], 1):
+                assert session.update(users, row_id, {name: f"renamed{i}"})
+            assert session.update(users, ids[1], {name: "twice"})  # the later change wins
+            assert session.delete(users, ids[0])
+            assert session.rows(posts, post_ids) == {}  # gone with their author
+            assert not session.delete(posts, post_ids[0])
+            assert session.rows(users, [ids[2]])[ids[2]].values[name] == "renamed2"
+        names = [self.app(platform).row("user", i) for i in ids]
+        assert names[0] is None and all(self.app(platform).row("post", p) is None for p in post_ids)
+        assert [r[name] for r in names[1:]] == [
+            "twice",
+            "renamed2",
+            "renamed3",
+            "renamed4",
+            "renamed5",
+        ]
+        assert {r["source"] for r in names[1:]} == {SYNC_SERVICE}
+
+    @pytest.mark.parametrize("platform", list(Platform))
+    def test_a_refused_update_held_back_fails_when_written(self, platform: Platform, mapping):
+        users = mapping.entity("user")
+        email = users.natural_keys(platform)[0][0]
+        store = self.store(platform)
+        with store.transaction() as session:
+            ann, bob = session.insert_many(users, [user(platform, "ann"), user(platform, "bob")])
+        with pytest.raises(ConstraintViolationError), store.transaction() as session:
+            session.rows(users, [ann, bob])
+            session.update(users, bob, {email: "ann@example.com"})
+            session.write_pending()
+        assert self.app(platform).row("user", bob)[email] == "bob@example.com"
+
+    @pytest.mark.parametrize("platform", list(Platform))
+    def test_waiting_children_are_kept_found_and_forgotten_in_transactions(
+        self, platform: Platform, mapping
+    ) -> None:
+        store = self.store(platform)
+        kept = [
+            child(1, ("user", 7), 10.0),
+            child(2, ("user", 7), 99.0),
+            child(3, ("post", 8), 99.0),
+        ]
+        with store.transaction() as session:
+            session.park_children(kept)
+        assert store.parked_count() == 3
+        in_partition_order = [kept[1], kept[0]]
+        assert store.parked_for([("user", 7)], None, None) == in_partition_order
+        assert store.parked_for([], None, expired_before=50.0) == in_partition_order
+        assert store.parked_for([("user", 8)], None, None) == []
+        assert store.parked_keys([("post", '{"id": 2}'), ("post", '{"id": 4}')]) == {
+            ("post", '{"id": 2}'): ("user", 7)
+        }
+        assert store.parked_ids([kept[0].event_id, "nope"]) == {kept[0].event_id}
+        assert store.parked_offsets() == {("t.posts", 0): 102, ("t.posts", 1): 101}
+        with pytest.raises(RuntimeError), store.transaction() as session:
+            session.unpark_children([kept[0].event_id])
+            raise RuntimeError("rolled back")
+        with store.transaction() as session:
+            session.park_children([attrs.evolve(kept[1], parent=("user", 9))])  # replaced
+            session.unpark_children([kept[0].event_id])
+        assert store.parked_count() == 2
+        assert store.parked_keys([("post", '{"id": 2}')]) == {("post", '{"id": 2}'): ("user", 9)}
+
+    @pytest.mark.parametrize("platform", list(Platform))
+    def test_waiting_children_leave_once_their_parent_is_linked(
+        self, platform: Platform, mapping
+    ) -> None:
+        store = self.store(platform)
+        origin = platform.other
+        with store.transaction() as session:
+            session.park_children([child(1, ("user", 7), 99.0), child(2, ("user", 8), 99.0)])
+            session.save_link(EntityLink.between("user", origin, 8, 500))
+        (linked,) = store.parked_for([], origin, None)
+        assert linked.parent == ("user", 8) and linked.message.value == b'{"n": 2}'
+
+
+def child(n: int, parent: tuple[str, int], deadline: float) -> ParkedChild:
+    message = RawMessage("t.posts", n % 2, 100 + n, b'{"id": %d}' % n, b'{"n": %d}' % n, 5)
+    return ParkedChild(
+        message, event(n).event_id, "post", f'{{"id": {n}}}', parent, deadline, "why"
+    )
 
 
 class TestInMemoryTargetStore(TargetStoreContract):

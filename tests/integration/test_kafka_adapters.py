@@ -325,3 +325,29 @@ def test_flush_raises_when_the_broker_never_acknowledges():
         publisher.flush()
     publisher.flush()  # nothing pending any more
     publisher.close()
+
+
+def test_parents_topics_are_read_first_while_behind(settings, publisher):
+    parents, children = (f"test.{uuid.uuid4().hex[:8]}.{name}" for name in ("users", "posts"))
+    ensure_topics(settings, [parents, children], partitions=1)
+    _publish(publisher, children, [(b"%d" % i, b"post") for i in range(300)])
+    source = KafkaChangeSource(
+        settings,
+        _group(),
+        [children, parents],
+        max_poll_records=50,
+        assign_all=True,
+        topic_ranks={parents: 0, children: 1},
+    )
+    try:
+        got = source.poll(50, 5.0)  # children are being read when the parents come
+        _publish(publisher, parents, [(b"%d" % i, b"user") for i in range(300)])
+        deadline = time.monotonic() + 30
+        while len(got) < 600 and time.monotonic() < deadline:
+            time.sleep(0.25)  # as long as applying a batch may take
+            got += source.poll(50, 0.5)
+    finally:
+        source.close()
+    last_parent = max(i for i, m in enumerate(got) if m.topic == parents)
+    # left alone, the consumer finishes the children it fetched first: none would follow
+    assert len(got) - 1 - last_parent >= 100

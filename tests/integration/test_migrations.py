@@ -30,13 +30,23 @@ PG_ADMIN_DSN = os.environ.get(
 MYSQL_ADMIN_DSN = os.environ.get(
     "TANDEM_TEST_MYSQL_ADMIN_DSN", "mysql+pymysql://root@127.0.0.1:3306/"
 )
-NAMES = ["V001__reference_schema", "V002__source_triggers", "V003__sync_bookkeeping"]
+NAMES = [
+    "V001__reference_schema",
+    "V002__source_triggers",
+    "V003__sync_bookkeeping",
+    "V004__waiting_children",
+]
 WRITTEN = datetime(2001, 2, 3, 4, 5, 6, 123456)  # a version the sync service "wrote"
 PLATFORM_TABLES = {
     "legacy": ("legacy_users", "legacy_posts", "legacy_likes"),
     "revamp": ("revamp_users", "revamp_posts", "revamp_likes"),
 }
-BOOKKEEPING = {"entity_mappings", "processed_events", "schema_migrations"}
+BOOKKEEPING = {
+    "entity_mappings",
+    "processed_events",
+    "schema_migrations",
+    "tandem_waiting_children",
+}
 
 
 def _throwaway(admin_dsn: str, platform: str) -> Iterator[Engine]:
@@ -152,7 +162,7 @@ def test_second_run_is_a_no_op(migrated: tuple[Platform, Engine]) -> None:
     assert apply_migrations(engine, platform) == []
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT version, name FROM schema_migrations ORDER BY version"))
-        assert [tuple(r) for r in rows] == [(1, NAMES[0]), (2, NAMES[1]), (3, NAMES[2])]
+        assert [tuple(r) for r in rows] == list(enumerate(NAMES, 1))
 
 
 @pytest.mark.integration

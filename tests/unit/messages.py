@@ -31,8 +31,8 @@ def new_user(feed: DebeziumFeed, row_id: int, name: str, **changes: Any) -> Mess
     )
 
 
-def new_post(feed: DebeziumFeed, row_id: int, user_id: int) -> Message:
-    row = {
+def post_row(feed: DebeziumFeed, row_id: int, user_id: int, **changes: Any) -> dict[str, Any]:
+    return {
         "id": row_id,
         "post_title": f"Post {row_id}",
         "post_content": None,
@@ -41,8 +41,12 @@ def new_post(feed: DebeziumFeed, row_id: int, user_id: int) -> Message:
         "source": "legacy",
         "created_at": feed.now,
         "updated_at": feed.now,
+        **changes,
     }
-    return feed.change(LEGACY, "legacy_posts", "c", row_id, after=row)
+
+
+def new_post(feed: DebeziumFeed, row_id: int, user_id: int) -> Message:
+    return feed.change(LEGACY, "legacy_posts", "c", row_id, after=post_row(feed, row_id, user_id))
 
 
 def produce(pipeline: InMemoryPipeline, *messages: Message) -> list[RawMessage]:

@@ -51,6 +51,7 @@ def test_good_settings_parse_with_the_contract_defaults() -> None:
         ("SYNC_LEGACY_TOPIC_PREFIX", "legacy/prod"),
         ("SYNC_BATCH_SIZE", "0"),
         ("SYNC_PARENT_WAIT_SECONDS", "-1"),
+        ("SYNC_MAX_WAITING_IN_MEMORY", "many"),
     ],
 )
 def test_a_bad_setting_is_named(name: str, value: str) -> None:
