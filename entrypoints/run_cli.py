@@ -41,14 +41,13 @@ def register_run(app: typer.Typer) -> None:
                 lock.acquire()
         container = build_container(settings)
         container.init_resources()
-        problem = first_mapping_problem(container, capture=capture)
-        if problem is not None:
-            container.shutdown_resources()
-            lock.release()
-            typer.echo(f"mapping check: {problem}", err=True)
-            raise typer.Exit(2)
         runtime = ServiceRuntime(settings, container, stop)
         try:
+            with reported_errors():
+                problem = first_mapping_problem(container, capture=capture)
+            if problem is not None:
+                typer.echo(f"mapping check: {problem}", err=True)
+                raise typer.Exit(2)
             with reported_errors():
                 repair = BrokerLossRepair(
                     container, lambda: all(loop.caught_up for loop in runtime.loops)

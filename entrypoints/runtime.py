@@ -51,14 +51,16 @@ def consumer_group(prefixes: Mapping[Platform, str], origin: Platform) -> str:
 
 def first_mapping_problem(container: Container, capture: bool) -> str | None:
     """The mapping checked against both live schemas before anything runs; the first problem.
-    A database that cannot be reached is not a mapping problem: the parts wait for it."""
-    from domain.errors import SyncError, TransientError
+    A database that cannot be reached at start is a TargetUnavailableError saying so (once
+    running, the parts wait out an outage instead)."""
+    from domain.errors import SyncError, TargetUnavailableError, TransientError
 
     try:
         problems = container.databases.schema_guard().problems(capture=capture)
     except TransientError as error:
-        log.warning("mapping not checked at start", extra={"error": str(error)})
-        return None
+        raise TargetUnavailableError(
+            f"cannot start: {' '.join(str(error).split())} (start the database, or check its DSN)"
+        ) from None
     except SyncError as error:  # the catalogs cannot be read (privileges): say so in one line
         return f"cannot read the catalogs: {' '.join(str(error).split())}"
     return problems[0] if problems else None
@@ -300,7 +302,8 @@ def run_consumers(
     container.init_resources()
     runtime = ServiceRuntime(settings, container, stop)
     try:
-        problem = first_mapping_problem(container, capture=False)
+        with reported_errors():
+            problem = first_mapping_problem(container, capture=False)
         if problem is not None:
             print(f"mapping check: {problem}", file=sys.stderr)
             return 2

@@ -179,17 +179,29 @@ def test_migrate_twice_creates_everything_then_is_up_to_date(
     assert f"binlog position {position['file']}:{position['pos']}" in second
 
 
-def test_migrate_with_an_unreachable_database_fails_in_one_line(tandem: Tandem) -> None:
+_LEGACY_AT = f"postgresql+psycopg://app:{SECRET}@127.0.0.1:{{port}}/x"
+
+
+@pytest.mark.parametrize(
+    ("module", "args", "setting", "value", "named"),
+    [
+        ("entrypoints.cli", ("migrate",), "SYNC_LEGACY_DSN", _LEGACY_AT, "legacy"),
+        ("entrypoints.cli", ("run",), "SYNC_LEGACY_DSN", _LEGACY_AT, "legacy"),
+        ("entrypoints.consumer", (), "SYNC_LEGACY_DSN", _LEGACY_AT, "legacy"),
+        ("entrypoints.cli", ("run",), "SYNC_KAFKA_BOOTSTRAP", "127.0.0.1:{port}", "Kafka"),
+    ],
+)
+def test_a_server_down_at_start_fails_in_one_line(
+    tandem: Tandem, module: str, args: tuple[str, ...], setting: str, value: str, named: str
+) -> None:
     closed = socket.socket()
     closed.bind(("127.0.0.1", 0))
     port = closed.getsockname()[1]
     closed.close()
-    done = tandem(
-        "migrate", env={"SYNC_LEGACY_DSN": f"postgresql+psycopg://app:{SECRET}@127.0.0.1:{port}/x"}
-    )
+    done = tandem(*args, module=module, env={setting: value.format(port=port)}, timeout=120)
     assert done.returncode == 1, done.stderr
     assert len(done.stderr.splitlines()) == 1, done.stderr
-    assert "legacy" in done.stderr and "unreachable" in done.stderr
+    assert named in done.stderr and ("unreachable" in done.stderr or "failed" in done.stderr)
     assert SECRET not in done.stdout + done.stderr
 
 
