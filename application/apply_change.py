@@ -136,14 +136,26 @@ class ChangeApplier:
         except ParentDeletedError:
             session.mark_processed(event)
             return Outcome.CONFLICT_LOST
-        version = self._version(entity, origin, event.row, event)
         if link is None:
             link = self._adopt(session, entity, origin, origin_id, values)
             if link is not None:
                 session.save_link(link)  # the twins stay one entity whatever the verdict
+        return self._upsert(session, entity, event, values, link, origin_link, force)
+
+    def _upsert(
+        self,
+        session: TargetSession,
+        entity: EntityMapping,
+        event: SyncEvent,
+        values: dict[str, Any],
+        link: EntityLink | None,
+        origin_link: EntityLink | None,
+        force: bool,
+    ) -> Outcome:
+        """Create or update the target row of a create or update, as the verdict says."""
         if link is not None and link.deleted and not force:
             return Outcome.CONFLICT_LOST  # delete wins over a concurrent update
-        target = origin.other
+        target = event.origin.other
         current = (
             None
             if link is None
@@ -153,21 +165,11 @@ class ChangeApplier:
             if not force:
                 return Outcome.CONFLICT_LOST  # deleted on the target; that delete is on its way
             link = None  # a repair re-creates the row and links it anew
+        version = self._version(entity, event.origin, event.row, event)
         verdict = (
-            Verdict.APPLY
-            if force
-            else resolve(
-                self.policy,
-                IncomingChange(
-                    origin,
-                    version,
-                    rejected_on_origin=bool(
-                        origin_link and origin_link.rejected_version >= version
-                    ),
-                ),
-                None if current is None else self._state(current, link, origin_link),
-            )
+            Verdict.APPLY if force else self._verdict(event, version, current, link, origin_link)
         )
+        origin_id = int(event.key[entity.key.on(event.origin)])
         if verdict.applies and link is None and self.deferred is not None:
             self.deferred.append(_DeferredInsert(entity, event, values, origin_id, version))
             return Outcome.APPLIED  # written, linked and marked by `insert_deferred`
@@ -179,6 +181,21 @@ class ChangeApplier:
             session.save_link(link)
             session.mark_processed(event)
         return _VERDICT_OUTCOMES[verdict]
+
+    def _verdict(
+        self,
+        event: SyncEvent,
+        version: int,
+        current: StoredRow | None,
+        link: EntityLink | None,
+        origin_link: EntityLink | None,
+    ) -> Verdict:
+        rejected_on_origin = bool(origin_link and origin_link.rejected_version >= version)
+        return resolve(
+            self.policy,
+            IncomingChange(event.origin, version, rejected_on_origin=rejected_on_origin),
+            None if current is None else self._state(current, link, origin_link),
+        )
 
     def defer_inserts(self) -> None:
         """From now on, plain creates are collected for one multi-row insert."""

@@ -308,33 +308,44 @@ class SyncService:
                 item.outcome = Outcome.DUPLICATE_SKIPPED
                 settled += 1
                 continue
-            if not isolated and item.event.operation is Operation.CREATE and not run:
-                self.applier.defer_inserts()
-            deferred_before = len(self.applier.deferred or ())
-            try:
-                with session.savepoint() if isolated else nullcontext():
-                    item.outcome = self.applier.apply(session, item.event)
-            except ParentPendingError as error:
-                settled += self._parent_pending(item, error, blocked)
-                continue
-            except TransientError:
-                raise
-            except Exception as error:  # any failure of one event: that event alone
-                if not isolated:
-                    raise _NeedsIsolation from error
-                item.outcome, item.error = Outcome.DEAD_LETTERED, _as_permanent(error)
-                item.trace = traceback.format_exc()
-                settled += 1
-                continue
-            seen.add(item.event.event_id)
-            if len(self.applier.deferred or ()) > deferred_before:
-                run.append(item)
-            else:
-                settled += 1
+            settled += self._apply_one(session, item, run, seen, blocked, isolated)
         if run:
             settled += self._insert_run(session, run)
         self.applier.deferred = None
         return settled
+
+    def _apply_one(
+        self,
+        session: TargetSession,
+        item: _Item,
+        run: list[_Item],
+        seen: set[str],
+        blocked: set[KeyOf],
+        isolated: bool,
+    ) -> int:
+        """Apply one item; returns 1 when it settled, 0 when it waits or joined the `run` of
+        creates written together."""
+        if not isolated and item.event.operation is Operation.CREATE and not run:
+            self.applier.defer_inserts()
+        deferred_before = len(self.applier.deferred or ())
+        try:
+            with session.savepoint() if isolated else nullcontext():
+                item.outcome = self.applier.apply(session, item.event)
+        except ParentPendingError as error:
+            return self._parent_pending(item, error, blocked)
+        except TransientError:
+            raise
+        except Exception as error:  # any failure of one event: that event alone
+            if not isolated:
+                raise _NeedsIsolation from error
+            item.outcome, item.error = Outcome.DEAD_LETTERED, _as_permanent(error)
+            item.trace = traceback.format_exc()
+            return 1
+        seen.add(item.event.event_id)
+        if len(self.applier.deferred or ()) > deferred_before:
+            run.append(item)
+            return 0
+        return 1
 
     @staticmethod
     def _continues(run: list[_Item], item: _Item) -> bool:

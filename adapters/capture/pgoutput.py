@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from adapters.capture.pgmessages import (
@@ -80,52 +81,89 @@ def parse(data: bytes) -> Message:
     """Decode one pgoutput message."""
     reader = _Reader(bytes(data))
     kind = reader.char()
-    if kind == "B":
-        return Begin(reader.take("!Q"), reader.timestamp(), reader.take("!I"))
-    if kind == "C":
-        return Commit(reader.take("!B"), reader.take("!Q"), reader.take("!Q"), reader.timestamp())
-    if kind == "O":
-        return Origin(reader.take("!Q"), reader.string())
-    if kind == "R":
-        oid, namespace, name, identity = (
-            reader.take("!I"),
-            reader.string(),
-            reader.string(),
-            reader.char(),
-        )
-        columns = []
-        for _ in range(reader.take("!H")):
-            flags, column = reader.take("!B"), reader.string()
-            oid_, modifier = reader.take("!I"), reader.take("!i")
-            columns.append(Column(column, oid_, modifier, bool(flags & KEY_FLAG)))
-        return Relation(oid, namespace or "pg_catalog", name, identity, tuple(columns))
-    if kind == "Y":
-        return TypeInfo(reader.take("!I"), reader.string(), reader.string())
-    if kind == "I":
-        oid = reader.take("!I")
+    read = _PARSERS.get(kind)
+    if read is None:
+        raise PgOutputError(f"unknown pgoutput message type {kind!r}")
+    return read(reader)
+
+
+def _begin(reader: _Reader) -> Begin:
+    return Begin(reader.take("!Q"), reader.timestamp(), reader.take("!I"))
+
+
+def _commit(reader: _Reader) -> Commit:
+    return Commit(reader.take("!B"), reader.take("!Q"), reader.take("!Q"), reader.timestamp())
+
+
+def _origin(reader: _Reader) -> Origin:
+    return Origin(reader.take("!Q"), reader.string())
+
+
+def _relation(reader: _Reader) -> Relation:
+    oid, namespace, name, identity = (
+        reader.take("!I"),
+        reader.string(),
+        reader.string(),
+        reader.char(),
+    )
+    columns = []
+    for _ in range(reader.take("!H")):
+        flags, column = reader.take("!B"), reader.string()
+        oid_, modifier = reader.take("!I"), reader.take("!i")
+        columns.append(Column(column, oid_, modifier, bool(flags & KEY_FLAG)))
+    return Relation(oid, namespace or "pg_catalog", name, identity, tuple(columns))
+
+
+def _type(reader: _Reader) -> TypeInfo:
+    return TypeInfo(reader.take("!I"), reader.string(), reader.string())
+
+
+def _insert(reader: _Reader) -> Insert:
+    oid = reader.take("!I")
+    _expect(reader, "N")
+    return Insert(oid, reader.tuple_data())
+
+
+def _update(reader: _Reader) -> Update:
+    oid, marker = reader.take("!I"), reader.char()
+    old = None
+    if marker in "KO":
+        old = reader.tuple_data()
         _expect(reader, "N")
-        return Insert(oid, reader.tuple_data())
-    if kind == "U":
-        oid, marker = reader.take("!I"), reader.char()
-        old = None
-        if marker in "KO":
-            old = reader.tuple_data()
-            _expect(reader, "N")
-        elif marker != "N":
-            raise PgOutputError(f"unexpected update marker {marker!r}")
-        return Update(oid, old, marker == "K", reader.tuple_data())
-    if kind == "D":
-        oid, marker = reader.take("!I"), reader.char()
-        if marker not in "KO":
-            raise PgOutputError(f"unexpected delete marker {marker!r}")
-        return Delete(oid, reader.tuple_data(), marker == "K")
-    if kind == "T":
-        count, options = reader.take("!I"), reader.take("!B")
-        return Truncate(options, tuple(reader.take("!I") for _ in range(count)))
-    if kind == "M":
-        flags, lsn, prefix = reader.take("!B"), reader.take("!Q"), reader.string()
-        return LogicalMessage(bool(flags & 1), lsn, prefix, reader.raw(reader.take("!I")))
-    raise PgOutputError(f"unknown pgoutput message type {kind!r}")
+    elif marker != "N":
+        raise PgOutputError(f"unexpected update marker {marker!r}")
+    return Update(oid, old, marker == "K", reader.tuple_data())
+
+
+def _delete(reader: _Reader) -> Delete:
+    oid, marker = reader.take("!I"), reader.char()
+    if marker not in "KO":
+        raise PgOutputError(f"unexpected delete marker {marker!r}")
+    return Delete(oid, reader.tuple_data(), marker == "K")
+
+
+def _truncate(reader: _Reader) -> Truncate:
+    count, options = reader.take("!I"), reader.take("!B")
+    return Truncate(options, tuple(reader.take("!I") for _ in range(count)))
+
+
+def _logical_message(reader: _Reader) -> LogicalMessage:
+    flags, lsn, prefix = reader.take("!B"), reader.take("!Q"), reader.string()
+    return LogicalMessage(bool(flags & 1), lsn, prefix, reader.raw(reader.take("!I")))
+
+
+_PARSERS: dict[str, Callable[[_Reader], Message]] = {
+    "B": _begin,
+    "C": _commit,
+    "O": _origin,
+    "R": _relation,
+    "Y": _type,
+    "I": _insert,
+    "U": _update,
+    "D": _delete,
+    "T": _truncate,
+    "M": _logical_message,
+}
 
 
 def _expect(reader: _Reader, marker: str) -> None:
