@@ -13,7 +13,7 @@ from domain.errors import PermanentError
 from domain.events import SYNC_SERVICE, Operation, Platform, SyncEvent
 from domain.mapping import EntityMapping, SchemaMapping
 from domain.model import EntityLink, ParentKey, StoredRow
-from domain.ports import TargetSession, TargetStore
+from domain.ports import EntityLinks, TargetRows, TargetSession, TargetStore
 from domain.rules import ConflictPolicy, IncomingChange, TargetRowState, Verdict, resolve
 from domain.values import to_micros
 
@@ -86,7 +86,7 @@ class ChangeApplier:
                     session.rows(self.mapping.entity(entity_type), target_ids)
         self._prefetch_natural_keys(session, events)
 
-    def _prefetch_natural_keys(self, session: TargetSession, events: Sequence[SyncEvent]) -> None:
+    def _prefetch_natural_keys(self, session: TargetRows, events: Sequence[SyncEvent]) -> None:
         """The rows a create could adopt, for natural keys without foreign keys (emails)."""
         wanted: dict[tuple[str, tuple[str, ...]], set[tuple[Any, ...]]] = defaultdict(set)
         for event in events:
@@ -296,7 +296,7 @@ class ChangeApplier:
         return None
 
     def _find_link(
-        self, session: TargetSession, entity_type: str, platform: Platform, row_id: int
+        self, session: EntityLinks, entity_type: str, platform: Platform, row_id: int
     ) -> EntityLink | None:
         """The target database's link, else the one the other direction stored on the origin."""
         link = session.links(entity_type, platform, [row_id]).get(row_id)

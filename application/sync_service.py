@@ -28,7 +28,15 @@ from domain.errors import (
 from domain.events import Operation, Platform, SyncEvent
 from domain.mapping import SchemaMapping
 from domain.model import DeadLetter, ParentKey, RawMessage
-from domain.ports import Clock, DeadLetterQueue, EventCodec, TargetSession, TargetStore
+from domain.ports import (
+    Clock,
+    DeadLetterQueue,
+    EventCodec,
+    TargetSession,
+    TargetStore,
+    TransactionControl,
+    WaitingChildren,
+)
 from domain.retry import RetryPolicy
 from domain.rules import ConflictPolicy, is_echo
 from domain.validation import check_event
@@ -365,7 +373,7 @@ class SyncService:
         return len(run)
 
     @staticmethod
-    def _write_pending(session: TargetSession, isolated: bool) -> None:
+    def _write_pending(session: TransactionControl, isolated: bool) -> None:
         try:
             session.write_pending()
         except TransientError:
@@ -386,7 +394,7 @@ class SyncService:
         blocked.add(key_of(item.event))
         return 0
 
-    def _keep_waiting(self, session: TargetSession, items: list[_Item]) -> None:
+    def _keep_waiting(self, session: WaitingChildren, items: list[_Item]) -> None:
         """Name what each waiting item waits for (a change queued behind an earlier one of
         its key waits for the same parent), and keep in the target database, in this
         transaction, those the room has no space for; forget there those now settled."""

@@ -89,14 +89,21 @@ class EventPublisher(Protocol):
         """Return once every queued message is acknowledged by the broker."""
 
 
-class TargetSession(Protocol):
-    """One transaction on a target database: rows, links and bookkeeping commit together."""
+class ProcessedEvents(Protocol):
+    """The bookkeeping that makes applying an event idempotent, in the target's transaction."""
 
     def processed(self, event_ids: Collection[str]) -> set[str]:
-        """Those of `event_ids` already applied to this database."""
+        """Those of `event_ids` applied to this database (committed, or marked in this
+        transaction)."""
 
     def mark_processed(self, event: SyncEvent) -> None:
-        """Remember the event as applied, in this transaction."""
+        """Remember the event as applied, in this transaction; an event marked already (here
+        or by a committed transaction) fails the transaction at commit with
+        ConstraintViolationError."""
+
+
+class EntityLinks(Protocol):
+    """Which legacy row is which revamp row, in the target's transaction."""
 
     def links(
         self, entity_type: str, platform: Platform, ids: Collection[int]
@@ -109,11 +116,16 @@ class TargetSession(Protocol):
     def save_link(self, link: EntityLink) -> None:
         """Insert or update a link, in this transaction."""
 
+
+class TargetRows(Protocol):
+    """The mapped rows of a target database, read locked and written in its transaction."""
+
     def rows(self, entity: EntityMapping, ids: Collection[int]) -> dict[int, StoredRow]:
         """The current target rows with these ids, locked for this transaction."""
 
     def find_by(self, entity: EntityMapping, values: Mapping[str, Any]) -> int | None:
-        """The id of a row whose columns equal `values` (a natural key), locked; else None."""
+        """The id of a row whose columns equal `values` (a natural key), locked; else None.
+        Equal as the column's collation says (the reference schemas: case-sensitive)."""
 
     def find_many(
         self, entity: EntityMapping, columns: tuple[str, ...], values: Collection[tuple[Any, ...]]
@@ -132,17 +144,31 @@ class TargetSession(Protocol):
     def delete(self, entity: EntityMapping, row_id: int) -> bool:
         """Delete a row (children cascade); False when it does not exist."""
 
-    def savepoint(self) -> AbstractContextManager[None]:
-        """A nested scope whose failure undoes only its own writes."""
 
-    def write_pending(self) -> None:
-        """Send the writes held back to be written set-based; a failure concerns them all."""
+class WaitingChildren(Protocol):
+    """Children waiting for their parent, kept in the target database past the in-memory room."""
 
     def park_children(self, children: Sequence[ParkedChild]) -> None:
         """Keep these waiting children in this database (a child kept already is replaced)."""
 
     def unpark_children(self, event_ids: Collection[str]) -> None:
         """Forget these waiting children: applied or dead-lettered in this transaction."""
+
+
+class TransactionControl(Protocol):
+    """Scopes and write timing inside the target's transaction."""
+
+    def savepoint(self) -> AbstractContextManager[None]:
+        """A nested scope whose failure undoes only its own writes."""
+
+    def write_pending(self) -> None:
+        """Send the writes held back to be written set-based; a failure concerns them all."""
+
+
+class TargetSession(
+    ProcessedEvents, EntityLinks, TargetRows, WaitingChildren, TransactionControl, Protocol
+):
+    """One transaction on a target database: rows, links and bookkeeping commit together."""
 
 
 class TargetStore(Protocol):

@@ -86,6 +86,7 @@ class InMemoryDatabase:
             raise self.faults.pop(0)
         with self._transaction(sync=True) as txn:
             yield InMemorySession(self, txn)
+            self._record_processed(txn)
 
     def read_links(
         self, entity_type: str, platform: Platform, ids: Collection[int]
@@ -177,6 +178,15 @@ class InMemoryDatabase:
                 raise
             if self.capture is not None:
                 self.capture.committed(self, txn)
+
+    def _record_processed(self, txn: Transaction) -> None:
+        """The marks of a committing transaction; a duplicate fails it (a primary key)."""
+        marked = set(txn.marked)
+        if len(marked) < len(txn.marked) or not marked.isdisjoint(self.processed_ids):
+            twice = [i for i in txn.marked if txn.marked.count(i) > 1 or i in self.processed_ids]
+            raise ConstraintViolationError(f"processed_events: duplicate event {twice[0]}")
+        self.processed_ids.update(marked)
+        txn.undo.append(lambda: self.processed_ids.difference_update(marked))
 
     def stamp(self, entity: EntityMapping, row: dict[str, Any], sync: bool, insert: bool) -> None:
         """The `source` trigger: truthful writer, and the version stamped on app writes."""

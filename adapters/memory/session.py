@@ -34,6 +34,7 @@ class Transaction:
         self.sync = sync
         self.undo: list[Callable[[], None]] = []
         self.changes: list[Change] = []
+        self.marked: list[str] = []  # events marked processed, recorded at commit
 
     def undo_to(self, mark: int) -> None:
         while len(self.undo) > mark:
@@ -95,14 +96,13 @@ class InMemorySession:
         self.txn = txn
 
     def processed(self, event_ids: Collection[str]) -> set[str]:
-        return {i for i in event_ids if i in self.db.processed_ids}
+        marked = set(self.txn.marked)
+        return {i for i in event_ids if i in self.db.processed_ids or i in marked}
 
     def mark_processed(self, event: SyncEvent) -> None:
-        event_id = event.event_id
-        if event_id in self.db.processed_ids:
-            raise ConstraintViolationError(f"processed_events: duplicate event {event_id}")
-        self.db.processed_ids.add(event_id)
-        self.txn.undo.append(lambda: self.db.processed_ids.discard(event_id))
+        """Checked at commit, as the primary key of processed_events is by the flush of SQL."""
+        self.txn.marked.append(event.event_id)
+        self.txn.undo.append(self.txn.marked.pop)
 
     def links(
         self, entity_type: str, platform: Platform, ids: Collection[int]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import unicodedata
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -172,7 +173,8 @@ class SqlSession:
             return set()
         column = self.tables.processed.c.event_id
         rows = self.conn.execute(select(column).where(column.in_(list(event_ids))))
-        return {r[0].strip() for r in rows}
+        marked = {p["event_id"] for p in self.pending_processed}
+        return {r[0].strip() for r in rows} | (marked & set(event_ids))
 
     def mark_processed(self, event: SyncEvent) -> None:
         self.pending_processed.append(
@@ -270,10 +272,22 @@ class SqlSession:
         query = select(key, *(table.c[c] for c in columns)).where(natural.in_(list(values)))
         found = {tuple(r[1:]): int(r[0]) for r in self.conn.execute(query.with_for_update()).all()}
         for wanted in values:
-            # the database compares case-insensitively where its collation does (MySQL)
-            match = found.get(wanted) or _casefold_match(found, wanted)
+            match = found.get(wanted)
+            if match is None and _loosely_in(found, wanted):
+                # a row equal but for case, accents or trailing spaces: whether it matches is
+                # the column collation's to say (utf8mb4_bin: no; a *_ci one: yes)
+                match = self._find_one(entity, columns, wanted)
             self.known_keys[(entity.entity_type, columns, wanted)] = match
         return {v: i for v in values if (i := self.known_keys[(entity.entity_type, columns, v)])}
+
+    def _find_one(
+        self, entity: EntityMapping, columns: tuple[str, ...], wanted: tuple[Any, ...]
+    ) -> int | None:
+        table = self.tables.of(entity)
+        key = table.c[entity.key.on(self.platform)]
+        equal = and_(*(table.c[c] == v for c, v in zip(columns, wanted, strict=True)))
+        found = self.conn.execute(select(key).where(equal).limit(1).with_for_update()).first()
+        return None if found is None else int(found[0])
 
     def insert(self, entity: EntityMapping, values: Mapping[str, Any]) -> int:
         self.write_pending()
@@ -431,12 +445,21 @@ class SqlSession:
 _UNKNOWN = object()
 
 
-def _casefold_match(found: Mapping[tuple[Any, ...], int], wanted: tuple[Any, ...]) -> int | None:
-    folded = tuple(v.casefold() if isinstance(v, str) else v for v in wanted)
-    for values, row_id in found.items():
-        if tuple(v.casefold() if isinstance(v, str) else v for v in values) == folded:
-            return row_id
-    return None
+def _loosely_in(found: Mapping[tuple[Any, ...], int], wanted: tuple[Any, ...]) -> bool:
+    """Whether a found row's values equal `wanted` ignoring case, accents and trailing spaces."""
+    loose = _loose(wanted)
+    return any(_loose(values) == loose for values in found)
+
+
+def _loose(values: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple(
+        "".join(c for c in unicodedata.normalize("NFKD", v) if not unicodedata.combining(c))
+        .casefold()
+        .rstrip()
+        if isinstance(v, str)
+        else v
+        for v in values
+    )
 
 
 def _utcnow() -> datetime:

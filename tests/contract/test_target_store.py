@@ -186,6 +186,61 @@ class TargetStoreContract:
         assert links == {1: EntityLink("user", 1, 2)}
 
     @pytest.mark.parametrize("platform", list(Platform))
+    def test_a_duplicate_mark_fails_the_transaction_at_commit_not_at_the_call(
+        self, platform: Platform, mapping
+    ) -> None:
+        store = self.store(platform)
+        with store.transaction() as session:
+            session.mark_processed(event(1))
+        reached_the_end = False
+        with pytest.raises(ConstraintViolationError), store.transaction() as session:
+            session.insert(mapping.entity("user"), user(platform, "kim"))
+            session.mark_processed(event(1))
+            session.mark_processed(event(5))
+            assert session.processed([event(1).event_id, event(5).event_id]) == {
+                event(1).event_id,
+                event(5).event_id,
+            }
+            reached_the_end = True
+        assert reached_the_end
+        assert self.app(platform).app_ids("user") == []
+        with store.transaction() as session:
+            assert session.processed([event(5).event_id]) == set()
+
+    @pytest.mark.parametrize("platform", list(Platform))
+    def test_an_event_marked_twice_in_one_transaction_fails_it_at_commit(
+        self, platform: Platform, mapping
+    ) -> None:
+        store = self.store(platform)
+        with pytest.raises(ConstraintViolationError), store.transaction() as session:
+            session.mark_processed(event(6))
+            session.mark_processed(event(6))
+        with store.transaction() as session:
+            assert session.processed([event(6).event_id]) == set()
+
+    @pytest.mark.parametrize("platform", list(Platform))
+    def test_natural_keys_match_exactly_as_the_reference_collations_compare(
+        self, platform: Platform, mapping
+    ) -> None:
+        """legacy: PostgreSQL compares text case-sensitively; revamp: email_address is
+        utf8mb4_bin. So a key differing in case is another key, on both sides."""
+        entity = mapping.entity("user")
+        (email,) = entity.natural_keys(platform)[0]
+        store = self.store(platform)
+        with store.transaction() as session:
+            ann = session.insert(entity, user(platform, "ann"))
+        with store.transaction() as session:
+            wanted = [("ann@example.com",), ("Ann@example.com",)]
+            assert session.find_many(entity, (email,), wanted) == {("ann@example.com",): ann}
+            assert session.find_by(entity, {email: "ANN@example.com"}) is None
+            shouting = session.insert(entity, {**user(platform, "ann2"), email: "ANN@example.com"})
+            assert session.find_by(entity, {email: "ANN@example.com"}) == shouting
+        with store.transaction() as session:
+            assert session.find_many(entity, (email,), [("ANN@example.com",)]) == {
+                ("ANN@example.com",): shouting
+            }
+
+    @pytest.mark.parametrize("platform", list(Platform))
     def test_many_links_in_one_transaction_read_back_as_written(
         self, platform: Platform, mapping
     ) -> None:
