@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from domain.rules import ConflictPolicy
-from tests.acceptance.debezium_messages import DebeziumFeed
 from tests.acceptance.steps.app_steps import *  # noqa: F403
 from tests.acceptance.steps.debezium_steps import *  # noqa: F403
 from tests.acceptance.steps.pair_checks import *  # noqa: F403
@@ -18,6 +17,7 @@ from tests.acceptance.steps.sync_checks import *  # noqa: F403
 from tests.acceptance.steps.sync_steps import *  # noqa: F403
 from tests.acceptance.vocabulary import Cast
 from tests.acceptance.world import InMemoryWorld, World
+from tests.support.debezium_messages import DebeziumFeed
 
 WORLD_VARIABLE = "TANDEM_WORLD"
 WORLDS = {

@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from typing import Any
+from typing import Protocol, cast
 
 import pytest
 
 from adapters.kafka.dead_letters import KafkaDeadLetterQueue
+from adapters.kafka.offsets import read_to_end
 from adapters.kafka.settings import KafkaSettings
 from adapters.memory.broker import InMemoryBroker
 from adapters.memory.dead_letters import InMemoryDeadLetterQueue
 from adapters.resolutions import resolution
 from domain.model import DeadLetter
+from domain.ports import DeadLetterArchive, DeadLetterQueue
+
+TOPIC = f"contract-{uuid.uuid4().hex[:8]}.public.legacy_users"  # fresh on a shared broker
 
 
 def letter(offset: int) -> DeadLetter:
     return DeadLetter(
         original_event={"op": "c", "n": offset},
         key=str(offset).encode(),
-        topic="legacy.public.legacy_users",
+        topic=TOPIC,
         partition=0,
         offset=offset,
         error_type="InvalidEventError",
@@ -31,10 +37,35 @@ def letter(offset: int) -> DeadLetter:
     )
 
 
-class DeadLetterArchiveContract:
-    """What `tandem dlq` relies on, whatever holds the letters."""
+class DeadLetters(DeadLetterQueue, DeadLetterArchive, Protocol):
+    """Both sides of a dead-letter store: the sync sends, operators read and resolve."""
 
-    queue: Any
+
+class DeadLetterArchiveContract(ABC):
+    """What the sync and `tandem dlq` rely on, whatever holds the letters."""
+
+    @abstractmethod
+    def create_archive(self) -> DeadLetters:
+        """An empty dead-letter store."""
+
+    @abstractmethod
+    def messages_on(self, topic: str) -> list[tuple[bytes | None, bytes | None]]:
+        """(key, value) of every message on `topic`, for what `republish` put there."""
+
+    @property
+    def queue(self) -> DeadLetters:
+        if "_queue" not in self.__dict__:
+            self.__dict__["_queue"] = self.create_archive()
+        return cast(DeadLetters, self.__dict__["_queue"])
+
+    def test_republish_puts_the_original_back_on_its_topic_under_its_key(self) -> None:
+        self.queue.send(letter(4))
+        [held] = self.queue.letters()
+        self.queue.republish(held)
+        [(key, value)] = self.messages_on(held.topic)
+        assert key == b"4" and value is not None
+        assert json.loads(value) == {"op": "c", "n": 4}
+        assert [x.offset for x in self.queue.letters()] == [4]  # held until resolved
 
     def test_letters_come_back_oldest_first_with_ids(self) -> None:
         for n in (1, 2, 3):
@@ -73,15 +104,28 @@ class DeadLetterArchiveContract:
 
 class TestInMemoryDeadLetterArchive(DeadLetterArchiveContract):
     @pytest.fixture(autouse=True)
-    def _queue(self) -> None:
-        self.queue = InMemoryDeadLetterQueue(InMemoryBroker())
+    def _broker(self) -> None:
+        self.broker = InMemoryBroker()
+
+    def create_archive(self) -> DeadLetters:
+        return InMemoryDeadLetterQueue(self.broker)
+
+    def messages_on(self, topic: str) -> list[tuple[bytes | None, bytes | None]]:
+        return [(m.key, m.value) for m in self.broker.messages(topic)]
 
 
 @pytest.mark.integration
 class TestKafkaDeadLetterArchive(DeadLetterArchiveContract):
     @pytest.fixture(autouse=True)
-    def _queue(self, running_stack: dict[str, str]) -> Iterator[None]:
-        settings = KafkaSettings(tuple(running_stack["SYNC_KAFKA_BOOTSTRAP"].split(",")))
-        self.queue = KafkaDeadLetterQueue(settings, f"contract-{uuid.uuid4().hex[:8]}.dlq")
+    def _broker(self, running_stack: dict[str, str]) -> Iterator[None]:
+        self.settings = KafkaSettings(tuple(running_stack["SYNC_KAFKA_BOOTSTRAP"].split(",")))
+        self.topic = f"contract-{uuid.uuid4().hex[:8]}"
         yield
-        self.queue.close()
+        if "_queue" in self.__dict__:
+            self.__dict__["_queue"].close()
+
+    def create_archive(self) -> DeadLetters:
+        return KafkaDeadLetterQueue(self.settings, f"{self.topic}.dlq")
+
+    def messages_on(self, topic: str) -> list[tuple[bytes | None, bytes | None]]:
+        return [(r.key, r.value) for r in read_to_end(self.settings, [topic])]

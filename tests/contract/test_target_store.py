@@ -1,90 +1,56 @@
-"""One contract, run against the in-memory database and the real PostgreSQL and MySQL."""
+"""One target-store contract, run against the in-memory database and the real PostgreSQL and
+MariaDB."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from abc import ABC, abstractmethod
 from datetime import datetime
 from typing import Any
 
 import attrs
 import pytest
 
-from adapters.memory.database import InMemoryDatabase
 from adapters.sql.application_db import SqlApplicationDatabase
 from adapters.sql.store import SqlTargetStore
 from domain.errors import ConstraintViolationError
-from domain.events import SYNC_SERVICE, Operation, Platform, SourcePosition, SyncEvent
+from domain.events import SYNC_SERVICE, Platform
 from domain.mapping import SchemaMapping
-from domain.model import EntityLink, ParkedChild, RawMessage
-
-WHEN = datetime(2026, 1, 2, 3, 4, 5, 123456)
-
-
-def user(platform: Platform, name: str) -> dict[str, Any]:
-    if platform is Platform.LEGACY:
-        return {
-            "username": name,
-            "email": f"{name}@example.com",
-            "status": "active",
-            "created_at": WHEN,
-            "updated_at": WHEN,
-        }
-    return {
-        "user_name": name,
-        "email_address": f"{name}@example.com",
-        "status": "Active",
-        "created_at": WHEN,
-        "updated_at": WHEN,
-    }
+from domain.model import EntityLink
+from domain.ports import TargetStore
+from tests.support.databases import by_platform, memory_databases
+from tests.support.rows import WHEN, child, event, post, user
 
 
-def post(platform: Platform, author: int) -> dict[str, Any]:
-    author_column = "user_id" if platform is Platform.LEGACY else "author_id"
-    title, content = (
-        ("post_title", "post_content") if platform is Platform.LEGACY else ("title", "content")
-    )
-    status = "draft" if platform is Platform.LEGACY else "Draft"
-    return {
-        title: "T",
-        content: "C",
-        author_column: author,
-        "status": status,
-        "created_at": WHEN,
-        "updated_at": WHEN,
-    }
+class TargetStoreContract(ABC):
+    """What the sync relies on from a database it writes to, whatever the database."""
 
+    @abstractmethod
+    def create_store(self, platform: Platform) -> TargetStore:
+        """The target store of the platform's database, empty at the start of each test."""
 
-def event(n: int) -> SyncEvent:
-    return SyncEvent.captured(
-        origin=Platform.REVAMP,
-        table="revamp_users",
-        entity_type="user",
-        operation=Operation.UPDATE,
-        key={"id": n},
-        before=None,
-        after={"id": n},
-        position=SourcePosition(f"binlog:f:{n}:0"),
-    )
+    @abstractmethod
+    def application(self, platform: Platform) -> Any:
+        """The platform's own application on that database (app_insert, app_update, row,
+        app_ids): writes the sync did not make, and reads of what it did."""
 
-
-class TargetStoreContract:
-    """Subclasses provide `store` and `app` for each platform."""
-
-    store: Callable[[Platform], Any]
-    app: Callable[[Platform], Any]
+    def store(self, platform: Platform) -> TargetStore:
+        stores = self.__dict__.setdefault("_stores", {})
+        if platform not in stores:
+            stores[platform] = self.create_store(platform)
+        return stores[platform]
 
     @pytest.mark.parametrize("platform", list(Platform))
     def test_insert_is_written_by_the_sync_service(self, platform: Platform, mapping) -> None:
         with self.store(platform).transaction() as session:
             new_id = session.insert(mapping.entity("user"), user(platform, "ann"))
-        row = self.app(platform).row("user", new_id)
+        row = self.application(platform).row("user", new_id)
         assert row["source"] == SYNC_SERVICE
         assert row["updated_at"] == WHEN
 
     @pytest.mark.parametrize("platform", list(Platform))
     def test_rows_report_version_and_writer(self, platform: Platform, mapping) -> None:
         entity = mapping.entity("user")
-        row_id = self.app(platform).app_insert("user", user(platform, "bob"))
+        row_id = self.application(platform).app_insert("user", user(platform, "bob"))
         with self.store(platform).transaction() as session:
             stored = session.rows(entity, [row_id, 9999])
         assert list(stored) == [row_id]
@@ -98,8 +64,8 @@ class TargetStoreContract:
         with self.store(platform).transaction() as session:
             row_id = session.insert(mapping.entity("user"), user(platform, "cyd"))
         status = "banned" if platform is Platform.LEGACY else "Banned"
-        self.app(platform).app_update("user", row_id, {"status": status})
-        row = self.app(platform).row("user", row_id)
+        self.application(platform).app_update("user", row_id, {"status": status})
+        row = self.application(platform).row("user", row_id)
         assert row["source"] == platform.value
         assert row["updated_at"] > WHEN
 
@@ -112,7 +78,7 @@ class TargetStoreContract:
 
     @pytest.mark.parametrize("platform", list(Platform))
     def test_delete_cascades_to_children(self, platform: Platform, mapping) -> None:
-        app = self.app(platform)
+        app = self.application(platform)
         author = app.app_insert("user", user(platform, "dee"))
         child = app.app_insert("post", post(platform, author))
         with self.store(platform).transaction() as session:
@@ -135,7 +101,7 @@ class TargetStoreContract:
             session.save_link(EntityLink("user", 1, 2))
             session.mark_processed(event(1))
             raise RuntimeError("crash before commit")
-        assert self.app(platform).app_ids("user") == []
+        assert self.application(platform).app_ids("user") == []
         assert self.store(platform).read_links("user", Platform.LEGACY, [1]) == {}
         with self.store(platform).transaction() as session:
             assert session.processed([event(1).event_id]) == set()
@@ -148,7 +114,7 @@ class TargetStoreContract:
             with pytest.raises(ConstraintViolationError), session.savepoint():
                 session.insert(entity, user(platform, "hal"))
                 session.insert(entity, user(platform, "gus"))  # duplicate email
-        assert self.app(platform).app_ids("user") == [kept]
+        assert self.application(platform).app_ids("user") == [kept]
 
     @pytest.mark.parametrize("platform", list(Platform))
     def test_links_and_processed_events_commit_with_the_rows(self, platform: Platform, mapping):
@@ -203,7 +169,7 @@ class TargetStoreContract:
             }
             reached_the_end = True
         assert reached_the_end
-        assert self.app(platform).app_ids("user") == []
+        assert self.application(platform).app_ids("user") == []
         with store.transaction() as session:
             assert session.processed([event(5).event_id]) == set()
 
@@ -286,7 +252,7 @@ class TargetStoreContract:
             assert session.find_by(entity, {entity.natural_keys(platform)[0][0]: "u7@example.com"})
         assert len(set(new_ids)) == 25
         name_column = "username" if platform is Platform.LEGACY else "user_name"
-        stored = [self.app(platform).row("user", i) for i in new_ids]
+        stored = [self.application(platform).row("user", i) for i in new_ids]
         assert [r[name_column] for r in stored] == names
         assert {r["source"] for r in stored} == {SYNC_SERVICE}
 
@@ -310,8 +276,9 @@ class TargetStoreContract:
             assert session.rows(posts, post_ids) == {}  # gone with their author
             assert not session.delete(posts, post_ids[0])
             assert session.rows(users, [ids[2]])[ids[2]].values[name] == "renamed2"
-        names = [self.app(platform).row("user", i) for i in ids]
-        assert names[0] is None and all(self.app(platform).row("post", p) is None for p in post_ids)
+        app = self.application(platform)
+        names = [app.row("user", i) for i in ids]
+        assert names[0] is None and all(app.row("post", p) is None for p in post_ids)
         assert [r[name] for r in names[1:]] == [
             "twice",
             "renamed2",
@@ -332,7 +299,7 @@ class TargetStoreContract:
             session.rows(users, [ann, bob])
             session.update(users, bob, {email: "ann@example.com"})
             session.write_pending()
-        assert self.app(platform).row("user", bob)[email] == "bob@example.com"
+        assert self.application(platform).row("user", bob)[email] == "bob@example.com"
 
     @pytest.mark.parametrize("platform", list(Platform))
     def test_waiting_children_are_kept_found_and_forgotten_in_transactions(
@@ -378,30 +345,26 @@ class TargetStoreContract:
         assert linked.parent == ("user", 8) and linked.message.value == b'{"n": 2}'
 
 
-def child(n: int, parent: tuple[str, int], deadline: float) -> ParkedChild:
-    message = RawMessage("t.posts", n % 2, 100 + n, b'{"id": %d}' % n, b'{"n": %d}' % n, 5)
-    return ParkedChild(
-        message, event(n).event_id, "post", f'{{"id": {n}}}', parent, deadline, "why"
-    )
-
-
 class TestInMemoryTargetStore(TargetStoreContract):
     @pytest.fixture(autouse=True)
     def _databases(self, mapping: SchemaMapping) -> None:
-        dbs = {p: InMemoryDatabase(p, mapping, None, lambda: 1_800_000_000.0) for p in Platform}
-        self.store = dbs.__getitem__
-        self.app = dbs.__getitem__
+        self.dbs = memory_databases(mapping)
+
+    def create_store(self, platform: Platform) -> TargetStore:
+        return self.dbs[platform]
+
+    def application(self, platform: Platform) -> Any:
+        return self.dbs[platform]
 
 
 @pytest.mark.integration
 class TestSqlTargetStore(TargetStoreContract):
     @pytest.fixture(autouse=True)
     def _databases(self, mapping: SchemaMapping, clean_engines) -> None:
-        engines = {
-            Platform.LEGACY: clean_engines["legacy"],
-            Platform.REVAMP: clean_engines["revamp"],
-        }
-        stores = {p: SqlTargetStore(e, p, mapping) for p, e in engines.items()}
-        apps = {p: SqlApplicationDatabase(e, p, mapping) for p, e in engines.items()}
-        self.store = stores.__getitem__
-        self.app = apps.__getitem__
+        self.mapping, self.engines = mapping, by_platform(clean_engines)
+
+    def create_store(self, platform: Platform) -> TargetStore:
+        return SqlTargetStore(self.engines[platform], platform, self.mapping)
+
+    def application(self, platform: Platform) -> Any:
+        return SqlApplicationDatabase(self.engines[platform], platform, self.mapping)

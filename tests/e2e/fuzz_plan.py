@@ -17,7 +17,7 @@ import attrs
 from hypothesis import strategies as st
 
 from domain.events import Platform
-from tests.acceptance.debezium_messages import TABLES, DebeziumFeed, Message
+from tests.support.debezium_messages import TABLES, DebeziumFeed, Message
 
 HOSTILE = (
     "invalid json",

@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import Engine, text
 
 from domain.events import Platform
-from tests.acceptance.debezium_messages import DebeziumFeed
 from tests.e2e.processes import CONSUMER, Process, execute, rows, run_command, started, wait_for
 from tests.e2e.wire import Wire
+from tests.support.debezium_messages import DebeziumFeed
 
 pytestmark = pytest.mark.e2e
 READ_ONLY_SECONDS = float(os.environ.get("TANDEM_READ_ONLY_SECONDS", "20"))  # 45 in make fuzz

@@ -10,8 +10,8 @@ from kafka import KafkaProducer
 from adapters.kafka.dead_letters import KafkaDeadLetterQueue
 from adapters.kafka.settings import KafkaSettings
 from domain.model import DeadLetter
-from tests.acceptance.debezium_messages import Message
 from tests.e2e.processes import read_env_file
+from tests.support.debezium_messages import Message
 
 Where = tuple[str, int, int]
 

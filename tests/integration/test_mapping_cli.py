@@ -102,7 +102,7 @@ def test_the_live_catalogs_read_as_the_unit_tests_describe_them(
 ) -> None:
     from adapters.sql.catalog import SqlSchemaCatalog
     from domain.events import Platform
-    from tests.unit.reference_catalogs import legacy_catalog, revamp_catalog
+    from tests.support.reference_catalogs import legacy_catalog, revamp_catalog
 
     for platform, engine, described in (
         (Platform.LEGACY, engines["legacy"], legacy_catalog()),

@@ -20,8 +20,8 @@ from domain.mapping import SchemaMapping
 from domain.model import RawMessage
 from domain.retry import RetryPolicy
 from domain.rules import ConflictPolicy
-from tests.acceptance.debezium_messages import DebeziumFeed, Message
-from tests.unit.messages import new_post, new_user, user_row
+from tests.support.debezium_messages import DebeziumFeed, Message
+from tests.support.messages import new_post, new_user, user_row
 
 pytestmark = pytest.mark.integration
 LEGACY = Platform.LEGACY

@@ -8,7 +8,7 @@ from adapters.mapping_file import load_mapping
 from adapters.memory.clock import FakeClock
 from adapters.memory.pipeline import InMemoryPipeline, build_pipeline
 from domain.mapping import SchemaMapping
-from tests.acceptance.debezium_messages import DebeziumFeed
+from tests.support.debezium_messages import DebeziumFeed
 
 
 @pytest.fixture(scope="session")

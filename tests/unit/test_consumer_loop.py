@@ -8,8 +8,8 @@ from adapters.memory.clock import FakeClock
 from adapters.memory.pipeline import InMemoryPipeline
 from domain.errors import PositionsLostError, TargetUnavailableError
 from domain.events import Platform
-from tests.acceptance.debezium_messages import DebeziumFeed
-from tests.unit.messages import new_post, new_user, produce
+from tests.support.debezium_messages import DebeziumFeed
+from tests.support.messages import new_post, new_user, produce
 
 LEGACY = Platform.LEGACY
 GROUP = "tandem-legacy-to-revamp"

@@ -14,7 +14,7 @@ from domain.errors import InvalidEventError
 from domain.events import Operation, Platform
 from domain.mapping import SchemaMapping
 from domain.model import RawMessage
-from tests.acceptance.debezium_messages import DebeziumFeed, Message
+from tests.support.debezium_messages import DebeziumFeed, Message
 
 LEGACY, REVAMP = Platform.LEGACY, Platform.REVAMP
 CREATED = datetime(2026, 1, 1, 9, 0, 1)

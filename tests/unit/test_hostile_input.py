@@ -11,8 +11,8 @@ from adapters.memory.pipeline import InMemoryPipeline
 from application.sync_service import SyncService
 from domain.events import Platform
 from domain.model import RawMessage
-from tests.acceptance.debezium_messages import DebeziumFeed, Message
-from tests.unit.messages import new_user, produce, user_row
+from tests.support.debezium_messages import DebeziumFeed, Message
+from tests.support.messages import new_user, produce, user_row
 
 LEGACY = Platform.LEGACY
 USERS = "legacy.public.legacy_users"

@@ -10,7 +10,7 @@ from domain.catalog import Catalog, ColumnInfo, ForeignKeyInfo, TableInfo
 from domain.events import Platform
 from domain.mapping import SchemaMapping
 from domain.mapping_check import check_mapping
-from tests.unit.reference_catalogs import legacy_catalog, revamp_catalog
+from tests.support.reference_catalogs import legacy_catalog, revamp_catalog
 
 
 def _change(catalog: Catalog, table: str, **changes: object) -> Catalog:

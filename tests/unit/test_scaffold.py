@@ -12,7 +12,7 @@ from domain.events import Platform
 from domain.mapping import SchemaMapping
 from domain.names import common_prefix, entity_tokens, singular
 from domain.scaffold import propose
-from tests.unit.reference_catalogs import legacy_catalog, revamp_catalog
+from tests.support.reference_catalogs import legacy_catalog, revamp_catalog
 
 
 def _table(name: str, *columns: ColumnInfo, **more: object) -> TableInfo:

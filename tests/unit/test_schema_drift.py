@@ -15,9 +15,9 @@ from domain.catalog import Catalog, ColumnInfo
 from domain.errors import SchemaDriftError
 from domain.events import Platform
 from domain.mapping import SchemaMapping
-from tests.acceptance.debezium_messages import DebeziumFeed
-from tests.unit.messages import new_user, produce, user_row
-from tests.unit.reference_catalogs import legacy_catalog, revamp_catalog
+from tests.support.debezium_messages import DebeziumFeed
+from tests.support.messages import new_user, produce, user_row
+from tests.support.reference_catalogs import legacy_catalog, revamp_catalog
 
 LEGACY, REVAMP = Platform.LEGACY, Platform.REVAMP
 

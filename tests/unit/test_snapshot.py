@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from adapters.mapping_file import load_mapping
+from adapters.memory.checkpoints import InMemoryCheckpoints
 from adapters.memory.database import InMemoryDatabase
 from application.snapshot import Snapshotter
 from application.stats import SyncStats
@@ -52,17 +53,6 @@ class Recorder:
         self.done[entity_type] = self.done.get(entity_type, 0) + count
 
 
-class Remembered:
-    def __init__(self, values: dict[str, int]) -> None:
-        self.values = values
-
-    def load(self, name: str) -> int:
-        return self.values.get(name, 0)
-
-    def save(self, name: str, last_id: int) -> None:
-        self.values[name] = last_id
-
-
 def test_progress_counts_tables_resumes_and_tells_rows_in_sync_from_copied() -> None:
     mapping = load_mapping()
     dbs = {p: InMemoryDatabase(p, mapping, None, lambda: 1_800_000_000.0) for p in Platform}
@@ -72,24 +62,24 @@ def test_progress_counts_tables_resumes_and_tells_rows_in_sync_from_copied() -> 
         for n in ("ann", "bob", "cid")
     ]
 
-    def snapshot(checkpoints: Remembered) -> Snapshotter:
+    def snapshot(checkpoints: InMemoryCheckpoints) -> Snapshotter:
         return Snapshotter(
             mapping, Platform.LEGACY, legacy, legacy, revamp,
             ConflictPolicy.LAST_WRITER_WINS, SyncStats(), checkpoints,
         )  # fmt: skip
 
-    resumed, progress = Remembered({"legacy.user": ids[0]}), Recorder()
+    resumed, progress = InMemoryCheckpoints({"legacy.user": ids[0]}), Recorder()
     first = snapshot(resumed).run(progress, only={"user"})
     assert progress.started == [("user", 2, ids[0])]  # posts and likes not asked for
     assert progress.done == {"user": 2}
     assert (first.copied, first.in_sync, first.resumed) == (2, 0, {"user": ids[0]})
 
-    again = snapshot(Remembered({})).run(Recorder(), only={"user"})
+    again = snapshot(InMemoryCheckpoints({})).run(Recorder(), only={"user"})
     assert (again.copied, again.in_sync, again.skipped) == (1, 0, 2)  # ann; the rest: done
 
     revamp.processed_ids.clear()  # as if live sync, not this snapshot, had copied them
     legacy.app_update("user", ids[1], {"status": "banned"})
-    third = snapshot(Remembered({})).run(Recorder(), only={"user"})
+    third = snapshot(InMemoryCheckpoints({})).run(Recorder(), only={"user"})
     assert (third.copied, third.in_sync, third.skipped) == (1, 2, 0)  # only bob changed
     users = {r["user_name"]: r["status"] for r in revamp.rows_of("user").values()}
     assert users == {"ann": "Active", "bob": "Banned", "cid": "Active"}

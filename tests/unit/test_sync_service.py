@@ -10,8 +10,8 @@ from adapters.memory.clock import FakeClock
 from adapters.memory.pipeline import InMemoryPipeline
 from application.sync_service import SyncService
 from domain.events import SYNC_SERVICE, Platform
-from tests.acceptance.debezium_messages import DebeziumFeed, Message
-from tests.unit.messages import new_post, new_user, produce
+from tests.support.debezium_messages import DebeziumFeed, Message
+from tests.support.messages import new_post, new_user, produce
 
 LEGACY = Platform.LEGACY
 

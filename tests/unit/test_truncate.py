@@ -6,8 +6,8 @@ from __future__ import annotations
 from adapters.memory.pipeline import InMemoryPipeline
 from application.sync_service import SyncService
 from domain.events import Platform
-from tests.acceptance.debezium_messages import DebeziumFeed
-from tests.unit.messages import new_post, new_user, produce
+from tests.support.debezium_messages import DebeziumFeed
+from tests.support.messages import new_post, new_user, produce
 
 LEGACY = Platform.LEGACY
 

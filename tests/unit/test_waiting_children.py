@@ -13,8 +13,8 @@ from application.sync_service import SyncService
 from domain.events import Platform, SyncEvent
 from domain.mapping import SchemaMapping
 from domain.model import EntityLink
-from tests.acceptance.debezium_messages import DebeziumFeed
-from tests.unit.messages import new_post, new_user, post_row, produce
+from tests.support.debezium_messages import DebeziumFeed
+from tests.support.messages import new_post, new_user, post_row, produce
 
 LEGACY = Platform.LEGACY
 

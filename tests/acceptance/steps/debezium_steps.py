@@ -9,9 +9,9 @@ from typing import Any
 from pytest_bdd import given, when
 
 from domain.events import Platform
-from tests.acceptance.debezium_messages import TABLES, DebeziumFeed, Message
 from tests.acceptance.vocabulary import Cast, post_values, step, user_values
 from tests.acceptance.world import World
+from tests.support.debezium_messages import TABLES, DebeziumFeed, Message
 
 LEGACY = Platform.LEGACY
 

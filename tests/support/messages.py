@@ -7,7 +7,7 @@ from typing import Any
 from adapters.memory.pipeline import InMemoryPipeline
 from domain.events import Platform
 from domain.model import RawMessage
-from tests.acceptance.debezium_messages import DebeziumFeed, Message
+from tests.support.debezium_messages import DebeziumFeed, Message
 
 LEGACY = Platform.LEGACY
 

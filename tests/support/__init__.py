@@ -1,0 +1,1 @@
+"""Builders shared by the test suites: messages, catalogs, rows."""
