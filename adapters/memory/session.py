@@ -89,7 +89,8 @@ class Transaction:
 
 
 class InMemorySession:
-    """The TargetSession of the in-memory database."""
+    """The TargetSession of the in-memory database: ProcessedEvents, EntityLinks, TargetRows,
+    WaitingChildren and TransactionControl over one undo log."""
 
     def __init__(self, db: InMemoryDatabase, txn: Transaction) -> None:
         self.db = db

@@ -146,10 +146,12 @@ LinkKey = tuple[str, Platform, int]
 
 
 class SqlSession:
-    """One sync transaction. Links are cached and, like processed events, written at flush in
-    one multi-row statement each; an undo log keeps both right when a savepoint rolls back.
-    Updates and deletes of rows read in the transaction are held back and written set-based
-    before anything that could see them (a read, an insert, a savepoint, the commit)."""
+    """One sync transaction, the TargetSession of SQL (ProcessedEvents, EntityLinks, TargetRows,
+    WaitingChildren, TransactionControl). Links are cached and, like processed events,
+    written at flush in one multi-row statement each; an undo log keeps both right when a
+    savepoint rolls back. Updates and deletes of rows read in the transaction are held back
+    and written set-based before anything that could see them (a read, an insert, a
+    savepoint, the commit)."""
 
     def __init__(
         self, conn: Connection, tables: SchemaTables, marking: Marking, platform: Platform
