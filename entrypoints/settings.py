@@ -64,6 +64,18 @@ def gather(env_file: Path | None, environ: Mapping[str, str] | None = None) -> d
     return merged
 
 
+IN_MEMORY_DSNS = {
+    "SYNC_LEGACY_DSN": "postgresql+psycopg://in-memory/legacy",
+    "SYNC_REVAMP_DSN": "mysql+pymysql://in-memory/revamp",
+}
+
+
+def in_memory_settings(raw: Mapping[str, str] | None = None) -> Settings:
+    """The settings of a run on the in-memory adapters: the DSNs, opened by nothing, are
+    placeholders; the rest (conflict policy, mapping, batch size...) is read as usual."""
+    return Settings.parse({**DEFAULTS, **(raw or {}), **IN_MEMORY_DSNS})
+
+
 def has_real_settings(env_file: Path | None, environ: Mapping[str, str] | None = None) -> bool:
     environ = os.environ if environ is None else environ
     return env_file is not None or any(k.startswith(PREFIX) for k in environ)
