@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from entrypoints.common import EnvFile, load_settings, reported_errors
+from entrypoints.signals import stop_on_signals
 
 app = typer.Typer(add_completion=False, help=__doc__)
 
@@ -19,6 +20,7 @@ def main(
     env_file: EnvFile = None,
 ) -> None:
     """Capture committed changes and publish them to Kafka; SIGTERM stops cleanly."""
+    stop = stop_on_signals()
     from entrypoints.logging_setup import configure_logging
     from entrypoints.runtime import long_running, refuse_foreign_checkpoints
 
@@ -27,7 +29,7 @@ def main(
         raise typer.Exit(2)
     settings = load_settings(env_file)
     configure_logging(settings.log_format, settings.log_level)
-    with long_running(settings, owner="python -m entrypoints.cdc") as runtime:
+    with long_running(settings, stop, owner="python -m entrypoints.cdc") as runtime:
         with reported_errors():
             which = ("legacy", "revamp") if database == "both" else (database,)
             runners = runtime.container.services.capture_runners(which=which)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import logging
 import sys
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +15,7 @@ from rich.console import Console
 from domain.errors import ConfigurationError
 from domain.events import Platform
 from entrypoints.settings import Settings, gather, has_real_settings, in_memory_settings
+from entrypoints.signals import stop_on_signals
 
 app = typer.Typer(add_completion=False, help=__doc__)
 log = logging.getLogger(__name__)
@@ -44,6 +46,7 @@ def main(
     env_file: Annotated[Path | None, typer.Option(help="KEY=VALUE settings file")] = None,
 ) -> None:
     """Consume change events and apply them to the other database."""
+    stop = stop_on_signals()
     try:
         raw = gather(env_file)
         if in_memory or not has_real_settings(env_file):
@@ -58,18 +61,23 @@ def main(
 
             configure_logging("console", "WARNING")
             differing = run_in_memory(
-                in_memory_settings(raw), seconds, once, Console(), live=sys.stdout.isatty()
+                in_memory_settings(raw), stop, seconds, once, Console(), live=sys.stdout.isatty()
             )
             raise typer.Exit(0 if differing == 0 else 1)
         settings = Settings.parse(raw).check()
     except ConfigurationError as error:
         fail_configuration(error)
         return
-    raise typer.Exit(run_consumers(settings, direction, seconds=seconds, once=once))
+    raise typer.Exit(run_consumers(settings, stop, direction, seconds=seconds, once=once))
 
 
 def run_consumers(
-    settings: Settings, direction: Direction, *, seconds: float | None, once: bool
+    settings: Settings,
+    stop: threading.Event,
+    direction: Direction,
+    *,
+    seconds: float | None,
+    once: bool,
 ) -> int:
     """The chosen directions until a signal or `seconds`; with `once`, until drained."""
     from entrypoints.common import reported_errors
@@ -77,7 +85,7 @@ def run_consumers(
     from entrypoints.runtime import first_mapping_problem, long_running
 
     configure_logging(settings.log_format, settings.log_level)
-    with long_running(settings) as runtime:
+    with long_running(settings, stop) as runtime:
         container = runtime.container
         with reported_errors():
             problem = first_mapping_problem(container, capture=False)

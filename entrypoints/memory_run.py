@@ -103,13 +103,18 @@ def in_memory_pipeline(
 
 
 def run_in_memory(
-    settings: Settings, seconds: float | None, once: bool, console: Console, live: bool
+    settings: Settings,
+    stop: threading.Event,
+    seconds: float | None,
+    once: bool,
+    console: Console,
+    live: bool,
 ) -> int:
     """Generated traffic and both directions until a signal, `seconds`, or (with `once`) one
     round; then what is in flight is finished, both sides compared; returns the differences."""
     from entrypoints.runtime import long_running
 
-    with long_running(settings, adapters="memory") as runtime:
+    with long_running(settings, stop, adapters="memory") as runtime:
         pipeline = InMemoryPipeline.of(runtime.container)
         traffic = runtime.container.services.traffic()
         if once:

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from entrypoints.common import EnvFile, load_settings
+from entrypoints.signals import stop_on_signals
 
 
 def register_run(app: typer.Typer) -> None:
@@ -21,6 +22,7 @@ def register_run(app: typer.Typer) -> None:
         capture: Annotated[bool, typer.Option(help="run the built-in capture")] = True,
     ) -> None:
         """The main job: capture and sync both ways until SIGTERM/SIGINT."""
+        stop = stop_on_signals()
         from domain.events import Platform
         from entrypoints.broker_loss import BrokerLossRepair
         from entrypoints.common import reported_errors, state_dir
@@ -36,7 +38,7 @@ def register_run(app: typer.Typer) -> None:
         with reported_errors():
             state_dir(settings)
         owner = "tandem run" if capture else None  # capture positions have one owner
-        with long_running(settings, owner=owner) as runtime:
+        with long_running(settings, stop, owner=owner) as runtime:
             container = runtime.container
             with reported_errors():
                 problem = first_mapping_problem(container, capture=capture)

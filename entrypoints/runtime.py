@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import faulthandler
 import logging
 import os
-import signal
 import sys
 import threading
 import time
@@ -25,43 +23,19 @@ from entrypoints.settings import Settings
 
 log = logging.getLogger(__name__)
 STOP_BUDGET_S = 6.0  # SIGTERM ends the process within 10 s, whatever it was blocked on
-STOP_DEADLINE_S = 9.5
-
-
-def install_stop_handlers(stop: threading.Event) -> None:
-    """SIGINT and SIGTERM finish the batch in flight, commit, and exit 0; whatever the process
-    is blocked on (a stopped broker or database, a connect), it is gone within 10 s: past the
-    deadline it exits as a crash would, which commits nothing that was not applied."""
-
-    def handler(signum: int, _frame: object) -> None:
-        if not stop.is_set():
-            stop.set()
-            threading.Thread(target=_exit_after_deadline, name="stop-deadline", daemon=True).start()
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, handler)
-    faulthandler.register(signal.SIGUSR1, all_threads=True)  # where is it stuck? kill -USR1
-
-
-def _exit_after_deadline() -> None:
-    time.sleep(STOP_DEADLINE_S)
-    sys.stderr.write("stop: still blocked after the deadline, exiting now\n")
-    sys.stderr.flush()
-    os._exit(0)
 
 
 @contextlib.contextmanager
 def long_running(
-    settings: Settings, adapters: str = "real", owner: str | None = None
+    settings: Settings, stop: threading.Event, adapters: str = "real", owner: str | None = None
 ) -> Iterator[ServiceRuntime]:
-    """The runtime of one long-running command on a fresh container. With `owner`, the
+    """The runtime of one long-running command on a fresh container, stopped by `stop` (from
+    `stop_on_signals`) or a deadline. With `owner`, the
     command owns the state directory (the capture positions have one owner; consumers may be
     many) and holds its lock until the teardown is over."""
     from adapters.state_lock import StateLock
     from entrypoints.common import reported_errors, state_dir
 
-    stop = threading.Event()
-    install_stop_handlers(stop)
     lock = StateLock(settings.state_dir, owner) if owner is not None else None
     if lock is not None:
         with reported_errors():
