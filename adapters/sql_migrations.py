@@ -19,14 +19,12 @@ Runs are serialised with an advisory lock (``pg_advisory_lock`` / ``GET_LOCK``).
 from __future__ import annotations
 
 import contextlib
-import os
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy import Connection, Engine, text
 
 Platform = Literal["legacy", "revamp"]
 
@@ -172,32 +170,6 @@ def _unlock(conn: Connection, dialect: str) -> None:
             conn.execute(
                 text("SELECT RELEASE_LOCK(LEFT(CONCAT('tandem_migrations.', DATABASE()), 64))")
             )
-
-
-def main() -> int:
-    """``python -m adapters.sql_migrations``: migrate both databases named by SYNC_*_DSN."""
-    targets: list[tuple[Platform, str]] = [
-        ("legacy", "SYNC_LEGACY_DSN"),
-        ("revamp", "SYNC_REVAMP_DSN"),
-    ]
-    status = 0
-    for platform, variable in targets:
-        dsn = os.environ.get(variable)
-        if not dsn:
-            print(f"{variable} is not set", file=sys.stderr)
-            status = 2
-            continue
-        engine = create_engine(dsn)
-        try:
-            names = apply_migrations(engine, platform)
-        finally:
-            engine.dispose()
-        print(f"{platform}: applied {', '.join(names) if names else 'nothing (up to date)'}")
-    return status
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
 
 
 def publish_tables(engine: Engine, tables: list[tuple[str, str]], publication: str) -> list[str]:

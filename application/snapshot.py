@@ -82,7 +82,7 @@ class Snapshotter:
         self.applier = ChangeApplier(mapping, origin_store, policy)
         self.stats = stats
         self.checkpoints: Checkpoints = checkpoints or _NoCheckpoints()
-        self.direction = f"snapshot-{origin.value}-to-{origin.other.value}"
+        self.direction = f"snapshot-{origin.direction}"
 
     def run(
         self, progress: SnapshotProgress | None = None, only: Collection[str] | None = None

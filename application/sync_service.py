@@ -87,7 +87,7 @@ class SyncService:
         propagate_truncates: bool = False,
     ) -> None:
         self.origin = origin
-        self.direction = f"{origin.value}-to-{origin.other.value}"
+        self.direction = origin.direction
         self.codec = codec
         self.target = target
         self.dead_letters = dead_letters

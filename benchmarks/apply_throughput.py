@@ -24,7 +24,6 @@ from benchmarks.stack import bench_container, empty_databases, server_versions
 from domain.events import Operation, Platform
 from domain.mapping import SchemaMapping
 from entrypoints.container import Container
-from entrypoints.runtime import build_loop
 
 NAME = "apply_throughput"
 ROWS = {"full": 5000, "quick": 1000}  # users, and as many posts, on each side
@@ -49,7 +48,7 @@ def run(stack: dict[str, str], mode: str) -> Result:
     metrics: dict[str, Any] = {}
     with bench_container(stack, NAME) as container:
         mapping, prefixes = container.core.mapping(), container.core.prefixes()
-        dbs = container.databases
+        dbs = container.adapters
         owned = {Platform.LEGACY: dbs.legacy_engine(), Platform.REVAMP: dbs.revamp_engine()}
         messages = []
         for origin in Platform:
@@ -167,7 +166,7 @@ def creates(
 
 
 def publish(container: Container, messages: list[tuple[str, bytes, bytes]]) -> dict[str, Any]:
-    publisher = KafkaEventPublisher(container.messaging.kafka())
+    publisher = KafkaEventPublisher(container.adapters.kafka())
     try:
         started = time.perf_counter()
         for topic, key, value in messages:
@@ -185,7 +184,7 @@ def publish(container: Container, messages: list[tuple[str, bytes, bytes]]) -> d
 
 def consume(container: Container, origin: Platform, expected: int, cap_s: float) -> dict[str, Any]:
     """Run one direction's loop until `expected` events are consumed and none waits."""
-    loop = build_loop(container, origin, assign_all=True)
+    loop = container.services.consumer_loop(origin=origin, assign_all=True)
     target, source = TimedTarget(loop.service.target), TimedSource(loop.source)
     loop.service.target, loop.source = target, source  # type: ignore[assignment]
     stats, direction = container.core.stats(), loop.service.direction

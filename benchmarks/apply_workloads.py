@@ -27,7 +27,6 @@ from benchmarks.report import Result, Target
 from benchmarks.stack import bench_container, empty_databases, engines_of, server_versions
 from domain.events import Operation, Platform
 from domain.mapping import SchemaMapping
-from entrypoints.runtime import build_loop
 
 NAME = "apply_workloads"
 EVENTS = {"full": 50_000, "quick": 5_000}
@@ -177,7 +176,7 @@ class Change:
 
 
 def publish(container: Any, changes: list[Change]) -> None:
-    publisher = KafkaEventPublisher(container.messaging.kafka())
+    publisher = KafkaEventPublisher(container.adapters.kafka())
     try:
         for change in changes:
             publisher.publish(change.topic, b'{"id": %d}' % change.row["id"], change.value)
@@ -187,7 +186,7 @@ def publish(container: Any, changes: list[Change]) -> None:
 
 
 def consume(container: Any, origin: Platform, expected: int) -> dict[str, Any]:
-    loop = build_loop(container, origin, assign_all=True)
+    loop = container.services.consumer_loop(origin=origin, assign_all=True)
     stats, direction = container.core.stats(), loop.service.direction
     try:
         while not loop.step():  # the first batch: partitions assigned and fetched

@@ -31,7 +31,7 @@ def run(stack: dict[str, str], mode: str) -> Result:
     metrics: dict[str, Any] = {}
     parts = Parts()
     with bench_container(stack, NAME) as container:
-        mapping, dbs = container.core.mapping(), container.databases
+        mapping, dbs = container.core.mapping(), container.adapters
         owned = {Platform.LEGACY: dbs.legacy_engine(), Platform.REVAMP: dbs.revamp_engine()}
         capture = TimedCapture(container)
         try:

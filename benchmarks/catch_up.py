@@ -27,12 +27,12 @@ from adapters.kafka.admin import ensure_topics
 from adapters.kafka.publisher import KafkaEventPublisher
 from adapters.kafka.settings import KafkaSettings
 from adapters.sql.tables import SchemaTables
+from adapters.topics import change_topics
 from application.reconcile import Reconciler
 from benchmarks.report import Result, Target
 from benchmarks.stack import bench_container, dispose, empty_databases, engines_of, server_versions
 from domain.events import Operation, Platform
 from domain.mapping import SchemaMapping
-from entrypoints.runtime import change_topics
 
 NAME = "catch_up"
 CHANGES = {"full": 1_000_000, "quick": 20_000}
@@ -64,7 +64,7 @@ def run(stack: dict[str, str], mode: str) -> Result:
     metrics: dict[str, Any] = {}
     with bench_container(stack, NAME) as container, tempfile.TemporaryDirectory() as scratch:
         mapping, dlq = container.core.mapping(), container.core.settings().dlq_topic
-        kafka = container.messaging.kafka()
+        kafka = container.adapters.kafka()
         engines = engines_of(stack)
         try:
             for origin in Platform:
@@ -87,7 +87,7 @@ def run(stack: dict[str, str], mode: str) -> Result:
             for label in DIRECTIONS:
                 reference = runs[("parents_first", label)]
                 metrics[label] = summary(runs[("children_first", label)], reference)
-            dbs = container.databases
+            dbs = container.adapters
             report = Reconciler(mapping, dbs.legacy_rows(), dbs.revamp_rows()).run()
             metrics["rows_compared"] = report.compared
             metrics["rows_differing"] = len(report.differences)
@@ -308,7 +308,7 @@ def env_file(
 
 def consume(env: Path, origin: Platform) -> dict[str, Any]:
     """One direction's consumer process until it has drained its topics."""
-    direction = f"{origin.value}-to-{origin.other.value}"
+    direction = origin.direction
     log_path = env.with_suffix(".log")
     command = [sys.executable, "-m", "entrypoints.consumer", "--once"]
     command += ["--direction", direction, "--env-file", str(env)]

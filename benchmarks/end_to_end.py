@@ -15,7 +15,6 @@ from benchmarks.live import Parts, TimedCapture, UserInserts, wait_until
 from benchmarks.report import Result, Target, percentiles
 from benchmarks.stack import bench_container, empty_databases, server_versions
 from domain.events import Platform
-from entrypoints.runtime import build_loop
 
 NAME = "end_to_end"
 ROWS = {"full": 200, "quick": 50}
@@ -38,13 +37,13 @@ def run(stack: dict[str, str], mode: str) -> Result:
     metrics: dict[str, Any] = {}
     parts = Parts()
     with bench_container(stack, NAME) as container:
-        mapping, dbs = container.core.mapping(), container.databases
+        mapping, dbs = container.core.mapping(), container.adapters
         owned = {Platform.LEGACY: dbs.legacy_engine(), Platform.REVAMP: dbs.revamp_engine()}
         capture, loops = TimedCapture(container), []
         try:
             capture.start(parts)
             for origin in Platform:
-                loops.append(build_loop(container, origin))
+                loops.append(container.services.consumer_loop(origin=origin))
                 parts.start(loops[-1].service.direction, loops[-1].run)
             sides = {p: UserInserts(owned[p], p, mapping) for p in Platform}
             missing = 0

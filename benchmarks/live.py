@@ -13,7 +13,6 @@ from adapters.sql.tables import SchemaTables
 from benchmarks.probes import TimedPublisher
 from domain.events import Platform
 from domain.mapping import SchemaMapping
-from entrypoints.capture_wiring import capture_runners
 from entrypoints.container import Container
 
 EMAIL = {Platform.LEGACY: "email", Platform.REVAMP: "email_address"}
@@ -51,7 +50,7 @@ class TimedCapture:
     def __init__(self, container: Container) -> None:
         self.runners = {
             Platform(name.removeprefix("capture-")): runner
-            for name, runner in capture_runners(container).items()
+            for name, runner in container.services.capture_runners().items()
         }
         self.published: dict[Platform, TimedPublisher] = {}
         for platform, runner in self.runners.items():

@@ -14,10 +14,10 @@ from typing import Any
 
 from adapters.clock import SystemClock
 from adapters.mapping_file import load_mapping
-from adapters.memory.pipeline import build_pipeline
 from application.reconcile import Reconciler
 from application.traffic import TrafficGenerator
 from benchmarks.report import Result, Target
+from entrypoints.memory_run import in_memory_pipeline
 
 NAME = "memory_pipeline"
 WRITES = {"full": 20_000, "quick": 2_000}
@@ -73,7 +73,7 @@ def drive(writes: int, cap_s: float, traced: bool) -> dict[str, Any]:
     if traced:
         tracemalloc.start()
     try:
-        pipeline = build_pipeline(mapping, SystemClock())
+        pipeline = in_memory_pipeline(mapping, SystemClock())
         traffic = TrafficGenerator([pipeline.legacy, pipeline.revamp], seed=7)
         window, windows = max(1, writes // WINDOWS), []
         marks = (0, 0.0)  # consumed events and sync seconds at the start of the window

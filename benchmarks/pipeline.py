@@ -25,7 +25,6 @@ from benchmarks.report import Result, Target
 from benchmarks.stack import bench_container, empty_databases, server_versions
 from domain.events import Platform
 from domain.mapping import SchemaMapping
-from entrypoints.runtime import build_loop
 
 THROUGHPUT = "pipeline_throughput"
 LATENCY = "latency_at_1k"
@@ -106,7 +105,7 @@ class running_pipeline:
         self.scope = bench_container(self.stack, self.name)
         container = self.scope.__enter__()
         self.mapping: SchemaMapping = container.core.mapping()
-        dbs = container.databases
+        dbs = container.adapters
         self.engines = {Platform.LEGACY: dbs.legacy_engine(), Platform.REVAMP: dbs.revamp_engine()}
         self.capture = TimedCapture(container)
         for platform, runner in self.capture.runners.items():
@@ -114,7 +113,7 @@ class running_pipeline:
             self._start(f"capture_{platform.value}", runner.run)
         self.loops: list[ConsumerLoop] = []
         for origin in Platform:
-            loop = build_loop(container, origin)
+            loop = container.services.consumer_loop(origin=origin)
             self.loops.append(loop)
             self._start(f"consumer_{DIRECTIONS[origin]}", loop.run)
         self._warm_up()

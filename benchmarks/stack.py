@@ -16,9 +16,9 @@ from adapters.localstack import down, up
 from adapters.sql.engines import open_engine
 from adapters.sql.reset import empty_reference_databases
 from adapters.sql_migrations import apply_migrations
+from adapters.topics import change_topics
 from domain.events import Platform
 from entrypoints.container import Container, build_container
-from entrypoints.runtime import change_topics
 from entrypoints.settings import Settings, gather
 
 
@@ -103,13 +103,13 @@ def bench_container(stack: dict[str, str], name: str) -> Iterator[Container]:
         mapping, prefixes = container.core.mapping(), container.core.prefixes()
         topics = [t for p in Platform for t in change_topics(mapping, p, prefixes[p])]
         ensure_topics(
-            container.messaging.kafka(),
+            container.adapters.kafka(),
             [*topics, settings.dlq_topic],
             partitions=settings.topic_partitions,
         )
         yield container
     finally:
-        container.messaging.dead_letters().close()  # its producer, if a letter was sent
+        container.adapters.dead_letters().close()  # its producer, if a letter was sent
         container.shutdown_resources()
 
 

@@ -42,6 +42,11 @@ class Platform(enum.Enum):
     def other(self) -> Platform:
         return Platform.REVAMP if self is Platform.LEGACY else Platform.LEGACY
 
+    @property
+    def direction(self) -> str:
+        """The label of the direction changes of this platform sync in: `legacy-to-revamp`."""
+        return f"{self.value}-to-{self.other.value}"
+
 
 SYNC_SERVICE = "sync_service"
 """The `source` value of every row the sync service writes."""

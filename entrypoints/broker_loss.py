@@ -55,17 +55,12 @@ class BrokerLossRepair:
         """A change topic whose end offset went back, or that vanished, was recreated: the
         broker lost it (the consumers' own group may already have created it again, empty)."""
         from adapters.kafka.admin import end_offsets
-        from domain.events import Platform
-        from entrypoints.runtime import change_topics
+        from adapters.topics import all_change_topics
 
         core = self.container.core
-        topics = [
-            topic
-            for origin, prefix in core.prefixes().items()
-            for topic in change_topics(core.mapping(), Platform(origin), prefix)
-        ]
+        topics = all_change_topics(core.mapping(), core.prefixes())
         try:
-            ends = end_offsets(self.container.messaging.kafka(), topics)
+            ends = end_offsets(self.container.adapters.kafka(), topics)
         except TransientError:
             return  # the broker is away; what it lost shows once it is back
         went_back = [tp for tp, end in self._ends.items() if ends.get(tp, 0) < end]
@@ -87,18 +82,11 @@ class BrokerLossRepair:
         return not stop.is_set() and self.caught_up()
 
     def _repair(self) -> None:
-        from application.reconcile import Reconciler
-        from application.repair import Repairer
-        from domain.events import Platform
-
-        core, dbs = self.container.core, self.container.databases
-        rows = {Platform.LEGACY: dbs.legacy_rows(), Platform.REVAMP: dbs.revamp_rows()}
-        stores = {Platform.LEGACY: dbs.legacy_store(), Platform.REVAMP: dbs.revamp_store()}
-        found = Reconciler(core.mapping(), rows[Platform.LEGACY], rows[Platform.REVAMP]).run()
+        services = self.container.services
+        found = services.reconciler().run()
         repaired = 0
         if found.differences:
-            policy = core.settings().conflict_policy
-            repaired = Repairer(core.mapping(), stores, rows, policy).repair(found.differences)
+            repaired = services.repairer().repair(found.differences)
         self.repairs += 1
         log.warning(
             "repaired after the broker lost its topics",

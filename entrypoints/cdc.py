@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated
 
 import typer
 
-from entrypoints.common import EnvFile, load_settings, reported_errors, state_dir
-from entrypoints.consumer import install_stop_handlers
+from entrypoints.common import EnvFile, load_settings, reported_errors
+from entrypoints.signals import stop_on_signals
 
 app = typer.Typer(add_completion=False, help=__doc__)
 
@@ -21,42 +20,28 @@ def main(
     env_file: EnvFile = None,
 ) -> None:
     """Capture committed changes and publish them to Kafka; SIGTERM stops cleanly."""
-    from adapters.state_lock import StateLock
-    from entrypoints.capture_wiring import capture_runners, refuse_foreign_checkpoints
-    from entrypoints.container import build_container
+    stop = stop_on_signals()
     from entrypoints.logging_setup import configure_logging
-    from entrypoints.runtime import ServiceRuntime
+    from entrypoints.runtime import long_running, refuse_foreign_checkpoints
 
     if database not in ("legacy", "revamp", "both"):
         typer.echo(f"--database: {database!r} is not one of legacy, revamp, both", err=True)
         raise typer.Exit(2)
     settings = load_settings(env_file)
     configure_logging(settings.log_format, settings.log_level)
-    stop = threading.Event()
-    install_stop_handlers(stop)
-    container = build_container(settings)
-    lock = StateLock(settings.state_dir, "python -m entrypoints.cdc")
-    with reported_errors():
-        state_dir(settings)
-        lock.acquire()
-        runners = capture_runners(
-            container, ("legacy", "revamp") if database == "both" else (database,)
-        )
-        refuse_foreign_checkpoints(runners)
-        if once:
-            for runner in runners.values():
-                with runner:
-                    runner.run_once()
-            raise typer.Exit(0)
-    runtime = ServiceRuntime(settings, container, stop)
-    for name, runner in runners.items():
-        runtime.add_capture(name, runner)
-    try:
-        runtime.start()
-        runtime.wait(seconds)
-    finally:
-        runtime.shutdown()
-        lock.release()
+    with long_running(settings, stop, owner="python -m entrypoints.cdc") as runtime:
+        with reported_errors():
+            which = ("legacy", "revamp") if database == "both" else (database,)
+            runners = runtime.container.services.capture_runners(which=which)
+            refuse_foreign_checkpoints(runners)
+            if once:
+                for runner in runners.values():
+                    with runner:
+                        runner.run_once()
+                raise typer.Exit(0)
+        for name, runner in runners.items():
+            runtime.add_capture(name, runner)
+        runtime.run(seconds)
 
 
 if __name__ == "__main__":

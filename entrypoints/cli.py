@@ -56,34 +56,30 @@ def migrate(env_file: EnvFile = None) -> None:
     from adapters.kafka.admin import ensure_topics
     from adapters.sql.errors import translated
     from adapters.sql_migrations import apply_migrations, publish_tables
-    from entrypoints.capture_wiring import capture_runners
-    from entrypoints.runtime import change_topics
+    from adapters.topics import all_change_topics
 
     with opened(env_file) as container:
-        core, dbs = container.core, container.databases
+        core, adapters = container.core, container.adapters
         settings = core.settings()
         state_dir(settings)
-        for platform, engine in (("legacy", dbs.legacy_engine()), ("revamp", dbs.revamp_engine())):
+        for platform, engine in (
+            ("legacy", adapters.legacy_engine()),
+            ("revamp", adapters.revamp_engine()),
+        ):
             with translated(f"{platform} migrations"):
                 applied = apply_migrations(engine, platform)  # type: ignore[arg-type]
             console.print(f"{platform}: {', '.join(applied) if applied else 'up to date'}")
         mapped = [(e.schemas.legacy, e.tables.legacy) for e in core.mapping().entities]
         with translated("legacy publication"):
-            added = publish_tables(dbs.legacy_engine(), mapped, "tandem_legacy")
+            added = publish_tables(adapters.legacy_engine(), mapped, "tandem_legacy")
         if added:
             console.print(f"publication tandem_legacy: added {len(added)} mapped tables")
-        topics = [
-            t
-            for origin, prefix in core.prefixes().items()
-            for t in change_topics(core.mapping(), origin, prefix)
-        ]
+        topics = all_change_topics(core.mapping(), core.prefixes())
         ensure_topics(
-            container.messaging.kafka(),
-            [*topics, settings.dlq_topic],
-            partitions=settings.topic_partitions,
+            adapters.kafka(), [*topics, settings.dlq_topic], partitions=settings.topic_partitions
         )
         console.print(f"topics: {len(topics) + 1} ready ({settings.topic_partitions} partitions)")
-        for name, runner in capture_runners(container).items():
+        for name, runner in container.services.capture_runners().items():
             try:
                 console.print(f"{name}: {runner.prepare()}")
             finally:
@@ -100,9 +96,6 @@ def snapshot(
     env_file: EnvFile = None,
 ) -> None:
     """Initial load of the rows that existed before sync started; resumable."""
-    from adapters.checkpoint_file import JsonFileCheckpoints
-    from adapters.sql.server_identity import server_identity
-    from application.snapshot import Snapshotter
     from domain.events import Platform
     from entrypoints.snapshot_progress import RichSnapshotProgress, chosen_entities
 
@@ -111,31 +104,17 @@ def snapshot(
         raise typer.Exit(2)
     origins = list(Platform) if source == "both" else [Platform(source)]
     with opened(env_file) as container:
-        core, dbs = container.core, container.databases
-        settings = core.settings()
-        only = chosen_entities(core.mapping(), tables)
-        stores = {Platform.LEGACY: dbs.legacy_store(), Platform.REVAMP: dbs.revamp_store()}
-        rows = {Platform.LEGACY: dbs.legacy_rows(), Platform.REVAMP: dbs.revamp_rows()}
-        servers = {
-            "legacy": server_identity(dbs.legacy_engine()),
-            "revamp": server_identity(dbs.revamp_engine()),
-        }
-        checkpoints = JsonFileCheckpoints(state_dir(settings) / "snapshot.json", servers)
+        settings = container.core.settings()
+        only = chosen_entities(container.core.mapping(), tables)
+        state_dir(settings)
+        checkpoints = container.adapters.snapshot_checkpoints()
         failed: list[str] = []
         tables: dict[str, dict[str, dict[str, int]]] = {}
         for origin in origins:
             with RichSnapshotProgress(console, origin) as progress:
-                report = Snapshotter(
-                    core.mapping(),
-                    origin,
-                    rows[origin],
-                    stores[origin],
-                    stores[origin.other],
-                    settings.conflict_policy,
-                    core.stats(),
-                    checkpoints,
-                ).run(progress, only)
-            tables[f"{origin.value}-to-{origin.other.value}"] = progress.counts()
+                snapshotter = container.services.snapshotter(origin=origin)
+                report = snapshotter.run(progress, only)
+            tables[origin.direction] = progress.counts()
             for entity_type, last_id in report.resumed.items():
                 console.print(f"{origin.value}: {entity_type} resumed from id {last_id}")
             console.print(
@@ -163,25 +142,17 @@ def reconcile(
     env_file: EnvFile = None,
 ) -> None:
     """Compare both databases through the mapping; exit 1 when they differ."""
-    from application.reconcile import Reconciler
-    from application.repair import Repairer
-    from domain.events import Platform
-
     with opened(env_file) as container:
-        core, dbs = container.core, container.databases
-        rows = {Platform.LEGACY: dbs.legacy_rows(), Platform.REVAMP: dbs.revamp_rows()}
-        report = Reconciler(core.mapping(), rows[Platform.LEGACY], rows[Platform.REVAMP]).run()
+        core, services = container.core, container.services
+        report = services.reconciler().run()
         repairs = None
         if repair and report.differences:
-            stores = {Platform.LEGACY: dbs.legacy_store(), Platform.REVAMP: dbs.revamp_store()}
-            repairer = Repairer(core.mapping(), stores, rows, core.settings().conflict_policy)
+            repairer = services.repairer()
             if dry_run:
                 repairs = repairer.plan(report.differences)
             else:
                 repairs = repairer.repair(report.differences)
-                report = Reconciler(
-                    core.mapping(), rows[Platform.LEGACY], rows[Platform.REVAMP]
-                ).run()
+                report = services.reconciler().run()
         drift = Counter(d.entity_type for d in report.differences)
         write_report(
             core.settings().state_dir / "reports",

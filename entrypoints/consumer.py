@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import enum
-import faulthandler
-import os
-import signal
+import logging
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Annotated
 
@@ -16,40 +13,23 @@ import typer
 from rich.console import Console
 
 from domain.errors import ConfigurationError
-from entrypoints.settings import Settings, gather, has_real_settings
+from domain.events import Platform
+from entrypoints.settings import Settings, gather, has_real_settings, in_memory_settings
+from entrypoints.signals import stop_on_signals
 
 app = typer.Typer(add_completion=False, help=__doc__)
+log = logging.getLogger(__name__)
 
 
 class Direction(enum.Enum):
-    LEGACY_TO_REVAMP = "legacy-to-revamp"
-    REVAMP_TO_LEGACY = "revamp-to-legacy"
+    LEGACY_TO_REVAMP = Platform.LEGACY.direction
+    REVAMP_TO_LEGACY = Platform.REVAMP.direction
     BOTH = "both"
 
 
-STOP_DEADLINE_S = 9.5
-
-
-def install_stop_handlers(stop: threading.Event) -> None:
-    """SIGINT and SIGTERM finish the batch in flight, commit, and exit 0; whatever the process
-    is blocked on (a stopped broker or database, a connect), it is gone within 10 s: past the
-    deadline it exits as a crash would, which commits nothing that was not applied."""
-
-    def handler(signum: int, _frame: object) -> None:
-        if not stop.is_set():
-            stop.set()
-            threading.Thread(target=_exit_after_deadline, name="stop-deadline", daemon=True).start()
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, handler)
-    faulthandler.register(signal.SIGUSR1, all_threads=True)  # where is it stuck? kill -USR1
-
-
-def _exit_after_deadline() -> None:
-    time.sleep(STOP_DEADLINE_S)
-    sys.stderr.write("stop: still blocked after the deadline, exiting now\n")
-    sys.stderr.flush()
-    os._exit(0)
+ORIGINS = {Direction.BOTH: tuple(Platform)} | {
+    Direction(origin.direction): (origin,) for origin in Platform
+}
 
 
 def fail_configuration(error: ConfigurationError) -> None:
@@ -66,9 +46,7 @@ def main(
     env_file: Annotated[Path | None, typer.Option(help="KEY=VALUE settings file")] = None,
 ) -> None:
     """Consume change events and apply them to the other database."""
-    stop = threading.Event()
-    install_stop_handlers(stop)
-    console = Console(stderr=False)
+    stop = stop_on_signals()
     try:
         raw = gather(env_file)
         if in_memory or not has_real_settings(env_file):
@@ -78,36 +56,56 @@ def main(
                     "(--in-memory) with generated traffic",
                     err=True,
                 )
-            from adapters.mapping_file import load_mapping
             from entrypoints.logging_setup import configure_logging
             from entrypoints.memory_run import run_in_memory
 
             configure_logging("console", "WARNING")
-            settings_policy = Settings.parse(
-                {
-                    **raw,
-                    "SYNC_LEGACY_DSN": "postgresql+psycopg://x/x",
-                    "SYNC_REVAMP_DSN": "mysql+pymysql://x/x",
-                }
-            )
             differing = run_in_memory(
-                load_mapping(raw.get("SYNC_MAPPING")),
-                settings_policy.conflict_policy,
-                seconds,
-                once,
-                stop,
-                console,
-                live=sys.stdout.isatty(),
+                in_memory_settings(raw), stop, seconds, once, Console(), live=sys.stdout.isatty()
             )
             raise typer.Exit(0 if differing == 0 else 1)
         settings = Settings.parse(raw).check()
     except ConfigurationError as error:
         fail_configuration(error)
         return
-    from entrypoints.runtime import run_consumers
+    raise typer.Exit(run_consumers(settings, stop, direction, seconds=seconds, once=once))
 
-    code = run_consumers(settings, direction.value, seconds=seconds, once=once, stop=stop)
-    raise typer.Exit(code)
+
+def run_consumers(
+    settings: Settings,
+    stop: threading.Event,
+    direction: Direction,
+    *,
+    seconds: float | None,
+    once: bool,
+) -> int:
+    """The chosen directions until a signal or `seconds`; with `once`, until drained."""
+    from entrypoints.common import reported_errors
+    from entrypoints.logging_setup import configure_logging
+    from entrypoints.runtime import first_mapping_problem, long_running
+
+    configure_logging(settings.log_format, settings.log_level)
+    with long_running(settings, stop) as runtime:
+        container = runtime.container
+        with reported_errors():
+            problem = first_mapping_problem(container, capture=False)
+        if problem is not None:
+            print(f"mapping check: {problem}", file=sys.stderr)
+            return 2
+        with reported_errors():
+            # --once takes every partition itself: a group join could outlast the first polls
+            for origin in ORIGINS[direction]:
+                loop = container.services.consumer_loop(origin=origin, assign_all=once)
+                runtime.add_loop(loop)
+            if once:
+                for loop in runtime.loops:
+                    loop.drain()
+                return 0
+            runtime.serve()
+        log.info("sync started", extra={"direction": direction.value})
+        runtime.run(seconds)
+        log.info("sync stopping", extra=container.core.stats().snapshot())
+        return 0
 
 
 if __name__ == "__main__":

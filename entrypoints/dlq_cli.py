@@ -45,7 +45,7 @@ def list_letters(
 ) -> None:
     """One line per dead letter: id, topic, error (and resolution with --all)."""
     with opened(env_file) as container:
-        letters = container.messaging.dead_letters().letters(include_resolved=all_letters)
+        letters = container.adapters.dead_letters().letters(include_resolved=all_letters)
     unresolved = sum(letter.resolution is None for letter in letters)
     title = f"{unresolved} dead letters" + (
         f", {len(letters) - unresolved} resolved" if all_letters else ""
@@ -74,7 +74,7 @@ def list_letters(
 def show(letter_id: str, env_file: EnvFile = None) -> None:
     """The whole dead letter, as JSON (resolved ones too)."""
     with opened(env_file) as container:
-        letter = _find(container.messaging.dead_letters().letters(include_resolved=True), letter_id)
+        letter = _find(container.adapters.dead_letters().letters(include_resolved=True), letter_id)
     document = attrs.asdict(letter)
     document.pop("key")
     typer.echo(json.dumps(document, indent=2, default=str))
@@ -92,7 +92,7 @@ def replay(
         typer.echo("replay: give one ID or --all", err=True)
         raise typer.Exit(EXIT_USAGE)
     with opened(env_file) as container:
-        queue = container.messaging.dead_letters()
+        queue = container.adapters.dead_letters()
         letters = queue.letters()
         chosen = letters if all_letters else [_find(letters, str(letter_id))]
         for letter in chosen:
@@ -113,7 +113,7 @@ def ack(
         typer.echo("ack: --reason must say why the letter is skipped", err=True)
         raise typer.Exit(EXIT_USAGE)
     with opened(env_file) as container:
-        queue = container.messaging.dead_letters()
+        queue = container.adapters.dead_letters()
         letter = _find(queue.letters(), letter_id)
         queue.resolve([letter], resolution("acked", reason.strip()))
     console.print(f"acknowledged {letter_id}: {reason.strip()}")
@@ -126,7 +126,7 @@ def purge(
 ) -> None:
     """Resolve every unresolved dead letter as purged, without applying any."""
     with opened(env_file) as container:
-        queue = container.messaging.dead_letters()
+        queue = container.adapters.dead_letters()
         letters = queue.letters()
         if letters and not yes:
             if not sys.stdin.isatty():

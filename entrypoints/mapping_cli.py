@@ -26,8 +26,6 @@ def scaffold(
 ) -> None:
     """Pair the tables and columns of both databases into a mapping; a comment on each guess."""
     from adapters.mapping_file import render_proposal
-    from adapters.sql.catalog import SqlSchemaCatalog
-    from domain.events import Platform
     from domain.scaffold import propose
 
     if out.exists() and not force:
@@ -35,9 +33,8 @@ def scaffold(
         raise typer.Exit(EXIT_USAGE)
     # the mapping is what is being written: SYNC_MAPPING may name a file that does not exist yet
     with opened(env_file, SYNC_MAPPING="") as container:
-        dbs = container.databases
-        legacy = SqlSchemaCatalog(dbs.legacy_engine(), Platform.LEGACY, legacy_schema).read()
-        revamp = SqlSchemaCatalog(dbs.revamp_engine(), Platform.REVAMP, revamp_schema).read()
+        legacy = container.adapters.legacy_catalog(schema=legacy_schema).read()
+        revamp = container.adapters.revamp_catalog(schema=revamp_schema).read()
         proposal = propose(legacy, revamp)
     try:
         out.write_text(render_proposal(proposal))
@@ -64,7 +61,7 @@ def check(
     """Validate the mapping (SYNC_MAPPING) against both live schemas: every problem, one line
     each; exit 1 when there is any."""
     with opened(env_file) as container:
-        problems = container.databases.schema_guard().problems(capture=capture)
+        problems = container.adapters.schema_guard().problems(capture=capture)
         mapping = container.core.mapping()
     for problem in problems:
         typer.echo(problem)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
 
 from entrypoints.common import EnvFile, load_settings
+from entrypoints.signals import stop_on_signals
 
 
 def register_run(app: typer.Typer) -> None:
@@ -20,29 +22,24 @@ def register_run(app: typer.Typer) -> None:
         capture: Annotated[bool, typer.Option(help="run the built-in capture")] = True,
     ) -> None:
         """The main job: capture and sync both ways until SIGTERM/SIGINT."""
-        from adapters.state_lock import StateLock
+        stop = stop_on_signals()
         from domain.events import Platform
         from entrypoints.broker_loss import BrokerLossRepair
-        from entrypoints.capture_wiring import capture_runners, refuse_foreign_checkpoints
         from entrypoints.common import reported_errors, state_dir
-        from entrypoints.consumer import install_stop_handlers
-        from entrypoints.container import build_container
         from entrypoints.logging_setup import configure_logging
-        from entrypoints.runtime import ServiceRuntime, build_loop, first_mapping_problem
+        from entrypoints.runtime import (
+            first_mapping_problem,
+            long_running,
+            refuse_foreign_checkpoints,
+        )
 
         settings = load_settings(env_file)
         configure_logging(settings.log_format, "WARNING" if live else settings.log_level)
-        stop = threading.Event()
-        install_stop_handlers(stop)
-        lock = StateLock(settings.state_dir, "tandem run")
         with reported_errors():
             state_dir(settings)
-            if capture:  # the capture positions have one owner; consumers may be many
-                lock.acquire()
-        container = build_container(settings)
-        container.init_resources()
-        runtime = ServiceRuntime(settings, container, stop)
-        try:
+        owner = "tandem run" if capture else None  # capture positions have one owner
+        with long_running(settings, stop, owner=owner) as runtime:
+            container = runtime.container
             with reported_errors():
                 problem = first_mapping_problem(container, capture=capture)
             if problem is not None:
@@ -53,44 +50,36 @@ def register_run(app: typer.Typer) -> None:
                     container, lambda: all(loop.caught_up for loop in runtime.loops)
                 )
                 runners = (
-                    capture_runners(container, on_topics_lost=repair.topics_lost) if capture else {}
+                    container.services.capture_runners(on_topics_lost=repair.topics_lost)
+                    if capture
+                    else {}
                 )
                 refuse_foreign_checkpoints(runners)
                 for name, runner in runners.items():
                     runtime.add_capture(name, runner)
                 for origin in Platform:
-                    runtime.add_loop(build_loop(container, origin))
+                    runtime.add_loop(container.services.consumer_loop(origin=origin))
                 if capture:
                     runtime.add_part("repair-after-broker-loss", repair.run)
                 if traffic:
-                    _add_traffic(runtime, container)
+                    runtime.add_part("traffic", _generate(container.services.traffic()))
                 runtime.serve()
-            runtime.start()
-            runtime.wait(seconds, _live_view(runtime, container) if live else None)
-        finally:
-            runtime.shutdown()
-            lock.release()
+            runtime.run(seconds, _live_view(runtime) if live else None)
 
 
-def _add_traffic(runtime, container):  # type: ignore[no-untyped-def]
-    from application.traffic import TrafficGenerator
-
-    dbs = container.databases
-    generator = TrafficGenerator([dbs.legacy_app(), dbs.revamp_app()])
-
-    def generate(stop_event: threading.Event) -> None:
-        while not stop_event.is_set():
+def _generate(generator) -> Callable[[threading.Event], None]:  # type: ignore[no-untyped-def]
+    def generate(stop: threading.Event) -> None:
+        while not stop.is_set():
             generator.step()
-            stop_event.wait(0.05)
+            stop.wait(0.05)
 
-    runtime.add_part("traffic", generate)
-    return generator
+    return generate
 
 
-def _live_view(runtime, container):  # type: ignore[no-untyped-def]
+def _live_view(runtime) -> Callable[[], None]:  # type: ignore[no-untyped-def]
     from entrypoints.live_view import RunView
 
-    queue = container.messaging.dead_letters()
+    queue = runtime.container.adapters.dead_letters()
     view = RunView(runtime, lambda: len(queue.letters()))
     view.start()
     runtime.closers.insert(0, view.stop)

@@ -1,52 +1,57 @@
-"""Running long-lived parts on the real adapters: supervised, truthful health, bounded stop."""
+"""One runtime for every long-running command: named parts in supervised threads, their
+health on /readyz, a wait until a signal or a deadline, and a teardown in order (parts, their
+connections, the HTTP endpoint, the container's resources, the state lock) within 10 s."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from application.consumer_loop import ConsumerLoop
 from application.health import PartCondition, readiness
 from application.supervisor import Part, Supervisor
-from application.sync_service import SyncService
 from domain.errors import ConfigurationError
-from domain.events import Platform
-from domain.mapping import SchemaMapping
-from domain.retry import RetryPolicy
-from entrypoints.container import Container
+from entrypoints.container import Container, build_container
 from entrypoints.settings import Settings
 
 log = logging.getLogger(__name__)
-ORIGINS = {
-    "legacy-to-revamp": (Platform.LEGACY,),
-    "revamp-to-legacy": (Platform.REVAMP,),
-    "both": (Platform.LEGACY, Platform.REVAMP),
-}
 STOP_BUDGET_S = 6.0  # SIGTERM ends the process within 10 s, whatever it was blocked on
 
 
-def change_topics(mapping: SchemaMapping, origin: Platform, prefix: str) -> list[str]:
-    """Debezium's topic names: <prefix>.<schema>.<table>."""
-    return [f"{prefix}.{e.schemas.on(origin)}.{e.tables.on(origin)}" for e in mapping.entities]
+@contextlib.contextmanager
+def long_running(
+    settings: Settings, stop: threading.Event, adapters: str = "real", owner: str | None = None
+) -> Iterator[ServiceRuntime]:
+    """The runtime of one long-running command on a fresh container, stopped by `stop` (from
+    `stop_on_signals`) or a deadline. With `owner`, the
+    command owns the state directory (the capture positions have one owner; consumers may be
+    many) and holds its lock until the teardown is over."""
+    from adapters.state_lock import StateLock
+    from entrypoints.common import reported_errors, state_dir
 
-
-def parents_first_ranks(mapping: SchemaMapping, origin: Platform, prefix: str) -> dict[str, int]:
-    """Each change topic's place in the dependency order: parents' topics lower."""
-    ordered = [mapping.entities.index(e) for e in mapping.in_dependency_order()]
-    topics = change_topics(mapping, origin, prefix)
-    return {topics[index]: rank for rank, index in enumerate(ordered)}
-
-
-def consumer_group(prefixes: Mapping[Platform, str], origin: Platform) -> str:
-    """One group per direction and pair of topic prefixes: `tandem-legacy-to-revamp` by
-    default; deployments with their own prefixes never share a group on one broker."""
-    return f"tandem-{prefixes[origin]}-to-{prefixes[origin.other]}"
+    lock = StateLock(settings.state_dir, owner) if owner is not None else None
+    if lock is not None:
+        with reported_errors():
+            state_dir(settings)
+            lock.acquire()
+    try:
+        container = build_container(settings, adapters)
+        container.init_resources()
+        runtime = ServiceRuntime(settings, container, stop)
+        try:
+            yield runtime
+        finally:
+            runtime.shutdown()
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 def first_mapping_problem(container: Container, capture: bool) -> str | None:
@@ -56,7 +61,7 @@ def first_mapping_problem(container: Container, capture: bool) -> str | None:
     from domain.errors import SyncError, TargetUnavailableError, TransientError
 
     try:
-        problems = container.databases.schema_guard().problems(capture=capture)
+        problems = container.adapters.schema_guard().problems(capture=capture)
     except TransientError as error:
         raise TargetUnavailableError(
             f"cannot start: {' '.join(str(error).split())} (start the database, or check its DSN)"
@@ -66,41 +71,16 @@ def first_mapping_problem(container: Container, capture: bool) -> str | None:
     return problems[0] if problems else None
 
 
-def build_loop(container: Container, origin: Platform, assign_all: bool = False) -> ConsumerLoop:
-    """One direction: a Kafka consumer group, the SyncService, the loop that drives them."""
-    from adapters.kafka.source import KafkaChangeSource
+def refuse_foreign_checkpoints(runners: dict[str, Any]) -> None:
+    """A checkpoint taken from another server stops the command at start, in one line; a
+    server that cannot be reached now is waited for by the capture itself."""
+    from domain.errors import TransientError
 
-    core, dbs = container.core, container.databases
-    settings: Settings = core.settings()
-    stores = {Platform.LEGACY: dbs.legacy_store(), Platform.REVAMP: dbs.revamp_store()}
-    service = SyncService(
-        origin=origin,
-        mapping=core.mapping(),
-        codec=core.codec(),
-        origin_store=stores[origin],
-        target=stores[origin.other],
-        dead_letters=container.messaging.dead_letters(),
-        policy=settings.conflict_policy,
-        clock=core.clock(),
-        retry=core.retry(),
-        stats=core.stats(),
-        parent_wait_s=settings.parent_wait_s,
-        propagate_truncates=settings.truncate == "propagate",
-        max_waiting_in_memory=settings.max_waiting_in_memory,
-        schema_guard=dbs.schema_guard(),
-    )
-    prefix = core.prefixes()[origin]
-    source = KafkaChangeSource(
-        container.messaging.kafka(),
-        consumer_group(core.prefixes(), origin),
-        change_topics(core.mapping(), origin, prefix),
-        max_poll_records=settings.batch_size,
-        assign_all=assign_all,
-        topic_ranks=parents_first_ranks(core.mapping(), origin, prefix),
-    )
-    return ConsumerLoop(
-        source, service, core.clock(), core.outage_backoff(), batch_size=settings.batch_size
-    )
+    for runner in runners.values():
+        check = getattr(runner.capture, "check_checkpoint", None)
+        if check is not None:
+            with contextlib.suppress(TransientError):
+                check()
 
 
 def loop_condition(loop: ConsumerLoop) -> PartCondition:
@@ -128,7 +108,7 @@ class ServiceRuntime:
         self.settings, self.container, self.stop = settings, container, stop
         self.parts: dict[str, Part] = {}
         self.conditions: dict[str, Callable[[], PartCondition]] = {}
-        self.closers: list[Callable[[], None]] = []
+        self.closers: list[Callable[[], None]] = []  # run after the parts stopped
         self.loops: list[ConsumerLoop] = []
         self.captures: dict[str, Any] = {}
         self.supervisor: Supervisor | None = None
@@ -147,8 +127,18 @@ class ServiceRuntime:
         self.conditions[name] = lambda: capture_condition(runner)
         self.closers.append(runner.close)
 
-    def add_part(self, name: str, part: Part) -> None:
+    def add_part(
+        self,
+        name: str,
+        part: Part,
+        condition: Callable[[], PartCondition] | None = None,
+        closer: Callable[[], None] | None = None,
+    ) -> None:
         self.parts[name] = part
+        if condition is not None:
+            self.conditions[name] = condition
+        if closer is not None:
+            self.closers.append(closer)
 
     def readiness(self) -> dict[str, object]:
         """The /readyz body."""
@@ -199,7 +189,7 @@ class ServiceRuntime:
         from adapters.prometheus_metrics import MetricSources, metrics_registry
 
         stats = self.container.core.stats()
-        queue = self.container.messaging.dead_letters()
+        queue = self.container.adapters.dead_letters()
         registry, stats.sink = metrics_registry(
             MetricSources(
                 stats=stats,
@@ -233,8 +223,14 @@ class ServiceRuntime:
         return behind
 
     def start(self) -> None:
-        self.supervisor = Supervisor(self.parts, RetryPolicy(max_delay_s=30.0))
+        self.supervisor = Supervisor(self.parts, self.container.core.part_backoff())
         self.supervisor.start(self.stop)
+
+    def run(self, seconds: float | None, tick: Callable[[], None] | None = None) -> None:
+        """Start every part and wait until stopped or `seconds` passed (the teardown is the
+        caller's `long_running`)."""
+        self.start()
+        self.wait(seconds, tick)
 
     def wait(self, seconds: float | None, tick: Callable[[], None] | None = None) -> None:
         """Until stopped (signal) or `seconds` passed."""
@@ -277,48 +273,3 @@ def _quietly(close: Callable[[], None]) -> None:
         close()
     except Exception as error:  # closing the others matters more
         log.warning("closing: %s: %s", type(error).__name__, error)
-
-
-def run_loops_once(loops: list[ConsumerLoop]) -> None:
-    """--once: each direction until drained."""
-    for loop in loops:
-        loop.drain()
-
-
-def run_consumers(
-    settings: Settings,
-    direction: str,
-    *,
-    seconds: float | None,
-    once: bool,
-    stop: threading.Event,
-) -> int:
-    from entrypoints.common import reported_errors
-    from entrypoints.container import build_container
-    from entrypoints.logging_setup import configure_logging
-
-    configure_logging(settings.log_format, settings.log_level)
-    container = build_container(settings)
-    container.init_resources()
-    runtime = ServiceRuntime(settings, container, stop)
-    try:
-        with reported_errors():
-            problem = first_mapping_problem(container, capture=False)
-        if problem is not None:
-            print(f"mapping check: {problem}", file=sys.stderr)
-            return 2
-        with reported_errors():
-            # --once takes every partition itself: a group join could outlast the first polls
-            for origin in ORIGINS[direction]:
-                runtime.add_loop(build_loop(container, origin, assign_all=once))
-            if once:
-                run_loops_once(runtime.loops)
-                return 0
-            runtime.serve()
-        log.info("sync started", extra={"direction": direction})
-        runtime.start()
-        runtime.wait(seconds)
-        log.info("sync stopping", extra=container.core.stats().snapshot())
-        return 0
-    finally:
-        runtime.shutdown()

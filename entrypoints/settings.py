@@ -1,4 +1,4 @@
-"""Settings from flags, the environment and an env file, validated once, secrets redacted."""
+"""Settings from flags, the environment and an env file, validated once."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import attrs
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from adapters import env_file
 from domain.errors import ConfigurationError
 from domain.rules import ConflictPolicy
 
@@ -35,23 +36,16 @@ DEFAULTS = {
     "SYNC_LEGACY_SLOT": "tandem_legacy",
     "SYNC_STALL_SECONDS": "30",
 }
-_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
 
 
 def read_env_file(path: Path) -> dict[str, str]:
+    """The `--env-file`; a ConfigurationError naming it (and the line) when it is bad."""
     try:
-        text = path.read_text()
+        return env_file.read_env_file(path)
     except OSError as error:
         raise ConfigurationError(f"--env-file: cannot read {path}: {error.strerror}") from error
-    values = {}
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        match = _LINE.match(line)
-        if match is None:
-            raise ConfigurationError(f"--env-file: {path}:{number} is not KEY=VALUE")
-        values[match[1]] = match[2].strip("'\"")
-    return values
+    except env_file.EnvFileLineError as error:
+        raise ConfigurationError(f"--env-file: {error}") from error
 
 
 def gather(env_file: Path | None, environ: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -62,6 +56,18 @@ def gather(env_file: Path | None, environ: Mapping[str, str] | None = None) -> d
         merged |= read_env_file(env_file)
     merged |= {k: v for k, v in environ.items() if k.startswith(PREFIX)}
     return merged
+
+
+IN_MEMORY_DSNS = {
+    "SYNC_LEGACY_DSN": "postgresql+psycopg://in-memory/legacy",
+    "SYNC_REVAMP_DSN": "mysql+pymysql://in-memory/revamp",
+}
+
+
+def in_memory_settings(raw: Mapping[str, str] | None = None) -> Settings:
+    """The settings of a run on the in-memory adapters: the DSNs, opened by nothing, are
+    placeholders; the rest (conflict policy, mapping, batch size...) is read as usual."""
+    return Settings.parse({**DEFAULTS, **(raw or {}), **IN_MEMORY_DSNS})
 
 
 def has_real_settings(env_file: Path | None, environ: Mapping[str, str] | None = None) -> bool:
@@ -135,14 +141,6 @@ class Settings:
         KafkaSettings.from_options(self.kafka_bootstrap, self.kafka_options)
         _creatable_dir(self.state_dir, "SYNC_STATE_DIR")
         return self
-
-
-def redact(dsn: str) -> str:
-    """A DSN safe to print: the password replaced by ***."""
-    try:
-        return make_url(dsn).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unparseable DSN>"
 
 
 def _dsn(raw: Mapping[str, str], name: str, backend: str) -> str:

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from adapters.localstack import StackError, down, status, up
 from adapters.localstack.envfile import read as read_env_file
-from adapters.localstack.envfile import redact
+from adapters.redaction import redact
 
 stack_app = typer.Typer(
     name="stack",

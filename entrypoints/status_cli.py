@@ -14,10 +14,10 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, select
 
+from adapters.topics import change_topics, consumer_group
 from domain.errors import BrokerUnavailableError
 from domain.events import Platform
 from entrypoints.common import EXIT_PROBLEM, EnvFile, opened
-from entrypoints.runtime import change_topics, consumer_group
 
 console = Console()
 
@@ -63,7 +63,7 @@ def unhealthy_reasons(report: dict[str, Any]) -> list[str]:
 def collect(container: Any) -> dict[str, Any]:
     from adapters.kafka.admin import group_lag
 
-    core, dbs = container.core, container.databases
+    core, dbs = container.core, container.adapters
     settings = core.settings()
     report: dict[str, Any] = {"directions": {}, "lag": {}, "databases": {}, "warnings": []}
     for platform, engine, store in (
@@ -82,17 +82,17 @@ def collect(container: Any) -> dict[str, Any]:
     try:  # one unreachable broker costs one bootstrap timeout, not one per question
         for origin, prefix in core.prefixes().items():
             lag = group_lag(
-                container.messaging.kafka(),
+                container.adapters.kafka(),
                 consumer_group(core.prefixes(), origin),
                 change_topics(core.mapping(), origin, prefix),
             )
-            direction = f"{origin.value}-to-{origin.other.value}"
+            direction = origin.direction
             report["directions"][direction] = {
                 f"{t}[{p}]": {"committed": c, "end": e, "lag": e - c}
                 for (t, p), (c, e) in lag.items()
             }
             report["lag"][direction] = _behind(container, lag)
-        report["dlq_depth"] = len(container.messaging.dead_letters().letters())
+        report["dlq_depth"] = len(container.adapters.dead_letters().letters())
     except BrokerUnavailableError as error:
         report["kafka"] = {"reachable": False, "error": str(error)}
     report["service"] = service_readiness(settings.http_port)
@@ -110,7 +110,7 @@ def _behind(container: Any, lag: dict[tuple[str, int], tuple[int, int]]) -> dict
     from adapters.kafka.offsets import timestamps_at
 
     waiting = {where: committed for where, (committed, end) in lag.items() if end > committed}
-    oldest = min(timestamps_at(container.messaging.kafka(), waiting).values(), default=None)
+    oldest = min(timestamps_at(container.adapters.kafka(), waiting).values(), default=None)
     behind = 0.0 if oldest is None else max(0.0, time.time() - oldest / 1000)
     return {
         "seconds_behind_source": round(behind, 3),
@@ -125,7 +125,7 @@ def _capture_lag(container: Any, report: dict[str, Any]) -> dict[str, Any]:
     from adapters.capture.lag import binlog_distance, slot_lag
     from adapters.state_lock import StateLock
 
-    dbs, settings = container.databases, container.core.settings()
+    dbs, settings = container.adapters, container.core.settings()
     capture: dict[str, Any] = {}
     if report["databases"]["legacy"]["reachable"]:
         slots = slot_lag(dbs.legacy_engine())

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.debezium import dumps, encode_value, envelope
+from adapters.topics import change_topic
 from domain.events import Operation
 
 log = logging.getLogger("tandem.capture.mysql")
@@ -168,7 +169,7 @@ def debezium_messages(
         image = after if after is not None else before or {}
         key_row = {name: encode_value(image.get(name)) for name in change.key_columns}
         key = dumps(key_row) if key_row else None  # no primary key: a null key, as Debezium
-        topic = f"{prefix}.{database}.{change.table}"
+        topic = change_topic(prefix, database, change.table)
         messages.append((topic, key, dumps(envelope(change.op, before, after, source, now_ms))))
         if tombstones and change.op is Operation.DELETE:
             messages.append((topic, key, None))

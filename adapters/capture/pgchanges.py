@@ -24,6 +24,7 @@ from adapters.capture.pgmessages import (
 from adapters.capture.pgoutput import parse
 from adapters.capture.pgtypes import convert
 from adapters.debezium import dumps, encode_value, envelope
+from adapters.topics import change_topic
 from domain.events import Operation
 
 log = logging.getLogger("tandem.capture.postgres")
@@ -175,7 +176,7 @@ class PgChangeDecoder:
             "lsn": lsn,
             "xmin": None,
         }
-        topic = f"{self.prefix}.{relation.namespace}.{relation.name}"
+        topic = change_topic(self.prefix, relation.namespace, relation.name)
         key_row = _key(self.primary_key(relation), after or before or {})
         # no primary key, or a truncate of the whole table: a null key, as Debezium
         key = dumps(key_row) if key_row and op is not Operation.TRUNCATE else None

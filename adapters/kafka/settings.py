@@ -7,6 +7,7 @@ from typing import Any
 
 import attrs
 
+from adapters.redaction import redact
 from domain.errors import ConfigurationError
 
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
@@ -101,10 +102,7 @@ class KafkaSettings:
 
     def redact(self, text: str) -> str:
         """`text` with every secret replaced by ***, for log lines and error messages."""
-        for secret in (self.sasl_password,):
-            if secret:
-                text = text.replace(secret, "***")
-        return text
+        return redact(text, [self.sasl_password])
 
     @property
     def where(self) -> str:

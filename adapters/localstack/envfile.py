@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-from adapters.localstack.layout import StackError, write_atomic
+from adapters.atomic_file import write_atomically
+from adapters.env_file import EnvFileLineError, read_env_file
+from adapters.localstack.layout import StackError
 from adapters.localstack.ports import HOST
 
 KEYS = ("SYNC_LEGACY_DSN", "SYNC_REVAMP_DSN", "SYNC_KAFKA_BOOTSTRAP")
@@ -42,28 +44,18 @@ def external_values(stack_dir: Path, environ: Mapping[str, str]) -> dict[str, st
 
 def write(path: Path, values: Mapping[str, str]) -> None:
     """Write KEY=VALUE lines; private (0600) since given DSNs may carry passwords."""
-    write_atomic(path, "".join(f"{key}={value}\n" for key, value in values.items()), 0o600)
+    lines = "".join(f"{key}={value}\n" for key, value in values.items())
+    write_atomically(path, lines.encode(), 0o600)
 
 
 def read(path: Path) -> dict[str, str]:
-    """KEY=VALUE lines; blank lines, `#` comments and an `export ` prefix are allowed."""
+    """KEY=VALUE lines, as every command reads an env file."""
     try:
-        lines = path.read_text().splitlines()
+        return read_env_file(path)
     except OSError as exc:
         raise StackError(f"cannot read env file {path}: {exc.strerror}") from None
-    values: dict[str, str] = {}
-    for number, raw in enumerate(lines, 1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        key, sep, value = line.removeprefix("export ").partition("=")
-        if not sep or not key.strip():
-            raise StackError(f"{path}:{number}: expected KEY=VALUE")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[key.strip()] = value
-    return values
+    except EnvFileLineError as exc:
+        raise StackError(f"{path}:{exc.number}: expected KEY=VALUE") from None
 
 
 def addresses(values: Mapping[str, str]) -> dict[str, tuple[str, int]]:
@@ -80,17 +72,3 @@ def addresses(values: Mapping[str, str]) -> dict[str, tuple[str, int]]:
             raise StackError(f"{key} does not name a valid host:port") from None
         found[part] = (url.hostname or HOST, port or _DEFAULT_PORTS[part])
     return found
-
-
-def redact(value: str) -> str:
-    """`value` with the password of a URL replaced by ***, for printing."""
-    try:
-        url = urlsplit(value)
-        password = url.password
-    except ValueError:
-        return value
-    if not password:
-        return value
-    user, _, host = url.netloc.rpartition("@")
-    netloc = f"{user.split(':', 1)[0]}:***@{host}"
-    return urlunsplit(url._replace(netloc=netloc))

@@ -85,11 +85,8 @@ def load_state(stack_dir: Path) -> dict[str, Any]:
 
 
 def save_state(stack_dir: Path, state: dict[str, Any]) -> None:
-    write_atomic(stack_dir / "state.json", json.dumps(state, indent=2, sort_keys=True) + "\n")
-
-
-def write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
-    write_atomically(path, text.encode(), mode)
+    document = json.dumps(state, indent=2, sort_keys=True) + "\n"
+    write_atomically(stack_dir / "state.json", document.encode())
 
 
 @contextmanager

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from adapters.debezium import dumps, envelope
 from adapters.memory.broker import InMemoryBroker
+from adapters.topics import change_topic
 from domain.events import Platform
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ class InMemoryCapture:
                     "server_id": 1,
                 }
             self.broker.produce(
-                f"{self.prefix}.{schema}.{table}",
+                change_topic(self.prefix, schema, table),
                 json.dumps({key_column: row[key_column]}).encode(),
                 dumps(envelope(change.operation, change.before, change.after, source, ts_ms)),
             )

@@ -27,13 +27,13 @@ from adapters.memory.clock import FakeClock
 from adapters.sql.application_db import SqlApplicationDatabase
 from adapters.sql.snapshot import SqlRowSnapshot
 from adapters.sql.store import SqlTargetStore
+from adapters.topics import change_topics
 from application.reconcile import Reconciler
 from domain.errors import SyncError, TransientError
 from domain.events import Operation, Platform
 from domain.model import DeadLetter
 from domain.rules import ConflictPolicy
 from entrypoints.container import build_container
-from entrypoints.runtime import build_loop, change_topics
 from entrypoints.settings import Settings, gather
 from tests.acceptance.world import MAPPING_VARIABLE
 
@@ -148,7 +148,7 @@ class StackWorld:
         self.container = build_container(self.settings)
         self.container.core.clock.override(providers.Object(self.clock))
         self.container.init_resources()
-        dbs = self.container.databases
+        dbs = self.container.adapters
         self.mapping = self.container.core.mapping()
         self.stores = {
             Platform.LEGACY: FaultyStore(dbs.legacy_store()),
@@ -157,7 +157,7 @@ class StackWorld:
         dbs.legacy_store.override(providers.Object(self.stores[Platform.LEGACY]))
         dbs.revamp_store.override(providers.Object(self.stores[Platform.REVAMP]))
         self.engines = {Platform.LEGACY: dbs.legacy_engine(), Platform.REVAMP: dbs.revamp_engine()}
-        kafka = self.container.messaging.kafka()
+        kafka = self.container.adapters.kafka()
         topics = [
             t
             for origin, prefix in self.prefixes.items()
@@ -168,12 +168,10 @@ class StackWorld:
         self.runners: dict[Platform, Any] = {}
         self.fed_sync_writes: dict[tuple[Platform, str, int], Any] = {}
         if capture:
-            from entrypoints.capture_wiring import capture_runners
-
             self.sides = {
                 p: SqlApplicationDatabase(e, p, self.mapping) for p, e in self.engines.items()
             }
-            runners = capture_runners(self.container)
+            runners = self.container.services.capture_runners()
             self.runners = {p: runners[f"capture-{p.value}"] for p in Platform}
             for runner in self.runners.values():  # start each capture at the end of its log
                 runner.prepare()
@@ -183,7 +181,8 @@ class StackWorld:
                 for p, e in self.engines.items()
             }
         self.loops = {
-            origin: build_loop(self.container, origin, assign_all=True) for origin in Platform
+            origin: self.container.services.consumer_loop(origin=origin, assign_all=True)
+            for origin in Platform
         }
         self.stats = self.container.core.stats()
 
@@ -217,10 +216,10 @@ class StackWorld:
         self.publisher.flush()
 
     def dead_letters(self) -> list[DeadLetter]:
-        return self.container.messaging.dead_letters().letters()
+        return self.container.adapters.dead_letters().letters()
 
     def replay_dead_letters(self) -> None:
-        queue = self.container.messaging.dead_letters()
+        queue = self.container.adapters.dead_letters()
         for letter in queue.letters():
             queue.republish(letter)
         queue.purge()

@@ -12,13 +12,13 @@ from typing import Any, Protocol
 from adapters.mapping_file import load_mapping
 from adapters.memory.clock import FakeClock
 from adapters.memory.database import InMemoryDatabase
-from adapters.memory.pipeline import build_pipeline
 from application.reconcile import Reconciler
 from application.stats import SyncStats
 from domain.errors import TransientError
 from domain.events import Platform
 from domain.model import DeadLetter
 from domain.rules import ConflictPolicy
+from entrypoints.memory_run import in_memory_pipeline
 
 # a mapping file to run the scenarios with instead of the reference one (e.g. a scaffolded one)
 MAPPING_VARIABLE = "TANDEM_ACCEPTANCE_MAPPING"
@@ -74,7 +74,7 @@ class InMemoryWorld:
     ) -> None:
         self.clock = FakeClock()
         self.mapping = load_mapping(os.environ.get(MAPPING_VARIABLE))
-        self.pipeline = build_pipeline(
+        self.pipeline = in_memory_pipeline(
             self.mapping, self.clock, policy, parent_wait_s=parent_wait_s
         )
         self.stats = self.pipeline.stats

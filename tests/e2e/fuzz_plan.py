@@ -1,7 +1,7 @@
 """A hypothesis strategy for the fuzz test: valid changes of both platforms and hostile messages.
 
 Valid changes are creates, updates and deletes of users, posts and likes on both platforms,
-written as Debezium writes them (tests/acceptance/debezium_messages.py), with tombstones;
+written as Debezium writes them (tests/support/debezium_messages.py), with tombstones;
 each entity's changes keep their order. Hostile messages are built from a valid message of
 an entity of the plan and broken in one way (every category below appears), so that one
 applied by mistake would overwrite a valid row and show.

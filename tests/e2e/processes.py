@@ -18,8 +18,8 @@ from sqlalchemy import Engine, text
 from adapters.kafka.admin import end_offsets
 from adapters.kafka.settings import KafkaSettings
 from adapters.mapping_file import load_mapping
+from adapters.topics import change_topics
 from domain.events import Platform
-from entrypoints.runtime import change_topics
 
 ROOT = Path(__file__).resolve().parents[2]
 TANDEM = [sys.executable, "-m", "entrypoints.cli"]

@@ -16,8 +16,8 @@ from sqlalchemy import Engine
 
 from adapters.localstack import start_part, stop_part
 from adapters.mapping_file import load_mapping
+from adapters.topics import change_topics
 from domain.events import Platform
-from entrypoints.runtime import change_topics
 from tests.e2e.processes import (
     CDC,
     CONSUMER,

@@ -24,9 +24,9 @@ from adapters.kafka.offsets import read_to_end
 from adapters.kafka.publisher import KafkaEventPublisher
 from adapters.kafka.settings import KafkaSettings
 from adapters.mapping_file import load_mapping
+from adapters.topics import change_topics
 from domain.events import Platform
 from domain.model import DeadLetter
-from entrypoints.runtime import change_topics
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]

@@ -6,8 +6,8 @@ import pytest
 
 from adapters.mapping_file import load_mapping
 from adapters.memory.clock import FakeClock
-from adapters.memory.pipeline import InMemoryPipeline, build_pipeline
 from domain.mapping import SchemaMapping
+from entrypoints.memory_run import InMemoryPipeline, in_memory_pipeline
 from tests.support.debezium_messages import DebeziumFeed
 
 
@@ -23,7 +23,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def pipeline(mapping: SchemaMapping, clock: FakeClock) -> InMemoryPipeline:
-    return build_pipeline(mapping, clock)
+    return in_memory_pipeline(mapping, clock)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from adapters.debezium import DebeziumCodec
-from adapters.memory.pipeline import PREFIXES
+from adapters.topics import DEFAULT_PREFIXES as PREFIXES
 from domain.errors import InvalidEventError
 from domain.events import Operation, Platform
 from domain.mapping import SchemaMapping

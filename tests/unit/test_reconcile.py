@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.memory.pipeline import InMemoryPipeline
 from application.reconcile import Reconciler
 from domain.mapping import SchemaMapping
+from entrypoints.memory_run import InMemoryPipeline
 
 
 @pytest.fixture

@@ -8,13 +8,13 @@ import attrs
 import pytest
 
 from adapters.memory.catalog import InMemorySchemaCatalog
-from adapters.memory.pipeline import InMemoryPipeline
 from application.schema_guard import SchemaGuard
 from application.sync_service import SyncService
 from domain.catalog import Catalog, ColumnInfo
 from domain.errors import SchemaDriftError
 from domain.events import Platform
 from domain.mapping import SchemaMapping
+from entrypoints.memory_run import InMemoryPipeline
 from tests.support.debezium_messages import DebeziumFeed
 from tests.support.messages import new_user, produce, user_row
 from tests.support.reference_catalogs import legacy_catalog, revamp_catalog

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from adapters.redaction import redact
 from domain.errors import ConfigurationError
 from domain.rules import ConflictPolicy
-from entrypoints.settings import Settings, gather, has_real_settings, read_env_file, redact
+from entrypoints.settings import Settings, gather, has_real_settings, read_env_file
 
 SECRET = "s3cr3t-Pa55"
 GOOD = {
@@ -66,11 +67,13 @@ def test_the_env_file_is_read(tmp_path: Path) -> None:
     env.write_text(
         "# local stack\n\nexport SYNC_LOG_LEVEL=debug\n"
         "SYNC_DLQ_TOPIC = 'dead.letters'\nSYNC_MAPPING=\"/etc/map.yaml\"\n"
+        "SYNC_KAFKA_SASL_PASSWORD='it''s'\"\n"  # only quotes that enclose the whole value go
     )
     assert read_env_file(env) == {
         "SYNC_LOG_LEVEL": "debug",
         "SYNC_DLQ_TOPIC": "dead.letters",
         "SYNC_MAPPING": "/etc/map.yaml",
+        "SYNC_KAFKA_SASL_PASSWORD": "'it''s'\"",
     }
 
 
@@ -108,4 +111,5 @@ def test_secrets_never_appear_in_the_settings_repr() -> None:
 def test_redacted_dsns_hide_the_password() -> None:
     shown = redact(GOOD["SYNC_LEGACY_DSN"])
     assert SECRET not in shown and "***" in shown and "127.0.0.1" in shown
-    assert SECRET not in redact(f"::{SECRET}::")
+    assert redact("127.0.0.1:9092") == "127.0.0.1:9092"  # nothing secret: unchanged
+    assert SECRET not in redact(f"sasl failed for tandem:{SECRET}", [SECRET])

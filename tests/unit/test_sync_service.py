@@ -7,9 +7,9 @@ from datetime import datetime
 import pytest
 
 from adapters.memory.clock import FakeClock
-from adapters.memory.pipeline import InMemoryPipeline
 from application.sync_service import SyncService
 from domain.events import SYNC_SERVICE, Platform
+from entrypoints.memory_run import InMemoryPipeline
 from tests.support.debezium_messages import DebeziumFeed, Message
 from tests.support.messages import new_post, new_user, produce
 

@@ -3,9 +3,9 @@ which deletes the rows linked to the emptied table on the other side and marks t
 
 from __future__ import annotations
 
-from adapters.memory.pipeline import InMemoryPipeline
 from application.sync_service import SyncService
 from domain.events import Platform
+from entrypoints.memory_run import InMemoryPipeline
 from tests.support.debezium_messages import DebeziumFeed
 from tests.support.messages import new_post, new_user, produce
 

@@ -8,11 +8,11 @@ from collections import Counter
 import pytest
 
 from adapters.memory.clock import FakeClock
-from adapters.memory.pipeline import InMemoryPipeline, build_pipeline
 from application.sync_service import SyncService
 from domain.events import Platform, SyncEvent
 from domain.mapping import SchemaMapping
 from domain.model import EntityLink
+from entrypoints.memory_run import InMemoryPipeline, in_memory_pipeline
 from tests.support.debezium_messages import DebeziumFeed
 from tests.support.messages import new_post, new_user, post_row, produce
 
@@ -22,7 +22,7 @@ LEGACY = Platform.LEGACY
 @pytest.fixture
 def small_room(mapping: SchemaMapping, clock: FakeClock) -> InMemoryPipeline:
     """A pipeline whose consumers keep at most two waiting children in memory."""
-    return build_pipeline(mapping, clock, max_waiting_in_memory=2)
+    return in_memory_pipeline(mapping, clock, max_waiting_in_memory=2)
 
 
 def count_applies(service: SyncService) -> Counter[str]:
