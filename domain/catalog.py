@@ -11,7 +11,13 @@ from domain.events import Platform
 
 # Bookkeeping of the sync itself and of the migrations: never entities.
 SYNC_TABLES = frozenset(
-    {"entity_mappings", "processed_events", "tandem_sync_marker", "schema_migrations"}
+    {
+        "entity_mappings",
+        "processed_events",
+        "tandem_sync_marker",
+        "tandem_waiting_children",
+        "schema_migrations",
+    }
 )
 
 _TYPE_CLASSES = (

@@ -156,3 +156,16 @@ def test_the_added_types_convert_both_platforms_values() -> None:
     for kind, bad in (("boolean", 2), ("decimal", "NaN"), ("date", 1.5), ("float", True)):
         with pytest.raises(ValueError):
             COERCIONS[kind](bad)
+
+
+def test_every_bookkeeping_table_of_the_sync_is_left_out_of_the_catalog() -> None:
+    from adapters.mapping_file import load_mapping
+    from adapters.sql.tables import SchemaTables
+    from domain.catalog import SYNC_TABLES
+    from domain.events import Platform
+
+    tables = SchemaTables(load_mapping(), Platform.LEGACY)
+    bookkeeping = {t.name for t in tables.metadata.tables.values()} - {
+        t.name for t in tables.by_entity.values()
+    }
+    assert bookkeeping and bookkeeping <= SYNC_TABLES
