@@ -9,10 +9,11 @@ from kafka import KafkaConsumer, TopicPartition
 
 
 class ParentsFirst:
-    """Before each poll: while a parent topic (lower rank) has at least `behind` messages left,
-    the partitions of its children's topics are paused, so a backlog is applied parents first
-    and children do not wait for parents still queued. At most `max_paused_polls` polls in a
-    row are paused; then one poll reads every topic, so none starves while parents keep coming.
+    """Before each poll: while the consumer has at least `behind` messages left in all and a
+    parent topic (lower rank) has any, the partitions of its children's topics are paused, so
+    a backlog is applied parents first and children do not wait for parents still queued. At
+    most `max_paused_polls` polls in a row are paused; then one poll reads every topic, so
+    none starves while parents keep coming.
     """
 
     def __init__(
@@ -45,8 +46,8 @@ class ParentsFirst:
     def _first_rank_behind(
         self, consumer: KafkaConsumer, assigned: set[TopicPartition]
     ) -> int | None:
-        """The lowest topic rank with `behind` messages left; None when no rank is behind or
-        some partition has not been fetched yet (its end is unknown)."""
+        """The lowest topic rank with messages left while `behind` are left in all; None when
+        not behind, or some partition has not been fetched yet (its end is unknown)."""
         left: dict[int, int] = {}
         ends = self._ends(consumer, assigned)
         for tp in assigned:
@@ -58,8 +59,12 @@ class ParentsFirst:
                 continue
             position = consumer.position(tp)
             left[rank] = left.get(rank, 0) + max(0, end - (end if position is None else position))
-        behind = [rank for rank, count in left.items() if count >= self.behind]
-        return min(behind) if behind and min(behind) < max(self.ranks.values()) else None
+        if sum(left.values()) < self.behind:
+            return None
+        # Any message left counts: a broker may report ends as lower bounds (Tansu: the last
+        # batch's base offset + 1), so a parent topic's backlog can look a single message long.
+        pending = [rank for rank, count in left.items() if count > 0]
+        return min(pending) if pending and min(pending) < max(self.ranks.values()) else None
 
     def _ends(
         self, consumer: KafkaConsumer, assigned: set[TopicPartition]
