@@ -26,6 +26,11 @@ class ParentPendingError(PermanentError):
         self.parent = parent
 
 
+class KeyHeldError(ParentPendingError):
+    """A create's natural key is held on the target by another entity, still linked: it waits
+    for that entity (its `parent`) to change or go."""
+
+
 class ParentDeletedError(PermanentError):
     """The row references a parent deleted on the target: the delete wins, the child goes."""
 
@@ -287,12 +292,21 @@ class ChangeApplier:
             existing = session.find_by(entity, wanted)
             if existing is None:
                 continue
-            linked = session.links(entity.entity_type, target, [existing]) or (
+            holder = session.links(entity.entity_type, target, [existing]).get(existing) or (
                 self._origin_link(entity.entity_type, target, existing)
             )
-            if linked:
-                return None  # another row owns it: the insert fails and says why
-            return EntityLink.between(entity.entity_type, origin, origin_id, existing)
+            if holder is None:
+                return EntityLink.between(entity.entity_type, origin, origin_id, existing)
+            if not holder.deleted:
+                # Another entity holds the key; its delete may be on another partition, not
+                # applied yet (deleted and created again on the origin): wait for it.
+                raise KeyHeldError(
+                    f"{entity.entity_type} {origin_id}: {', '.join(columns)} = "
+                    f"{tuple(wanted.values())} is held on {target.value} by "
+                    f"{entity.entity_type} {holder.id_on(origin)} of {origin.value}",
+                    (entity.entity_type, holder.id_on(origin)),
+                )
+            return None  # the holder is gone: the insert fails and says why
         return None
 
     def _find_link(

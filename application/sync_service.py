@@ -11,13 +11,14 @@ from datetime import UTC, datetime
 
 import attrs
 
-from application.apply_change import ChangeApplier, ParentPendingError
+from application.apply_change import ChangeApplier, KeyHeldError, ParentPendingError
 from application.retry import RetriesExhaustedError, with_retries
 from application.schema_guard import SchemaGuard, UnmappedColumns
 from application.stats import Outcome, SyncStats
 from application.waiting_room import KeyOf, Waiting, key_of
 from application.waitlist import Waitlist
 from domain.errors import (
+    ConstraintViolationError,
     InvalidEventError,
     ParentMissingError,
     SyncError,
@@ -387,7 +388,8 @@ class SyncService:
         """The item waits, and later changes of its key behind it; out of time, it is
         dead-lettered (and settled: returns 1)."""
         if item.expired:
-            item.outcome, item.error = Outcome.DEAD_LETTERED, ParentMissingError(str(error))
+            gave_up = ConstraintViolationError if isinstance(error, KeyHeldError) else ParentMissingError
+            item.outcome, item.error = Outcome.DEAD_LETTERED, gave_up(str(error))
             item.trace = f"waited {self.waiting.wait_s:g} s for its parent: {error}"
             return 1
         item.outcome, item.error = Outcome.WAITING, error

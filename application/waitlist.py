@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 
 from application.waiting_room import KeyOf, Waiting, WaitingRoom, key_of
-from domain.events import Platform, SyncEvent
+from domain.events import Operation, Platform, SyncEvent
 from domain.mapping import SchemaMapping
 from domain.model import ParentKey, ParkedChild
 from domain.ports import EventCodec, TargetStore
@@ -68,7 +68,7 @@ class Waitlist:
     def _arriving(self, events: Iterable[SyncEvent]) -> set[ParentKey]:
         arriving = set()
         for event in events:
-            if event.operation.writes_row:
+            if event.operation.writes_row or event.operation is Operation.DELETE:
                 entity = self.mapping.entity(event.entity_type)
                 arriving.add((entity.entity_type, int(event.key[entity.key.on(self.origin)])))
         return arriving

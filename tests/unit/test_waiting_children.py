@@ -144,3 +144,45 @@ def test_a_child_kept_in_the_database_is_dead_lettered_at_its_deadline(
     assert {letter.error_type for letter in letters} == {"ParentMissingError"}
     assert small_room.revamp.parked == {} and len(service.waiting) == 0
     assert all(offsets[(p.topic, p.partition)] > p.offset for p in posts)
+
+
+def _like(feed: DebeziumFeed, op: str, row_id: int, user_id: int, post_id: int):  # type: ignore[no-untyped-def]
+    row = {"id": row_id, "user_id": user_id, "post_id": post_id, "created_at": feed.now}
+    before, after = (row, None) if op == "d" else (None, row)
+    return feed.change(LEGACY, "legacy_likes", op, row_id, before=before, after=after)
+
+
+def test_a_create_whose_natural_key_is_still_held_waits_for_the_holder_to_go(
+    pipeline: InMemoryPipeline, feed: DebeziumFeed
+) -> None:
+    """Deleted and liked again on legacy: the second like's create (another key, so maybe
+    another partition) can come before the first like's delete. It waits, then applies."""
+    service = pipeline.loops[LEGACY].service
+    service.handle(produce(pipeline, new_user(feed, 7, "ann"), new_post(feed, 3, 7)))
+    service.handle(produce(pipeline, _like(feed, "c", 1, 7, 3)))
+    assert len(pipeline.revamp.rows_of("like")) == 1
+
+    service.handle(produce(pipeline, _like(feed, "c", 2, 7, 3)))
+    assert len(service.waiting) == 1 and not pipeline.dead_letters.letters()
+    service.handle(produce(pipeline, _like(feed, "d", 1, 7, 3)))
+    service.handle([])
+
+    assert len(service.waiting) == 0 and not pipeline.dead_letters.letters()
+    (like,) = pipeline.revamp.rows_of("like").values()
+    with pipeline.revamp.transaction() as session:
+        assert session.links("like", LEGACY, [2])[2].id_on(Platform.REVAMP) == like["id"]
+
+
+def test_a_natural_key_held_past_the_deadline_is_dead_lettered_naming_the_holder(
+    pipeline: InMemoryPipeline, feed: DebeziumFeed, clock: FakeClock
+) -> None:
+    service = pipeline.loops[LEGACY].service
+    service.handle(produce(pipeline, new_user(feed, 7, "ann"), new_post(feed, 3, 7)))
+    service.handle(produce(pipeline, _like(feed, "c", 1, 7, 3), _like(feed, "c", 2, 7, 3)))
+    clock.advance(service.waiting.wait_s + 1)
+    service.handle([])
+
+    (letter,) = pipeline.dead_letters.letters()
+    assert letter.error_type == "ConstraintViolationError"
+    assert "held on revamp by like 1 of legacy" in letter.error_message
+    assert len(pipeline.revamp.rows_of("like")) == 1
