@@ -388,7 +388,8 @@ class SyncService:
         """The item waits, and later changes of its key behind it; out of time, it is
         dead-lettered (and settled: returns 1)."""
         if item.expired:
-            gave_up = ConstraintViolationError if isinstance(error, KeyHeldError) else ParentMissingError
+            held = isinstance(error, KeyHeldError)
+            gave_up = ConstraintViolationError if held else ParentMissingError
             item.outcome, item.error = Outcome.DEAD_LETTERED, gave_up(str(error))
             item.trace = f"waited {self.waiting.wait_s:g} s for its parent: {error}"
             return 1

@@ -101,7 +101,7 @@ def test_a_dead_letter_has_every_field_of_the_contract(
 
 
 def test_one_bad_event_does_not_stop_the_others_of_its_batch(
-    pipeline: InMemoryPipeline, service: SyncService, feed: DebeziumFeed
+    pipeline: InMemoryPipeline, service: SyncService, feed: DebeziumFeed, clock: FakeClock
 ) -> None:
     messages = produce(
         pipeline,
@@ -112,6 +112,12 @@ def test_one_bad_event_does_not_stop_the_others_of_its_batch(
     )
     offsets = service.handle(messages)
     assert revamp_names(pipeline) == ["alice", "carol"]
+    # eve's email is alice's: she waits for alice to change it or go, then gives up
+    assert [letter.error_type for letter in pipeline.dead_letters.letters()] == [
+        "InvalidEventError"
+    ]
+    clock.advance(service.waiting.wait_s + 1)
+    offsets |= service.handle([])
     letters = pipeline.dead_letters.letters()
     assert sorted(letter.error_type for letter in letters) == [
         "ConstraintViolationError",
