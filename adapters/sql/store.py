@@ -9,11 +9,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-import attrs
 from sqlalchemy import Connection, Engine, and_, select, tuple_
 
 from adapters.sql import waiting
 from adapters.sql.errors import translated
+from adapters.sql.link_rows import link_of, row_of
 from adapters.sql.marking import MySQLMarking, PostgresMarking
 from adapters.sql.row_writes import PendingRowWrites
 from adapters.sql.tables import SchemaTables
@@ -128,18 +128,8 @@ def read_links(
     query = select(links).where(condition)
     if lock:
         query = query.with_for_update()
-    found = {}
-    for row in conn.execute(query).mappings():
-        link = EntityLink(
-            row["entity_type"],
-            int(row["legacy_id"]),
-            int(row["revamp_id"]),
-            int(row["applied_version"]),
-            int(row["rejected_version"]),
-            bool(row["deleted"]),
-        )
-        found[link.id_on(platform)] = link
-    return found
+    links_found = (link_of(row) for row in conn.execute(query).mappings())
+    return {link.id_on(platform): link for link in links_found}
 
 
 LinkKey = tuple[str, Platform, int]
@@ -432,9 +422,7 @@ class SqlSession:
         self.write_pending()
         if self.pending_links:
             now = _utcnow()
-            values = [
-                {**attrs.asdict(link), "updated_at": now} for link in self.pending_links.values()
-            ]
+            values = [row_of(link, now) for link in self.pending_links.values()]
             keys = ["entity_type", "legacy_id"]
             updated = [c for c in values[0] if c not in keys]
             statement = self.marking.upsert_many(self.tables.links, keys, updated)
