@@ -236,6 +236,9 @@ class Checkpoints(Protocol):
     def save(self, name: str, last_id: int) -> None:
         """Save atomically: a crash leaves the old value or the new one."""
 
+    def clear(self) -> None:
+        """Forget every name (a snapshot that finished starts the next one over)."""
+
 
 class SchemaCatalog(Protocol):
     """The live shape of one database's schema."""
