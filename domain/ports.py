@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
+from datetime import datetime
 from typing import Any, Protocol
 
 from domain.catalog import Catalog
@@ -212,6 +213,10 @@ class TargetStore(Protocol):
     def forget_links(self, entity_type: str, platform: Platform, ids: Collection[int]) -> int:
         """Delete the links whose id on `platform` is one of `ids` (stale ones, for repair);
         returns how many went."""
+
+    def last_processed_at(self) -> datetime | None:
+        """When the newest event applied to this database was marked (UTC); None before the
+        first."""
 
 
 class RowSnapshot(Protocol):

@@ -122,7 +122,7 @@ def _capture_runners(
         runners["capture-revamp"] = MySQLCaptureRunner(
             settings.revamp_dsn,
             publisher(),
-            settings.state_dir / "revamp-binlog.offset",
+            settings.binlog_checkpoint,
             topic_prefix=settings.revamp_prefix,
         )
     return runners

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, select, tuple_
+from sqlalchemy import Connection, Engine, and_, func, select, tuple_
 
 from adapters.sql import waiting
 from adapters.sql.errors import translated
@@ -100,6 +100,13 @@ class SqlTargetStore:
     def parked_offsets(self) -> dict[tuple[str, int], int]:
         with translated(f"{self.platform.value} waiting children"), self.engine.connect() as conn:
             return waiting.lowest_offsets(conn, self.tables)
+
+    def last_processed_at(self) -> datetime | None:
+        processed = self.tables.processed
+        newest = select(func.max(processed.c.processed_at))
+        with translated(f"{self.platform.value} processed_events"), self.engine.connect() as conn:
+            last = conn.execute(newest).scalar()
+        return None if last is None else last.replace(tzinfo=UTC)  # stored as naive UTC
 
     def forget_links(self, entity_type: str, platform: Platform, ids: Collection[int]) -> int:
         if not ids:
