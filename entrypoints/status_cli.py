@@ -7,7 +7,7 @@ import time
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -16,7 +16,7 @@ from rich.table import Table
 from adapters.topics import change_topics, consumer_group
 from domain.errors import BrokerUnavailableError
 from domain.events import Platform
-from entrypoints.common import EXIT_PROBLEM, EnvFile, opened
+from entrypoints.common import EXIT_PROBLEM, AsJson, EnvFile, opened
 
 console = Console()
 
@@ -172,7 +172,7 @@ def _size(count: int) -> str:
 def register_status(app: typer.Typer) -> None:
     @app.command()
     def status(
-        as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+        as_json: AsJson = False,
         env_file: EnvFile = None,
     ) -> None:
         """Lag per direction and partition, DLQ depth, last applied change, health."""
