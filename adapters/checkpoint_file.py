@@ -6,10 +6,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+import cattrs
+
 from adapters.atomic_file import write_json_atomically
 from domain.errors import ConfigurationError
 
 SERVERS = "_servers"  # the identity of the databases the progress was taken from
+_files = cattrs.Converter()  # {name: last id, SERVERS: {database: identity}}
 
 
 class JsonFileCheckpoints:
@@ -34,7 +37,9 @@ class JsonFileCheckpoints:
         return dict(document)
 
     def _read(self) -> dict[str, int]:
-        return {k: int(v) for k, v in self._document().items() if k != SERVERS}
+        progress = self._document()
+        progress.pop(SERVERS, None)
+        return _files.structure(progress, dict[str, int])
 
     def load(self, name: str) -> int:
         return self._read().get(name, 0)

@@ -44,7 +44,9 @@ _VERDICT_OUTCOMES = {
 
 
 @attrs.frozen
-class _DeferredInsert:
+class _Write:
+    """A create or update that won: the target row's values, and the change's version."""
+
     entity: EntityMapping
     event: SyncEvent
     values: dict[str, Any]
@@ -62,7 +64,7 @@ class ChangeApplier:
         self.origin_store = origin_store
         self.policy = policy
         self.origin_links: dict[tuple[str, Platform, int], EntityLink | None] = {}
-        self.deferred: list[_DeferredInsert] | None = None
+        self.deferred: list[_Write] | None = None
 
     def prefetch(self, session: TargetSession, events: Sequence[SyncEvent]) -> None:
         """Read the links a batch needs in one query per entity type and database, instead
@@ -174,12 +176,12 @@ class ChangeApplier:
         verdict = (
             Verdict.APPLY if force else self._verdict(event, version, current, link, origin_link)
         )
-        origin_id = int(event.key[entity.key.on(event.origin)])
+        write = _Write(entity, event, values, int(event.key[entity.key.on(event.origin)]), version)
         if verdict.applies and link is None and self.deferred is not None:
-            self.deferred.append(_DeferredInsert(entity, event, values, origin_id, version))
+            self.deferred.append(write)
             return Outcome.APPLIED  # written, linked and marked by `insert_deferred`
         if verdict.applies:
-            link = self._write(session, entity, event, values, link, origin_id)
+            link = self._write(session, write, link)
             link.applied_version = max(link.applied_version, version)
             if verdict is Verdict.CONFLICT_WON and current is not None:
                 link.rejected_version = max(link.rejected_version, current.version)
@@ -253,21 +255,15 @@ class ChangeApplier:
             session.save_link(link)
         return Outcome.APPLIED
 
-    def _write(
-        self,
-        session: TargetSession,
-        entity: EntityMapping,
-        event: SyncEvent,
-        values: dict[str, Any],
-        link: EntityLink | None,
-        origin_id: int,
-    ) -> EntityLink:
+    @staticmethod
+    def _write(session: TargetRows, write: _Write, link: EntityLink | None) -> EntityLink:
+        """Insert the row and link it, or update the linked row."""
+        entity, origin = write.entity, write.event.origin
         if link is None:
-            new_id = session.insert(entity, values)
-            fresh = EntityLink.between(entity.entity_type, event.origin, origin_id, new_id)
-            return fresh
-        if not session.update(entity, link.id_on(event.origin.other), values):
-            raise PermanentError(f"{entity.entity_type} {origin_id}: target row vanished")
+            new_id = session.insert(entity, write.values)
+            return EntityLink.between(entity.entity_type, origin, write.origin_id, new_id)
+        if not session.update(entity, link.id_on(origin.other), write.values):
+            raise PermanentError(f"{entity.entity_type} {write.origin_id}: target row vanished")
         return link
 
     def _adopt(

@@ -6,6 +6,8 @@ import logging
 import threading
 import time
 
+import attrs
+
 from application.outage import OutageLog
 from application.sync_service import SyncService
 from domain.errors import PositionsLostError, TransientError
@@ -15,6 +17,7 @@ from domain.retry import RetryPolicy
 log = logging.getLogger(__name__)
 
 
+@attrs.define(eq=False)
 class ConsumerLoop:
     """Drives one SyncService; offsets are committed only after the target committed.
 
@@ -23,30 +26,28 @@ class ConsumerLoop:
     a commit: the redelivered batch is skipped as duplicates.
     """
 
-    def __init__(
-        self,
-        source: ChangeSource,
-        service: SyncService,
-        clock: Clock,
-        outage_backoff: RetryPolicy,
-        batch_size: int = 500,
-        poll_timeout_s: float = 0.2,
-    ) -> None:
-        self.source = source
-        self.service = service
-        self.clock = clock
-        self.outage_backoff = outage_backoff
-        self.batch_size = batch_size
-        self.poll_timeout_s = poll_timeout_s
-        self.failures = 0  # consecutive outages
-        self.rebalances = 0
-        self.last_error = ""
-        self.last_progress = time.monotonic()  # applied a batch, or had nothing to do
-        self.out_of_touch = False  # the source could not tell its backlog (broker unreachable)
-        self.caught_up = False  # the last poll was empty and nothing waits behind it
-        self.stop: threading.Event | None = None
-        self.outages = OutageLog(log, {"direction": service.direction})
-        self._rewind_due = False
+    source: ChangeSource
+    service: SyncService
+    clock: Clock
+    outage_backoff: RetryPolicy
+    batch_size: int = 500
+    poll_timeout_s: float = 0.2
+    failures: int = attrs.field(default=0, init=False)  # consecutive outages
+    rebalances: int = attrs.field(default=0, init=False)
+    last_error: str = attrs.field(default="", init=False)
+    # applied a batch, or had nothing to do
+    last_progress: float = attrs.field(factory=time.monotonic, init=False)
+    # the source could not tell its backlog (broker unreachable)
+    out_of_touch: bool = attrs.field(default=False, init=False)
+    # the last poll was empty and nothing waits behind it
+    caught_up: bool = attrs.field(default=False, init=False)
+    stop: threading.Event | None = attrs.field(default=None, init=False)
+    outages: OutageLog = attrs.field(init=False)
+    _rewind_due: bool = attrs.field(default=False, init=False)
+
+    @outages.default
+    def _outage_log(self) -> OutageLog:
+        return OutageLog(log, {"direction": self.service.direction})
 
     def step(self) -> int:
         """Poll one batch, apply it and commit; returns how many messages it held."""

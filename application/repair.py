@@ -60,20 +60,14 @@ class _Plan:
     row: dict[str, Any]
 
 
+@attrs.define(eq=False)
 class Repairer:
     """Makes both sides equal again for each difference, as the conflict policy would."""
 
-    def __init__(
-        self,
-        mapping: SchemaMapping,
-        stores: dict[Platform, TargetStore],
-        rows: dict[Platform, RowSnapshot],
-        policy: ConflictPolicy,
-    ) -> None:
-        self.mapping = mapping
-        self.stores = stores
-        self.rows = rows
-        self.policy = policy
+    mapping: SchemaMapping
+    stores: dict[Platform, TargetStore]
+    rows: dict[Platform, RowSnapshot]
+    policy: ConflictPolicy
 
     def plan(self, differences: list[Difference]) -> RepairReport:
         """What `repair` would do, writing nothing (`--dry-run`)."""

@@ -29,6 +29,9 @@ class _NoCheckpoints:
     def save(self, name: str, last_id: int) -> None:
         return None
 
+    def clear(self) -> None:
+        return None
+
 
 class SnapshotProgress(Protocol):
     """Where a snapshot reports how far it is, table by table."""

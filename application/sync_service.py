@@ -15,7 +15,7 @@ from application.apply_change import ChangeApplier, KeyHeldError, ParentPendingE
 from application.retry import RetriesExhaustedError, with_retries
 from application.schema_guard import SchemaGuard, UnmappedColumns
 from application.stats import Outcome, SyncStats
-from application.waiting_room import KeyOf, Waiting, key_of
+from application.waiting_room import KeyOf, Waiting, WaitingRoom, key_of
 from application.waitlist import Waitlist
 from domain.errors import (
     ConstraintViolationError,
@@ -98,15 +98,8 @@ class SyncService:
         self.mapping = mapping
         self.applier = ChangeApplier(mapping, origin_store, policy)
         self.ranks = {e.entity_type: i for i, e in enumerate(mapping.in_dependency_order())}
-        self.waiting = Waitlist(
-            origin=origin,
-            mapping=mapping,
-            codec=codec,
-            origin_store=origin_store,
-            target=target,
-            wait_s=parent_wait_s,
-            capacity=max_waiting_in_memory,
-        )
+        room = WaitingRoom(parent_wait_s, max_waiting_in_memory)
+        self.waiting = Waitlist(origin, mapping, codec, origin_store, target, room)
         self.held: dict[KeyOf, ParentKey] = {}
         self.high_water: Offsets = {}
         self.outage_since: float | None = None

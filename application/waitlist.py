@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 
+import attrs
+
 from application.waiting_room import KeyOf, Waiting, WaitingRoom, key_of
 from domain.events import Operation, Platform, SyncEvent
 from domain.mapping import SchemaMapping
@@ -17,28 +19,18 @@ LINK_SCAN_INTERVAL_S = 1.0
 other processes); those whose parent this consumer applies are released at once."""
 
 
+@attrs.define(eq=False)
 class Waitlist:
-    """The waiting children of one direction."""
+    """The waiting children of one direction: `room` in memory, the rest in `target`."""
 
-    def __init__(
-        self,
-        *,
-        origin: Platform,
-        mapping: SchemaMapping,
-        codec: EventCodec,
-        origin_store: TargetStore,
-        target: TargetStore,
-        wait_s: float,
-        capacity: int,
-    ) -> None:
-        self.origin = origin
-        self.mapping = mapping
-        self.codec = codec
-        self.origin_store = origin_store
-        self.target = target
-        self.room = WaitingRoom(wait_s, capacity)
-        self.kept: int | None = None  # children in the database; None: not counted yet
-        self.last_scan = float("-inf")
+    origin: Platform
+    mapping: SchemaMapping
+    codec: EventCodec
+    origin_store: TargetStore
+    target: TargetStore
+    room: WaitingRoom
+    kept: int | None = attrs.field(default=None, init=False)  # in the database; None: not counted
+    last_scan: float = attrs.field(default=float("-inf"), init=False)
 
     @property
     def wait_s(self) -> float:

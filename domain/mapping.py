@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -13,11 +11,6 @@ from domain.events import Platform, Row
 from domain.values import COERCIONS, change_case
 
 CASE_RULES = ("lower", "upper", "title")
-_TOP_KEYS = ("schemas", "entities")
-_ENTITY_KEYS = ("tables", "fields", "schemas", "key", "version", "source_column", "unique")
-_FIELD_KEYS: tuple[str, ...] = ("name", "legacy", "revamp", "type", "case", "values")
-_FIELD_KEYS += ("references", "nullable", "unique")
-_SIDE_KEYS = ("legacy", "revamp")
 
 
 @attrs.frozen
@@ -156,102 +149,3 @@ class SchemaMapping:
             ordered.extend(ready)
             remaining = [e for e in remaining if e not in ready]
         return tuple(ordered)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> SchemaMapping:
-        """Build from the parsed YAML document; errors name the entity and key at fault."""
-        _reject_unknown(data, _TOP_KEYS, "mapping")
-        schemas = _side(data.get("schemas", {"legacy": "public", "revamp": "revamp"}), "schemas")
-        entities = data.get("entities")
-        if not isinstance(entities, Mapping) or not entities:
-            raise MappingError("mapping: 'entities' must be a non-empty mapping")
-        return cls(tuple(_entity(name, spec, schemas) for name, spec in entities.items()))
-
-
-def _reject_unknown(spec: Mapping[str, Any], allowed: tuple[str, ...], where: str) -> None:
-    """A misspelt key is an error, not a silently ignored one; the nearest known key is named."""
-    for key in spec:
-        if key not in allowed:
-            close = difflib.get_close_matches(str(key), allowed, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise MappingError(f"{where}.{key}: unknown key{hint}; known: {', '.join(allowed)}")
-
-
-def _side(spec: Any, where: str) -> Side:
-    if isinstance(spec, str):
-        return Side(spec, spec)
-    if not isinstance(spec, Mapping) or not {"legacy", "revamp"} <= set(spec):
-        raise MappingError(f"{where}: needs 'legacy' and 'revamp'")
-    _reject_unknown(spec, _SIDE_KEYS, where)
-    return Side(str(spec["legacy"]), str(spec["revamp"]))
-
-
-def _entity(name: str, spec: Any, schemas: Side) -> EntityMapping:
-    if not isinstance(spec, Mapping):
-        raise MappingError(f"entities.{name}: must be a mapping")
-    _reject_unknown(spec, _ENTITY_KEYS, f"entities.{name}")
-    for required in ("tables", "fields"):
-        if required not in spec:
-            raise MappingError(f"entities.{name}: '{required}' is missing")
-    fields = spec["fields"]
-    if not isinstance(fields, Iterable) or isinstance(fields, str | Mapping):
-        raise MappingError(f"entities.{name}.fields: must be a list")
-    fields_of = tuple(_field(name, i, f) for i, f in enumerate(fields))
-    return EntityMapping(
-        entity_type=name,
-        schemas=_side(spec.get("schemas", attrs.asdict(schemas)), f"entities.{name}.schemas"),
-        tables=_side(spec["tables"], f"entities.{name}.tables"),
-        key=_side(spec.get("key", "id"), f"entities.{name}.key"),
-        fields=fields_of,
-        version=_side(spec["version"], f"entities.{name}.version") if "version" in spec else None,
-        source_column=str(spec.get("source_column", "source")),
-        unique_together=_unique_groups(name, spec.get("unique", []), fields_of),
-    )
-
-
-def _field_names(spec: Mapping[str, Any], where: str) -> Side:
-    if "legacy" in spec or "revamp" in spec:
-        return _side({k: spec[k] for k in _SIDE_KEYS if k in spec}, where)
-    return _side(spec.get("name"), where)
-
-
-def _unique_groups(
-    entity: str, spec: Any, fields: tuple[FieldMapping, ...]
-) -> tuple[tuple[FieldMapping, ...], ...]:
-    """Entity-level `unique: [[a, b]]`: fields named as on legacy (or by their common name)."""
-    where = f"entities.{entity}.unique"
-    if not isinstance(spec, list) or not all(isinstance(g, list) and g for g in spec):
-        raise MappingError(f"{where}: must be a list of lists of field names")
-    by_name = {f.names.legacy: f for f in fields} | {f.names.revamp: f for f in fields}
-    groups = []
-    for group in spec:
-        unknown = [str(n) for n in group if n not in by_name]
-        if unknown:
-            raise MappingError(f"{where}: unknown field {', '.join(unknown)}")
-        groups.append(tuple(by_name[n] for n in group))
-    return tuple(groups)
-
-
-def _field(entity: str, index: int, spec: Any) -> FieldMapping:
-    where = f"entities.{entity}.fields[{index}]"
-    if not isinstance(spec, Mapping):
-        raise MappingError(f"{where}: must be a mapping")
-    _reject_unknown(spec, _FIELD_KEYS, where)
-    kind = spec.get("type")
-    if kind is not None and kind not in COERCIONS:
-        raise MappingError(f"{where}.type: unknown type {kind!r}")
-    case = _side(spec["case"], f"{where}.case") if "case" in spec else None
-    if case is not None and {case.legacy, case.revamp} - set(CASE_RULES):
-        raise MappingError(f"{where}.case: rules are {', '.join(CASE_RULES)}")
-    values = spec.get("values", {})
-    if not isinstance(values, Mapping):
-        raise MappingError(f"{where}.values: must map legacy values to revamp values")
-    return FieldMapping(
-        names=_field_names(spec, where),
-        kind=kind,
-        case=case,
-        values=tuple((str(k), str(v)) for k, v in values.items()),
-        references=spec.get("references"),
-        nullable=bool(spec.get("nullable", False)),
-        unique=bool(spec.get("unique", False)),
-    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
+from datetime import datetime
 from typing import Any, Protocol
 
 from domain.catalog import Catalog
@@ -213,6 +214,10 @@ class TargetStore(Protocol):
         """Delete the links whose id on `platform` is one of `ids` (stale ones, for repair);
         returns how many went."""
 
+    def last_processed_at(self) -> datetime | None:
+        """When the newest event applied to this database was marked (UTC); None before the
+        first."""
+
 
 class RowSnapshot(Protocol):
     """Reading whole tables, for the initial load and for reconciliation."""
@@ -235,6 +240,9 @@ class Checkpoints(Protocol):
 
     def save(self, name: str, last_id: int) -> None:
         """Save atomically: a crash leaves the old value or the new one."""
+
+    def clear(self) -> None:
+        """Forget every name (a snapshot that finished starts the next one over)."""
 
 
 class SchemaCatalog(Protocol):

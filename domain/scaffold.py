@@ -46,7 +46,7 @@ class Proposal:
     notes: list[str]
 
     def document(self) -> dict[str, Any]:
-        """The mapping as `SchemaMapping.from_dict` reads it."""
+        """The mapping as a mapping file holds it."""
         return {
             "schemas": dict(self.schemas),
             "entities": {e.name: e.document() for e in self.entities},

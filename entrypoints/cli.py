@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from adapters.prometheus_metrics import write_report
-from entrypoints.common import EXIT_PROBLEM, EnvFile, opened, state_dir
+from entrypoints.common import EXIT_PROBLEM, AsJson, EnvFile, opened, state_dir
 from entrypoints.dlq_cli import dlq_app
 from entrypoints.mapping_cli import mapping_app
 from entrypoints.run_cli import register_run
@@ -138,7 +138,7 @@ def reconcile(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="with --repair: show the plan, write nothing")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    as_json: AsJson = False,
     env_file: EnvFile = None,
 ) -> None:
     """Compare both databases through the mapping; exit 1 when they differ."""

@@ -16,6 +16,7 @@ from entrypoints.logging_setup import configure_logging
 from entrypoints.settings import Settings, gather
 
 EnvFile = Annotated[Path | None, typer.Option("--env-file", help="KEY=VALUE settings file")]
+AsJson = Annotated[bool, typer.Option("--json", help="machine-readable output")]
 
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
 

@@ -17,6 +17,7 @@ from adapters.debezium import DebeziumCodec
 from adapters.mapping_file import load_mapping
 from adapters.memory.broker import InMemoryBroker
 from adapters.memory.capture import InMemoryCapture
+from adapters.memory.checkpoints import InMemoryCheckpoints
 from adapters.memory.database import InMemoryDatabase
 from adapters.memory.dead_letters import InMemoryDeadLetterQueue
 from adapters.sql.application_db import SqlApplicationDatabase
@@ -121,7 +122,7 @@ def _capture_runners(
         runners["capture-revamp"] = MySQLCaptureRunner(
             settings.revamp_dsn,
             publisher(),
-            settings.state_dir / "revamp-binlog.offset",
+            settings.binlog_checkpoint,
             topic_prefix=settings.revamp_prefix,
         )
     return runners
@@ -195,22 +196,6 @@ def _memory_source(broker: InMemoryBroker, *, group: str, topics: list[str], **_
     return broker.consumer(group, topics)
 
 
-class _MemoryCheckpoints:
-    """Snapshot progress kept in memory, for the Checkpoints port."""
-
-    def __init__(self) -> None:
-        self.saved: dict[str, int] = {}
-
-    def load(self, name: str) -> int:
-        return self.saved.get(name, 0)
-
-    def save(self, name: str, last_id: int) -> None:
-        self.saved[name] = last_id
-
-    def clear(self) -> None:
-        self.saved.clear()
-
-
 class MemoryAdapters(containers.DeclarativeContainer):
     """Both databases, the broker and the dead letters in memory; capture is immediate (each
     committed transaction is published as it commits), so there are no capture runners."""
@@ -242,7 +227,7 @@ class MemoryAdapters(containers.DeclarativeContainer):
     dead_letters = providers.Singleton(InMemoryDeadLetterQueue, broker)
     change_source = providers.Factory(_memory_source, broker)
     capture_runners = providers.Factory(dict)
-    snapshot_checkpoints = providers.Singleton(_MemoryCheckpoints)
+    snapshot_checkpoints = providers.Singleton(InMemoryCheckpoints)
 
 
 # --- the services, from whichever adapter set -----------------------------------------------

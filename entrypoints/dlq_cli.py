@@ -6,13 +6,12 @@ import json
 import sys
 from typing import Annotated
 
-import attrs
 import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from adapters.resolutions import resolution
+from adapters.resolutions import resolution, shown
 from domain.model import DeadLetter
 from entrypoints.common import EXIT_PROBLEM, EXIT_USAGE, EnvFile, opened
 
@@ -75,9 +74,7 @@ def show(letter_id: str, env_file: EnvFile = None) -> None:
     """The whole dead letter, as JSON (resolved ones too)."""
     with opened(env_file) as container:
         letter = _find(container.adapters.dead_letters().letters(include_resolved=True), letter_id)
-    document = attrs.asdict(letter)
-    document.pop("key")
-    typer.echo(json.dumps(document, indent=2, default=str))
+    typer.echo(json.dumps(shown(letter), indent=2, default=str))
 
 
 @dlq_app.command()

@@ -131,6 +131,11 @@ class Settings:
             },
         )
 
+    @property
+    def binlog_checkpoint(self) -> Path:
+        """Where the built-in MySQL capture keeps its binlog position."""
+        return self.state_dir / "revamp-binlog.offset"
+
     def check(self) -> Settings:
         """Load what the settings point at (mapping file, Kafka options), so that a bad one
         stops the command at start, named, rather than half-way through it."""

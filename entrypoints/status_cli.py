@@ -7,17 +7,16 @@ import time
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import func, select
 
 from adapters.topics import change_topics, consumer_group
 from domain.errors import BrokerUnavailableError
 from domain.events import Platform
-from entrypoints.common import EXIT_PROBLEM, EnvFile, opened
+from entrypoints.common import EXIT_PROBLEM, AsJson, EnvFile, opened
 
 console = Console()
 
@@ -66,15 +65,16 @@ def collect(container: Any) -> dict[str, Any]:
     core, dbs = container.core, container.adapters
     settings = core.settings()
     report: dict[str, Any] = {"directions": {}, "lag": {}, "databases": {}, "warnings": []}
-    for platform, engine, store in (
-        (Platform.LEGACY, dbs.legacy_engine(), dbs.legacy_store()),
-        (Platform.REVAMP, dbs.revamp_engine(), dbs.revamp_store()),
+    for platform, store in (
+        (Platform.LEGACY, dbs.legacy_store()),
+        (Platform.REVAMP, dbs.revamp_store()),
     ):
         try:
-            with engine.connect() as conn:
-                processed = store.tables.processed
-                last = conn.execute(select(func.max(processed.c.processed_at))).scalar()
-            report["databases"][platform.value] = {"reachable": True, "last_applied_at": _utc(last)}
+            last = store.last_processed_at()
+            report["databases"][platform.value] = {
+                "reachable": True,
+                "last_applied_at": None if last is None else last.isoformat(),
+            }
         except Exception as error:
             report["databases"][platform.value] = {"reachable": False, "error": str(error)}
     report["capture"] = _capture_lag(container, report)
@@ -142,8 +142,8 @@ def _capture_lag(container: Any, report: dict[str, Any]) -> dict[str, Any]:
                     f"(SELECT pg_drop_replication_slot('{slot['slot']}'))"
                 )
     if report["databases"]["revamp"]["reachable"]:
-        checkpoint = settings.state_dir / "revamp-binlog.offset"
-        capture["revamp"] = {"binlog": binlog_distance(dbs.revamp_engine(), checkpoint)}
+        distance = binlog_distance(dbs.revamp_engine(), settings.binlog_checkpoint)
+        capture["revamp"] = {"binlog": distance}
     return capture
 
 
@@ -154,11 +154,6 @@ def _stalled(report: dict[str, Any], stall_s: float) -> list[str]:
         for direction, lag in report["lag"].items()
         if lag["seconds_behind_source"] > stall_s
     ]
-
-
-def _utc(moment: datetime | None) -> str | None:
-    """A naive UTC timestamp of the bookkeeping as ISO 8601 with its zone."""
-    return None if moment is None else moment.replace(tzinfo=UTC).isoformat()
 
 
 def _iso_ms(ms: int) -> str:
@@ -177,7 +172,7 @@ def _size(count: int) -> str:
 def register_status(app: typer.Typer) -> None:
     @app.command()
     def status(
-        as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+        as_json: AsJson = False,
         env_file: EnvFile = None,
     ) -> None:
         """Lag per direction and partition, DLQ depth, last applied change, health."""

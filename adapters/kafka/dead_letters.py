@@ -8,6 +8,8 @@ from collections.abc import Collection
 from typing import Any
 
 import attrs
+import cattrs
+from cattrs.gen import make_dict_unstructure_fn, override
 
 from adapters.kafka.admin import delete_records, ensure_topics
 from adapters.kafka.offsets import read_to_end
@@ -31,27 +33,31 @@ FIELDS = (
     "retry_count",
     "failed_at",
 )
+OPTIONAL = {"stack_trace": "", "retry_count": 0, "failed_at": ""}  # absent from older letters
+
+# the records of the dead-letter topics: letters, resolutions, purge marks
+_records = cattrs.Converter()
+_records.register_unstructure_hook(
+    DeadLetter,
+    make_dict_unstructure_fn(
+        DeadLetter,
+        _records,
+        **{a.name: override(omit=True) for a in attrs.fields(DeadLetter) if a.name not in FIELDS},
+    ),
+)
 
 
 def encode(letter: DeadLetter) -> bytes:
-    return _dumps({name: getattr(letter, name) for name in FIELDS})
+    return _dumps(_records.unstructure(letter))
 
 
 def decode(key: bytes | None, value: bytes, letter_id: str) -> DeadLetter:
-    document = json.loads(value)
-    return DeadLetter(
-        original_event=document["original_event"],
-        key=key,
-        topic=str(document["topic"]),
-        partition=int(document["partition"]),
-        offset=int(document["offset"]),
-        error_type=str(document["error_type"]),
-        error_message=str(document["error_message"]),
-        stack_trace=str(document.get("stack_trace", "")),
-        retry_count=int(document.get("retry_count", 0)),
-        failed_at=str(document.get("failed_at", "")),
-        id=letter_id,
-    )
+    """The letter a record holds; ValueError when it holds none."""
+    document = OPTIONAL | json.loads(value) | {"key": key, "id": letter_id}
+    try:
+        return _records.structure(document, DeadLetter)
+    except cattrs.BaseValidationError as error:
+        raise ValueError(f"not a dead letter: {error.exceptions[0]!r}") from error
 
 
 class KafkaDeadLetterQueue:
@@ -121,7 +127,7 @@ class KafkaDeadLetterQueue:
         if not fresh:
             return 0
         self._ensure_topics()
-        record = _dumps(attrs.asdict(resolution))
+        record = _dumps(_records.unstructure(resolution))
         for letter in fresh:
             self.publisher.publish(self.resolved_topic, letter.id.encode(), record)
         self.publisher.flush()
@@ -152,9 +158,10 @@ class KafkaDeadLetterQueue:
             if record.value is None:
                 continue
             if record.topic == self.marker_topic and record.key == self.topic.encode():
-                purged_upto = {int(p): int(o) for p, o in json.loads(record.value).items()}
+                purged_upto = _records.structure(json.loads(record.value), dict[int, int])
             elif record.topic == self.resolved_topic and record.key is not None:
-                resolutions[record.key.decode()] = Resolution(**json.loads(record.value))
+                resolved = json.loads(record.value)
+                resolutions[record.key.decode()] = _records.structure(resolved, Resolution)
         letters = sorted(
             (
                 r
@@ -170,7 +177,7 @@ class KafkaDeadLetterQueue:
             letter_id = f"{record.partition}-{record.offset}"
             try:
                 letter = decode(record.key, record.value, letter_id)
-            except (ValueError, KeyError, TypeError) as error:
+            except (ValueError, TypeError) as error:
                 log.warning(
                     "skipping unreadable dead letter %s: %s", letter_id, type(error).__name__
                 )

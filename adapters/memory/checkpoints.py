@@ -14,3 +14,6 @@ class InMemoryCheckpoints:
 
     def save(self, name: str, last_id: int) -> None:
         self.values[name] = last_id
+
+    def clear(self) -> None:
+        self.values.clear()

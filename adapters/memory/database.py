@@ -44,6 +44,7 @@ class InMemoryDatabase:
         self.sequences = {e.entity_type: itertools.count(1) for e in mapping.entities}
         self.links = LinkTable()
         self.processed_ids: set[str] = set()
+        self.last_processed: datetime | None = None
         self.parked: dict[str, ParkedChild] = {}  # children waiting past the in-memory bound
         self.lock = threading.RLock()
         self.faults: list[SyncError] = []
@@ -104,6 +105,10 @@ class InMemoryDatabase:
             for link in stale:
                 self.links.remove(entity_type, link.legacy_id)
             return len(stale)
+
+    def last_processed_at(self) -> datetime | None:
+        with self.lock:
+            return self.last_processed
 
     def find_link(self, entity_type: str, platform: Platform, row_id: int) -> EntityLink | None:
         return self.links.get(entity_type, platform, row_id)
@@ -187,6 +192,10 @@ class InMemoryDatabase:
             raise ConstraintViolationError(f"processed_events: duplicate event {twice[0]}")
         self.processed_ids.update(marked)
         txn.undo.append(lambda: self.processed_ids.difference_update(marked))
+        if marked:
+            previous = self.last_processed
+            self.last_processed = datetime.fromtimestamp(self.now(), UTC)
+            txn.undo.append(lambda: setattr(self, "last_processed", previous))
 
     def stamp(self, entity: EntityMapping, row: dict[str, Any], sync: bool, insert: bool) -> None:
         """The `source` trigger: truthful writer, and the version stamped on app writes."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -120,7 +121,7 @@ class InMemorySession:
                 f"entity_mappings: {link.entity_type} revamp id {link.revamp_id} already linked"
             )
         previous = self.db.find_link(link.entity_type, Platform.LEGACY, link.legacy_id)
-        self.db.links.put(EntityLink(**attrs.asdict(link)))
+        self.db.links.put(copy.copy(link))
 
         def revert() -> None:
             if previous is None:

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from adapters.sql.errors import translated
+from adapters.sql.link_rows import link_of
 from adapters.sql.tables import SchemaTables
 from domain.events import Platform
 from domain.mapping import EntityMapping, SchemaMapping
@@ -39,12 +40,5 @@ class SqlRowSnapshot:
         query = select(links).where(links.c.entity_type == entity_type)
         with translated("entity_mappings scan"), self.engine.connect() as conn:
             rows = conn.execute(query).mappings().all()
-        for r in rows:
-            yield EntityLink(
-                r["entity_type"],
-                int(r["legacy_id"]),
-                int(r["revamp_id"]),
-                int(r["applied_version"]),
-                int(r["rejected_version"]),
-                bool(r["deleted"]),
-            )
+        for row in rows:
+            yield link_of(row)

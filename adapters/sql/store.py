@@ -9,11 +9,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-import attrs
-from sqlalchemy import Connection, Engine, and_, select, tuple_
+from sqlalchemy import Connection, Engine, and_, func, select, tuple_
 
 from adapters.sql import waiting
 from adapters.sql.errors import translated
+from adapters.sql.link_rows import link_of, row_of
 from adapters.sql.marking import MySQLMarking, PostgresMarking
 from adapters.sql.row_writes import PendingRowWrites
 from adapters.sql.tables import SchemaTables
@@ -101,6 +101,13 @@ class SqlTargetStore:
         with translated(f"{self.platform.value} waiting children"), self.engine.connect() as conn:
             return waiting.lowest_offsets(conn, self.tables)
 
+    def last_processed_at(self) -> datetime | None:
+        processed = self.tables.processed
+        newest = select(func.max(processed.c.processed_at))
+        with translated(f"{self.platform.value} processed_events"), self.engine.connect() as conn:
+            last = conn.execute(newest).scalar()
+        return None if last is None else last.replace(tzinfo=UTC)  # stored as naive UTC
+
     def forget_links(self, entity_type: str, platform: Platform, ids: Collection[int]) -> int:
         if not ids:
             return 0
@@ -128,18 +135,8 @@ def read_links(
     query = select(links).where(condition)
     if lock:
         query = query.with_for_update()
-    found = {}
-    for row in conn.execute(query).mappings():
-        link = EntityLink(
-            row["entity_type"],
-            int(row["legacy_id"]),
-            int(row["revamp_id"]),
-            int(row["applied_version"]),
-            int(row["rejected_version"]),
-            bool(row["deleted"]),
-        )
-        found[link.id_on(platform)] = link
-    return found
+    links_found = (link_of(row) for row in conn.execute(query).mappings())
+    return {link.id_on(platform): link for link in links_found}
 
 
 LinkKey = tuple[str, Platform, int]
@@ -432,9 +429,7 @@ class SqlSession:
         self.write_pending()
         if self.pending_links:
             now = _utcnow()
-            values = [
-                {**attrs.asdict(link), "updated_at": now} for link in self.pending_links.values()
-            ]
+            values = [row_of(link, now) for link in self.pending_links.values()]
             keys = ["entity_type", "legacy_id"]
             updated = [c for c in values[0] if c not in keys]
             statement = self.marking.upsert_many(self.tables.links, keys, updated)

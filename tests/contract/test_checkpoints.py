@@ -35,6 +35,13 @@ class CheckpointsContract(ABC):
         assert checkpoints.load("legacy->revamp:user") == 7
         assert checkpoints.load("revamp->legacy:user") == 0
 
+    def test_cleared_progress_starts_over_at_zero(self) -> None:
+        checkpoints = self.create_checkpoints()
+        checkpoints.save("legacy->revamp:user", 7)
+        checkpoints.clear()
+        assert checkpoints.load("legacy->revamp:user") == 0
+        assert self.create_checkpoints().load("legacy->revamp:user") == 0
+
     def test_progress_outlives_the_instance_that_saved_it(self) -> None:
         self.create_checkpoints().save("revamp->legacy:like", 42)
         assert self.create_checkpoints().load("revamp->legacy:like") == 42

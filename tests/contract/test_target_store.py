@@ -4,7 +4,7 @@ MariaDB."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
@@ -205,6 +205,17 @@ class TargetStoreContract(ABC):
             assert session.find_many(entity, (email,), [("ANN@example.com",)]) == {
                 ("ANN@example.com",): shouting
             }
+
+    @pytest.mark.parametrize("platform", list(Platform))
+    def test_the_last_processed_time_is_known_once_an_event_is_marked(
+        self, platform: Platform
+    ) -> None:
+        store = self.store(platform)
+        assert store.last_processed_at() is None
+        with store.transaction() as session:
+            session.mark_processed(event(1))
+        last = store.last_processed_at()
+        assert last is not None and last.utcoffset() == timedelta(0)
 
     @pytest.mark.parametrize("platform", list(Platform))
     def test_many_links_in_one_transaction_read_back_as_written(

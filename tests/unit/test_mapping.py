@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from adapters.mapping_file import REFERENCE_MAPPING, load_mapping
+from adapters.mapping_file import REFERENCE_MAPPING, load_mapping, parse_mapping
 from domain.errors import ConfigurationError, MappingError
 from domain.events import Platform
 from domain.mapping import SchemaMapping
@@ -67,7 +67,7 @@ def document(**user: Any) -> dict[str, Any]:
 )
 def test_a_bad_mapping_names_the_entity_and_field(data: dict[str, Any], named: str) -> None:
     with pytest.raises(MappingError) as raised:
-        SchemaMapping.from_dict(data)
+        parse_mapping(data)
     assert named in str(raised.value)
 
 
@@ -79,7 +79,7 @@ def test_a_reference_cycle_is_refused() -> None:
         }
     }
     with pytest.raises(MappingError, match="cycle"):
-        SchemaMapping.from_dict(data).in_dependency_order()
+        parse_mapping(data).in_dependency_order()
 
 
 def test_parents_come_before_children(mapping: SchemaMapping) -> None:
@@ -140,7 +140,7 @@ def test_a_missing_column_is_named(mapping: SchemaMapping) -> None:
 
 def test_value_tables_translate_both_ways() -> None:
     data = document(fields=[{"name": "tier", "values": {"G": "gold", "S": "silver"}}])
-    user = SchemaMapping.from_dict(data).entity("user")
+    user = parse_mapping(data).entity("user")
     assert user.transform({"tier": "G"}, LEGACY) == {"tier": "gold"}
     assert user.transform({"tier": "silver"}, REVAMP) == {"tier": "S"}
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import attrs
 import pytest
 
-from adapters.mapping_file import load_mapping
+from adapters.mapping_file import load_mapping, parse_mapping
 from domain.catalog import Catalog, ColumnInfo, ForeignKeyInfo, TableInfo
 from domain.events import Platform
-from domain.mapping import SchemaMapping
 from domain.mapping_check import check_mapping
 from tests.support.reference_catalogs import legacy_catalog, revamp_catalog
 
@@ -155,9 +154,7 @@ def test_only_the_entities_asked_for() -> None:
 def test_a_narrower_type_on_one_side_is_named(
     legacy_type: str, revamp_type: str, narrower: list[str]
 ) -> None:
-    mapping = SchemaMapping.from_dict(
-        {"entities": {"item": {"tables": "items", "fields": [{"name": "n"}]}}}
-    )
+    mapping = parse_mapping({"entities": {"item": {"tables": "items", "fields": [{"name": "n"}]}}})
 
     def catalog(platform: Platform, raw: str) -> Catalog:
         columns = (ColumnInfo("id", "int"), ColumnInfo("source", "text"), ColumnInfo("n", raw))

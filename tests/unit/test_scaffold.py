@@ -6,10 +6,9 @@ import attrs
 import pytest
 import yaml
 
-from adapters.mapping_file import load_mapping, render_proposal
+from adapters.mapping_file import load_mapping, parse_mapping, render_proposal
 from domain.catalog import Catalog, ColumnInfo, ForeignKeyInfo, TableInfo, check_values, type_class
 from domain.events import Platform
-from domain.mapping import SchemaMapping
 from domain.names import common_prefix, entity_tokens, singular
 from domain.scaffold import propose
 from tests.support.reference_catalogs import legacy_catalog, revamp_catalog
@@ -29,14 +28,14 @@ def _catalogs(legacy: list[TableInfo], revamp: list[TableInfo]) -> tuple[Catalog
 def test_the_reference_schemas_give_the_reference_mapping() -> None:
     proposal = propose(legacy_catalog(), revamp_catalog())
 
-    assert SchemaMapping.from_dict(proposal.document()) == load_mapping()
+    assert parse_mapping(proposal.document()) == load_mapping()
 
 
 def test_the_rendered_file_reads_back_as_the_same_mapping_and_comments_each_guess() -> None:
     proposal = propose(legacy_catalog(), revamp_catalog())
     text = render_proposal(proposal)
 
-    assert SchemaMapping.from_dict(yaml.safe_load(text)) == load_mapping()
+    assert parse_mapping(yaml.safe_load(text)) == load_mapping()
     assert "- {legacy: username, revamp: user_name, type: string}  # guessed:" in text
     assert "- {legacy: user_id, revamp: author_id, type: integer, references: user}  #" in text
     assert "differ only by case (active / Active)" in text
