@@ -23,7 +23,7 @@ from benchmarks.report import Result, Target, percentiles
 from benchmarks.stack import bench_container, empty_databases, server_versions
 from domain.events import Operation, Platform
 from domain.mapping import SchemaMapping
-from entrypoints.container import Container
+from entrypoints.containers import Container
 
 NAME = "apply_throughput"
 ROWS = {"full": 5000, "quick": 1000}  # users, and as many posts, on each side

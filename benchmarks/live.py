@@ -13,7 +13,7 @@ from adapters.sql.tables import SchemaTables
 from benchmarks.probes import TimedPublisher
 from domain.events import Platform
 from domain.mapping import SchemaMapping
-from entrypoints.container import Container
+from entrypoints.containers import Container
 
 EMAIL = {Platform.LEGACY: "email", Platform.REVAMP: "email_address"}
 NAME = {Platform.LEGACY: "username", Platform.REVAMP: "user_name"}

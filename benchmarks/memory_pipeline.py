@@ -15,9 +15,9 @@ from typing import Any
 from adapters.clock import SystemClock
 from adapters.mapping_file import load_mapping
 from application.reconcile import Reconciler
-from application.traffic import TrafficGenerator
 from benchmarks.report import Result, Target
-from entrypoints.memory_run import in_memory_pipeline
+from demo.in_memory import in_memory_pipeline
+from demo.traffic import TrafficGenerator
 
 NAME = "memory_pipeline"
 WRITES = {"full": 20_000, "quick": 2_000}

@@ -12,13 +12,13 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 
 from adapters.kafka.admin import ensure_topics
-from adapters.localstack import down, up
 from adapters.sql.engines import open_engine
 from adapters.sql.reset import empty_reference_databases
 from adapters.sql_migrations import apply_migrations
 from adapters.topics import change_topics
+from devstack import down, up
 from domain.events import Platform
-from entrypoints.container import Container, build_container
+from entrypoints.containers import Container, build_container
 from entrypoints.settings import Settings, gather
 
 

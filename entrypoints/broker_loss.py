@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable
 
 from domain.errors import TransientError
-from entrypoints.container import Container
+from entrypoints.containers import Container
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from entrypoints.common import EnvFile, load_settings, reported_errors
 from entrypoints.signals import stop_on_signals
+from entrypoints.startup import EnvFile, load_settings, reported_errors
 
 app = typer.Typer(add_completion=False, help=__doc__)
 

@@ -56,8 +56,8 @@ def main(
                     "(--in-memory) with generated traffic",
                     err=True,
                 )
+            from demo.in_memory import run_in_memory
             from entrypoints.logging_setup import configure_logging
-            from entrypoints.memory_run import run_in_memory
 
             configure_logging("console", "WARNING")
             differing = run_in_memory(
@@ -80,9 +80,9 @@ def run_consumers(
     once: bool,
 ) -> int:
     """The chosen directions until a signal or `seconds`; with `once`, until drained."""
-    from entrypoints.common import reported_errors
     from entrypoints.logging_setup import configure_logging
     from entrypoints.runtime import first_mapping_problem, long_running
+    from entrypoints.startup import reported_errors
 
     configure_logging(settings.log_format, settings.log_level)
     with long_running(settings, stop) as runtime:

@@ -18,7 +18,7 @@ from application.consumer_loop import ConsumerLoop
 from application.health import PartCondition, readiness
 from application.supervisor import Part, Supervisor
 from domain.errors import ConfigurationError
-from entrypoints.container import Container, build_container
+from entrypoints.containers import Container, build_container
 from entrypoints.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ def long_running(
     command owns the state directory (the capture positions have one owner; consumers may be
     many) and holds its lock until the teardown is over."""
     from adapters.state_lock import StateLock
-    from entrypoints.common import reported_errors, state_dir
+    from entrypoints.startup import reported_errors, state_dir
 
     lock = StateLock(settings.state_dir, owner) if owner is not None else None
     if lock is not None:

@@ -33,7 +33,7 @@ from domain.errors import SyncError, TransientError
 from domain.events import Operation, Platform
 from domain.model import DeadLetter
 from domain.rules import ConflictPolicy
-from entrypoints.container import build_container
+from entrypoints.containers import build_container
 from entrypoints.settings import Settings, gather
 from tests.acceptance.world import MAPPING_VARIABLE
 

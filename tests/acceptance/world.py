@@ -14,11 +14,11 @@ from adapters.memory.clock import FakeClock
 from adapters.memory.database import InMemoryDatabase
 from application.reconcile import Reconciler
 from application.stats import SyncStats
+from demo.in_memory import in_memory_pipeline
 from domain.errors import TransientError
 from domain.events import Platform
 from domain.model import DeadLetter
 from domain.rules import ConflictPolicy
-from entrypoints.memory_run import in_memory_pipeline
 
 # a mapping file to run the scenarios with instead of the reference one (e.g. a scaffolded one)
 MAPPING_VARIABLE = "TANDEM_ACCEPTANCE_MAPPING"

@@ -7,7 +7,7 @@ import signal
 import time
 from pathlib import Path
 
-from adapters.localstack import start_part, stop_part
+from devstack import start_part, stop_part
 from tests.e2e.processes import CDC, CONSUMER, TANDEM, Process
 
 DIRECTIONS = ("legacy-to-revamp", "revamp-to-legacy")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from adapters.localstack import start_part, stop_part
+from devstack import start_part, stop_part
 from tests.e2e.processes import TANDEM, Process, execute, run_command, scalar, started, wait_for
 
 pytestmark = pytest.mark.chaos

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from adapters.localstack import start_part, stop_part
 from adapters.mapping_file import load_mapping
 from adapters.topics import change_topics
+from devstack import start_part, stop_part
 from domain.events import Platform
 from tests.e2e.processes import (
     CDC,

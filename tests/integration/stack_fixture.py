@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.localstack import down, up
-from adapters.localstack.envfile import KEYS
+from devstack import down, up
+from devstack.stack_env import KEYS
 
 
 @contextmanager

@@ -303,7 +303,7 @@ def test_pg_capture_survives_a_database_restart(
     stack_dir = dsns.get("TANDEM_STACK_DIR")
     if not stack_dir:
         pytest.skip("the stack's servers are not ours to restart")
-    from adapters.localstack import start_part, stop_part
+    from devstack import start_part, stop_part
 
     publisher = ListPublisher()
     runner = pg_runner(dsns, slot, publisher, max_backoff_s=0.5)
@@ -444,7 +444,7 @@ def test_mysql_capture_survives_a_database_restart(
     stack_dir = dsns.get("TANDEM_STACK_DIR")
     if not stack_dir:
         pytest.skip("the stack's servers are not ours to restart")
-    from adapters.localstack import start_part, stop_part
+    from devstack import start_part, stop_part
 
     publisher = ListPublisher()
     runner = my_runner(dsns, tmp_path / "revamp.offset", publisher, max_backoff_s=0.5)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from demo.in_memory import InMemoryPipeline
 from domain.events import Platform
 from domain.model import RawMessage
-from entrypoints.memory_run import InMemoryPipeline
 from tests.support.debezium_messages import DebeziumFeed, Message
 
 LEGACY = Platform.LEGACY

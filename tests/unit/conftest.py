@@ -6,8 +6,8 @@ import pytest
 
 from adapters.mapping_file import load_mapping
 from adapters.memory.clock import FakeClock
+from demo.in_memory import InMemoryPipeline, in_memory_pipeline
 from domain.mapping import SchemaMapping
-from entrypoints.memory_run import InMemoryPipeline, in_memory_pipeline
 from tests.support.debezium_messages import DebeziumFeed
 
 

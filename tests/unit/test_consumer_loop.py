@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.memory.clock import FakeClock
+from demo.in_memory import InMemoryPipeline
 from domain.errors import PositionsLostError, TargetUnavailableError
 from domain.events import Platform
-from entrypoints.memory_run import InMemoryPipeline
 from tests.support.debezium_messages import DebeziumFeed
 from tests.support.messages import new_post, new_user, produce
 

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from application.sync_service import SyncService
+from demo.in_memory import InMemoryPipeline
 from domain.events import Platform
 from domain.model import RawMessage
-from entrypoints.memory_run import InMemoryPipeline
 from tests.support.debezium_messages import DebeziumFeed, Message
 from tests.support.messages import new_user, produce, user_row
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from demo.in_memory import InMemoryPipeline
 from domain.errors import ConstraintViolationError
-from entrypoints.memory_run import InMemoryPipeline
 
 
 def test_a_user_cannot_like_the_same_post_twice(pipeline: InMemoryPipeline) -> None:

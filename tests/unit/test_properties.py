@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.mapping_file import load_mapping
-from application.traffic import STATUSES
+from demo.traffic import STATUSES
 from domain.errors import ConstraintViolationError
 from domain.events import Platform
 from tests.acceptance.vocabulary import all_rows, column, post_values, status_on, user_values

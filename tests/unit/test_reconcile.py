@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from application.reconcile import Reconciler
+from demo.in_memory import InMemoryPipeline
 from domain.mapping import SchemaMapping
-from entrypoints.memory_run import InMemoryPipeline
 
 
 @pytest.fixture

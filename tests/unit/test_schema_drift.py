@@ -10,11 +10,11 @@ import pytest
 from adapters.memory.catalog import InMemorySchemaCatalog
 from application.schema_guard import SchemaGuard
 from application.sync_service import SyncService
+from demo.in_memory import InMemoryPipeline
 from domain.catalog import Catalog, ColumnInfo
 from domain.errors import SchemaDriftError
 from domain.events import Platform
 from domain.mapping import SchemaMapping
-from entrypoints.memory_run import InMemoryPipeline
 from tests.support.debezium_messages import DebeziumFeed
 from tests.support.messages import new_user, produce, user_row
 from tests.support.reference_catalogs import legacy_catalog, revamp_catalog

@@ -59,7 +59,7 @@ def test_snapshot_progress_of_other_servers_is_refused_not_resumed(tmp_path: Pat
 
 
 def test_purging_a_stack_removes_its_capture_state(tmp_path: Path) -> None:
-    from adapters.localstack.cleanup import purge_files
+    from devstack.cleanup import purge_files
 
     state = tmp_path / "state"
     state.mkdir()

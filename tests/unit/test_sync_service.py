@@ -8,8 +8,8 @@ import pytest
 
 from adapters.memory.clock import FakeClock
 from application.sync_service import SyncService
+from demo.in_memory import InMemoryPipeline
 from domain.events import SYNC_SERVICE, Platform
-from entrypoints.memory_run import InMemoryPipeline
 from tests.support.debezium_messages import DebeziumFeed, Message
 from tests.support.messages import new_post, new_user, produce
 

@@ -4,8 +4,8 @@ which deletes the rows linked to the emptied table on the other side and marks t
 from __future__ import annotations
 
 from application.sync_service import SyncService
+from demo.in_memory import InMemoryPipeline
 from domain.events import Platform
-from entrypoints.memory_run import InMemoryPipeline
 from tests.support.debezium_messages import DebeziumFeed
 from tests.support.messages import new_post, new_user, produce
 

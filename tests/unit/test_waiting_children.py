@@ -9,10 +9,10 @@ import pytest
 
 from adapters.memory.clock import FakeClock
 from application.sync_service import SyncService
+from demo.in_memory import InMemoryPipeline, in_memory_pipeline
 from domain.events import Platform, SyncEvent
 from domain.mapping import SchemaMapping
 from domain.model import EntityLink
-from entrypoints.memory_run import InMemoryPipeline, in_memory_pipeline
 from tests.support.debezium_messages import DebeziumFeed
 from tests.support.messages import new_post, new_user, post_row, produce
 

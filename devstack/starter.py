@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from adapters.localstack import broker, mariadb, postgres, procs
-from adapters.localstack.layout import Layout, PartSpec, StackError, load_state, save_state
-from adapters.localstack.ports import HOST, free_port, port_is_free, wait_until
-from adapters.localstack.users import ServiceUser, log_tail, service_user
+from devstack import broker, mariadb, postgres, procs
+from devstack.layout import Layout, PartSpec, StackError, load_state, save_state
+from devstack.ports import HOST, free_port, port_is_free, wait_until
+from devstack.users import ServiceUser, log_tail, service_user
 
 SPECS: dict[str, PartSpec] = {
     spec.name: spec for spec in (postgres.SPEC, mariadb.SPEC, broker.SPEC)

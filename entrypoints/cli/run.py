@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from entrypoints.common import EnvFile, load_settings
 from entrypoints.signals import stop_on_signals
+from entrypoints.startup import EnvFile, load_settings
 
 
 def register_run(app: typer.Typer) -> None:
@@ -25,13 +25,13 @@ def register_run(app: typer.Typer) -> None:
         stop = stop_on_signals()
         from domain.events import Platform
         from entrypoints.broker_loss import BrokerLossRepair
-        from entrypoints.common import reported_errors, state_dir
         from entrypoints.logging_setup import configure_logging
         from entrypoints.runtime import (
             first_mapping_problem,
             long_running,
             refuse_foreign_checkpoints,
         )
+        from entrypoints.startup import reported_errors, state_dir
 
         settings = load_settings(env_file)
         configure_logging(settings.log_format, "WARNING" if live else settings.log_level)
@@ -77,7 +77,7 @@ def _generate(generator) -> Callable[[threading.Event], None]:  # type: ignore[n
 
 
 def _live_view(runtime) -> Callable[[], None]:  # type: ignore[no-untyped-def]
-    from entrypoints.live_view import RunView
+    from entrypoints.cli.live_view import RunView
 
     queue = runtime.container.adapters.dead_letters()
     view = RunView(runtime, lambda: len(queue.letters()))

@@ -9,11 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
 
-from adapters.localstack import envfile, procs
-from adapters.localstack.cleanup import purge_files, remove_if_empty
-from adapters.localstack.layout import PARTS, StackError, load_state, locked, part_name, save_state
-from adapters.localstack.ports import HOST, tcp_open
-from adapters.localstack.starter import SPECS, Echo, Stack, ensure, open_stack
+from devstack import procs, stack_env
+from devstack.cleanup import purge_files, remove_if_empty
+from devstack.layout import PARTS, StackError, load_state, locked, part_name, save_state
+from devstack.ports import HOST, tcp_open
+from devstack.starter import SPECS, Echo, Stack, ensure, open_stack
 
 STOP_TIMEOUT = 30.0
 
@@ -35,13 +35,13 @@ def up(
     """Start (or reuse) every part, wait until each answers, write and return stack.env."""
     stack_dir = Path(stack_dir).resolve()
     with locked(stack_dir):
-        given = envfile.external_values(stack_dir, os.environ if environ is None else environ)
+        given = stack_env.external_values(stack_dir, os.environ if environ is None else environ)
         if given is not None:
             state = load_state(stack_dir)
-            where = envfile.addresses(given)
+            where = stack_env.addresses(given)
             state["external"] = {part: f"{host}:{port}" for part, (host, port) in where.items()}
             save_state(stack_dir, state)
-            envfile.write(stack_dir / "stack.env", given)
+            stack_env.write(stack_dir / "stack.env", given)
             echo(
                 "SYNC_LEGACY_DSN, SYNC_REVAMP_DSN and SYNC_KAFKA_BOOTSTRAP are set: "
                 "using those servers, starting nothing"
@@ -61,8 +61,8 @@ def up(
 
 
 def _write_env(stack: Stack) -> dict[str, str]:
-    values = envfile.local_values(stack.layout.stack_dir, stack.ports)
-    envfile.write(stack.layout.env_file, values)
+    values = stack_env.local_values(stack.layout.stack_dir, stack.ports)
+    stack_env.write(stack.layout.env_file, values)
     return values
 
 

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from domain.errors import ConfigurationError, SyncError
-from entrypoints.container import Container, build_container
+from entrypoints.containers import Container, build_container
 from entrypoints.logging_setup import configure_logging
 from entrypoints.settings import Settings, gather
 

@@ -16,14 +16,14 @@ from adapters.memory.database import InMemoryDatabase
 from adapters.memory.dead_letters import InMemoryDeadLetterQueue
 from application.consumer_loop import ConsumerLoop
 from application.stats import SyncStats
-from application.traffic import TrafficGenerator
+from demo.traffic import TrafficGenerator
 from domain.events import Platform
 from domain.mapping import SchemaMapping
 from domain.ports import Clock
 from domain.retry import RetryPolicy
 from domain.rules import ConflictPolicy
-from entrypoints.container import Container, build_container
-from entrypoints.live_view import stats_table, summary_lines
+from entrypoints.cli.live_view import stats_table, summary_lines
+from entrypoints.containers import Container, build_container
 from entrypoints.settings import Settings, in_memory_settings
 
 WRITES_PER_TICK = 5

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from adapters.atomic_file import write_atomically
 
 if TYPE_CHECKING:
-    from adapters.localstack.users import ServiceUser
+    from devstack.users import ServiceUser
 
 PARTS = ("postgres", "mariadb", "broker")
 _ALIASES = {

@@ -18,7 +18,7 @@ from rich.progress import (
 
 from domain.events import Platform
 from domain.mapping import SchemaMapping
-from entrypoints.common import EXIT_USAGE
+from entrypoints.startup import EXIT_USAGE
 
 
 class RichSnapshotProgress:

@@ -13,7 +13,7 @@ from rich.text import Text
 
 from adapters.resolutions import resolution, shown
 from domain.model import DeadLetter
-from entrypoints.common import EXIT_PROBLEM, EXIT_USAGE, EnvFile, opened
+from entrypoints.startup import EXIT_PROBLEM, EXIT_USAGE, EnvFile, opened
 
 dlq_app = typer.Typer(no_args_is_help=True, help="Inspect, re-drive and resolve dead letters.")
 console = Console()

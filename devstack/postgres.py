@@ -9,9 +9,9 @@ from pathlib import Path
 
 import psycopg
 
-from adapters.localstack.layout import Layout, PartSpec, StackError
-from adapters.localstack.ports import HOST, tcp_open
-from adapters.localstack.users import ServiceUser
+from devstack.layout import Layout, PartSpec, StackError
+from devstack.ports import HOST, tcp_open
+from devstack.users import ServiceUser
 
 DATABASE = "legacy"
 _CONF = "tandem.conf"

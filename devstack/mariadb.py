@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pymysql
 
-from adapters.localstack.layout import Layout, PartSpec, StackError
-from adapters.localstack.ports import HOST, tcp_open
-from adapters.localstack.postgres import server_env
-from adapters.localstack.users import ServiceUser
+from devstack.layout import Layout, PartSpec, StackError
+from devstack.ports import HOST, tcp_open
+from devstack.postgres import server_env
+from devstack.users import ServiceUser
 
 DATABASE = "revamp"
 

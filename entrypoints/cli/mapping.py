@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from entrypoints.common import EXIT_PROBLEM, EXIT_USAGE, EnvFile, opened
+from entrypoints.startup import EXIT_PROBLEM, EXIT_USAGE, EnvFile, opened
 
 mapping_app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ import contextlib
 import shutil
 from pathlib import Path
 
-from adapters.localstack.starter import external_root
+from devstack.starter import external_root
 
 
 def purge_files(stack_dir: Path, state: dict[str, object]) -> None:

@@ -12,15 +12,15 @@ import psycopg
 import pymysql
 import pytest
 
-from adapters.localstack import StackError, down, start_part, status, stop_part, up
-from adapters.localstack.procs import group_left
+from devstack import StackError, down, start_part, status, stop_part, up
+from devstack.procs import group_left
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, str]]]:
-    stack_dir = tmp_path_factory.mktemp("localstack") / "stack"
+    stack_dir = tmp_path_factory.mktemp("devstack") / "stack"
     try:
         values = up(stack_dir, environ={})  # never the SYNC_* servers of the environment
     except StackError as exc:

@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 
 from adapters.atomic_file import write_atomically
 from adapters.env_file import EnvFileLineError, read_env_file
-from adapters.localstack.layout import StackError
-from adapters.localstack.ports import HOST
+from devstack.layout import StackError
+from devstack.ports import HOST
 
 KEYS = ("SYNC_LEGACY_DSN", "SYNC_REVAMP_DSN", "SYNC_KAFKA_BOOTSTRAP")
 _DEFAULT_PORTS = {"postgres": 5432, "mariadb": 3306, "broker": 9092}

@@ -11,12 +11,12 @@ import typer
 from rich.console import Console
 
 from adapters.prometheus_metrics import write_report
-from entrypoints.common import EXIT_PROBLEM, AsJson, EnvFile, opened, state_dir
-from entrypoints.dlq_cli import dlq_app
-from entrypoints.mapping_cli import mapping_app
-from entrypoints.run_cli import register_run
-from entrypoints.stack_cli import stack_app
-from entrypoints.status_cli import register_status
+from entrypoints.cli.dlq import dlq_app
+from entrypoints.cli.mapping import mapping_app
+from entrypoints.cli.run import register_run
+from entrypoints.cli.stack import stack_app
+from entrypoints.cli.status import register_status
+from entrypoints.startup import EXIT_PROBLEM, AsJson, EnvFile, opened, state_dir
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 app.add_typer(stack_app, name="stack")
@@ -97,7 +97,7 @@ def snapshot(
 ) -> None:
     """Initial load of the rows that existed before sync started; resumable."""
     from domain.events import Platform
-    from entrypoints.snapshot_progress import RichSnapshotProgress, chosen_entities
+    from entrypoints.cli.snapshot_progress import RichSnapshotProgress, chosen_entities
 
     if source not in ("legacy", "revamp", "both"):
         typer.echo(f"--from: {source!r} is not one of legacy, revamp, both", err=True)

@@ -33,7 +33,7 @@ from application.schema_guard import SchemaGuard
 from application.snapshot import Snapshotter
 from application.stats import SyncStats
 from application.sync_service import SyncService
-from application.traffic import TrafficGenerator
+from demo.traffic import TrafficGenerator
 from domain.events import Platform
 from domain.mapping import SchemaMapping
 from domain.ports import Checkpoints, DeadLetterQueue, TargetStore

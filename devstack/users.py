@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from adapters.localstack.layout import StackError
+from devstack.layout import StackError
 
 SERVICE_USER = "tandem"
 

@@ -10,9 +10,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from adapters.localstack import StackError, down, status, up
-from adapters.localstack.envfile import read as read_env_file
 from adapters.redaction import redact
+from devstack import StackError, down, status, up
+from devstack.stack_env import read as read_env_file
 
 stack_app = typer.Typer(
     name="stack",

@@ -7,9 +7,9 @@ import os
 import signal
 from pathlib import Path
 
-from adapters.localstack.layout import Layout, PartSpec, StackError
-from adapters.localstack.ports import HOST, tcp_open
-from adapters.localstack.users import ServiceUser
+from devstack.layout import Layout, PartSpec, StackError
+from devstack.ports import HOST, tcp_open
+from devstack.users import ServiceUser
 
 
 def binary() -> Path:

@@ -16,7 +16,7 @@ from rich.table import Table
 from adapters.topics import change_topics, consumer_group
 from domain.errors import BrokerUnavailableError
 from domain.events import Platform
-from entrypoints.common import EXIT_PROBLEM, AsJson, EnvFile, opened
+from entrypoints.startup import EXIT_PROBLEM, AsJson, EnvFile, opened
 
 console = Console()
 

@@ -1,0 +1,1 @@
+"""The demo: generated application traffic and the whole pipeline on in-memory adapters."""

@@ -1,0 +1,5 @@
+"""`python -m entrypoints.cli`: the same as `tandem`."""
+
+from entrypoints.cli.app import main
+
+main()
