@@ -10,13 +10,13 @@ import attrs
 
 from domain.errors import MappingError
 from domain.events import Platform, Row
-from domain.values import COERCIONS, change_case
+from domain.values import COERCIONS, UNCHANGED, change_case
 
 CASE_RULES = ("lower", "upper", "title")
 _TOP_KEYS = ("schemas", "entities")
 _ENTITY_KEYS = ("tables", "fields", "schemas", "key", "version", "source_column", "unique")
 _FIELD_KEYS: tuple[str, ...] = ("name", "legacy", "revamp", "type", "case", "values")
-_FIELD_KEYS += ("references", "nullable", "unique")
+_FIELD_KEYS += ("references", "nullable", "unique", "precision", "scale")
 _SIDE_KEYS = ("legacy", "revamp")
 
 
@@ -42,11 +42,20 @@ class FieldMapping:
     references: str | None = None
     nullable: bool = False
     unique: bool = False
+    precision: Side | None = None  # fraction digits of a time or timestamp column
+    scale: Side | None = None  # digits after the point of a decimal column
+
+    def precision_on(self, platform: Platform) -> int:
+        """Declared fraction digits (default 6: PostgreSQL's timestamp, DATETIME(6))."""
+        return 6 if self.precision is None else int(self.precision.on(platform))
+
+    def scale_on(self, platform: Platform) -> int | None:
+        return None if self.scale is None else int(self.scale.on(platform))
 
     def convert(self, value: Any, origin: Platform) -> Any:
         """The value as the other platform stores it."""
-        if value is None:
-            return None
+        if value is None or value is UNCHANGED:
+            return value
         if self.kind is not None:
             value = COERCIONS[self.kind](value)
         target = origin.other
@@ -105,6 +114,8 @@ class EntityMapping:
                     f"{self.entity_type}.{name}: missing from the {origin.value} row"
                 )
             value = row[name]
+            if value is UNCHANGED:
+                continue  # not carried by the change: left as it is on the target
             if value is None and not field.nullable:
                 raise MappingError(f"{self.entity_type}.{name}: is null but required")
             try:
@@ -254,4 +265,16 @@ def _field(entity: str, index: int, spec: Any) -> FieldMapping:
         references=spec.get("references"),
         nullable=bool(spec.get("nullable", False)),
         unique=bool(spec.get("unique", False)),
+        precision=_digits(spec, "precision", where),
+        scale=_digits(spec, "scale", where),
     )
+
+
+def _digits(spec: Mapping[str, Any], key: str, where: str) -> Side | None:
+    """An optional digit count, one for both sides or one per side."""
+    if key not in spec:
+        return None
+    side = _side(spec[key] if isinstance(spec[key], Mapping) else str(spec[key]), where + "." + key)
+    if not (side.legacy.isdigit() and side.revamp.isdigit()):
+        raise MappingError(f"{where}.{key}: must be a whole number of digits")
+    return side
