@@ -82,7 +82,17 @@ def _early(moment: datetime) -> str:
 
 def unscaled_bytes(number: Decimal, scale: int) -> bytes:
     """The unscaled value of `number` at `scale`, as Java's BigInteger.toByteArray."""
-    unscaled = int(number.scaleb(scale).to_integral_exact())
+    sign, digits, exponent = number.as_tuple()
+    if not isinstance(exponent, int):
+        raise ValueError(f"not a finite decimal: {number}")
+    unscaled, shift = int("".join(map(str, digits)) or "0"), exponent + scale
+    if shift >= 0:  # integer arithmetic: a Decimal context would round past 28 digits
+        unscaled *= 10**shift
+    else:
+        unscaled, dropped = divmod(unscaled, 10**-shift)
+        if dropped:
+            raise ValueError(f"{number} has more than {scale} fraction digits")
+    unscaled = -unscaled if sign else unscaled
     length = max(1, (unscaled + (unscaled < 0)).bit_length() // 8 + 1)
     return unscaled.to_bytes(length, "big", signed=True)
 
@@ -107,7 +117,8 @@ def _decimal_value(scale: int) -> Callable[[Any], Any]:
 
 def _variable_decimal(number: Any) -> dict[str, Any]:
     exact = Decimal(number)
-    scale = max(0, -int(exact.as_tuple().exponent))
+    exponent = exact.as_tuple().exponent
+    scale = max(0, -exponent) if isinstance(exponent, int) else 0
     return {"scale": scale, "value": b64(unscaled_bytes(exact, scale))}
 
 

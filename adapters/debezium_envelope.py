@@ -63,7 +63,16 @@ class TableTypes:
     def encode(self, row: Mapping[str, Any] | None) -> dict[str, Any] | None:
         if row is None:
             return None
-        return {name: self.of(name, value).value(value) for name, value in row.items()}
+        return {name: self._value(name, value) for name, value in row.items()}
+
+    def _value(self, column: str, value: Any) -> Any:
+        """The encoded value; one its type cannot encode (`infinity`, `24:00:00`, Debezium's
+        placeholder) goes as text, which the consumer refuses with a reason: a bad value
+        dead-letters its change instead of stopping the capture."""
+        try:
+            return self.of(column, value).value(value)
+        except (ValueError, TypeError, ArithmeticError, OverflowError):
+            return str(value)
 
     def struct(self, name: str, columns: list[str], key: bool = False) -> dict[str, Any]:
         fields = [

@@ -60,7 +60,7 @@ def zoned(value: Any) -> datetime:
 def scaled(value: Any, scale: int) -> Decimal:
     """A Decimal from base64 of its unscaled two's-complement value (precise mode)."""
     unscaled = int.from_bytes(_base64(value), "big", signed=True)
-    return Decimal(unscaled).scaleb(-scale)
+    return Decimal(f"{unscaled}E{-scale}")  # exact: arithmetic would round past 28 digits
 
 
 def number(value: Any) -> Decimal:
