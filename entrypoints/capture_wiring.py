@@ -43,6 +43,7 @@ def capture_runners(
             publisher(),
             topic_prefix=settings.legacy_prefix,
             slot=settings.legacy_slot,
+            schemas=settings.schemas_enable,
         )
     if "revamp" in which:
         runners["capture-revamp"] = MySQLCaptureRunner(
@@ -50,6 +51,7 @@ def capture_runners(
             publisher(),
             settings.state_dir / "revamp-binlog.offset",
             topic_prefix=settings.revamp_prefix,
+            schemas=settings.schemas_enable,
         )
     return runners
 
