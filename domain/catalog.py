@@ -116,7 +116,9 @@ class ColumnInfo:
 
     @property
     def family(self) -> str:
-        return type_class(self.raw_type)
+        """The type's family; a PostgreSQL enum (a type of its own, with labels) is a string."""
+        family = type_class(self.raw_type)
+        return "string" if family == "other" and self.values else family
 
     @property
     def length(self) -> int | None:
