@@ -148,7 +148,7 @@ def _assert_equal(rows: list[dict[str, Any]], sent: list[dict[str, Any]], where:
 
 
 @settings(
-    max_examples=3, deadline=None, derandomize=True, database=None,
+    max_examples=6, deadline=None, derandomize=True, database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )  # fmt: skip
 @example(rows=fs.EDGES, replies=list(reversed(fs.EDGES)))
