@@ -168,6 +168,8 @@ class ChangeApplier:
                 None if current is None else self._state(current, link, origin_link),
             )
         )
+        if verdict.applies and link is None:
+            _refuse_partial_create(entity, origin, origin_id, values)
         if verdict.applies and link is None and self.deferred is not None:
             self.deferred.append(_DeferredInsert(entity, event, values, origin_id, version))
             return Outcome.APPLIED  # written, linked and marked by `insert_deferred`
@@ -334,4 +336,18 @@ class ChangeApplier:
                 origin_link and origin_link.applied_version >= current.version
             ),
             local_change_rejected=bool(link and link.rejected_version >= current.version),
+        )
+
+
+def _refuse_partial_create(
+    entity: EntityMapping, origin: Platform, origin_id: int, values: dict[str, Any]
+) -> None:
+    """A row cannot be created from a change that did not carry every column (a TOASTed value
+    left out under REPLICA IDENTITY DEFAULT): refused rather than created with NULLs."""
+    missing = [f.names.on(origin) for f in entity.fields if f.names.on(origin.other) not in values]
+    if missing:
+        raise PermanentError(
+            f"{entity.entity_type} {origin_id}: {', '.join(missing)} not carried by the change "
+            f"(unchanged TOASTed value) and the row is not on {origin.other.value} to keep "
+            "them: set REPLICA IDENTITY FULL, then tandem reconcile --repair"
         )

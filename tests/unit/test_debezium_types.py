@@ -195,3 +195,19 @@ def test_an_undecodable_value_is_an_invalid_event_naming_the_column() -> None:
 
 def test_time_of_a_mysql_time_column_is_microseconds_past_midnight() -> None:
     assert ct.MICRO_TIME.value(timedelta(hours=13, microseconds=5)) == 46_800_000_005
+
+
+def test_an_unchanged_column_passes_validation_and_is_not_written() -> None:
+    from domain.events import SourcePosition, SyncEvent
+    from domain.validation import check_event
+
+    after = {"id": 1, "at": PRE_1973, "at_ms": PRE_1973, "price": None, "blob": UNCHANGED,
+             "bio": UNCHANGED}  # fmt: skip
+    event = SyncEvent.captured(
+        origin=Platform.LEGACY, table="things", entity_type="thing",
+        operation=Operation.UPDATE, key={"id": 1}, before=None, after=after,
+        position=SourcePosition("lsn:1", "1", 5),
+    )  # fmt: skip
+    entity = MAPPING.entity("thing")
+    check_event(entity, event)
+    assert set(entity.transform(after, Platform.LEGACY)) == {"at", "at_ms", "price"}
