@@ -31,6 +31,7 @@ from tests.e2e.processes import (
     Process,
     drop_slot,
     execute,
+    read_env_file,
     run_command,
     wait_for,
     write_env_file,
@@ -45,6 +46,7 @@ class Pair:
     legacy: Engine
     revamp: Engine
     run: Process
+    env: dict[str, str]
 
 
 def _database(dsn: str, name: str) -> str:
@@ -85,7 +87,7 @@ def pair(
     assert migrated.returncode == 0, migrated.stdout + migrated.stderr
     run = Process([*TANDEM, "run", "--env-file", str(env_file)], tmp / "run.log").start()
     try:
-        yield Pair(legacy, revamp, run)
+        yield Pair(legacy, revamp, run, read_env_file(env_file))
     finally:
         run.stop()
         drop_slot(legacy, env_file)
@@ -173,3 +175,26 @@ def test_every_value_goes_to_revamp_and_back_exactly(
     for row_id, tag, row in zip(ids, again, rows, strict=True):
         _update(pair.legacy, True, row_id, tag, row)
     _assert_equal(_arrived(pair, False, again), rows, "legacy -> revamp, again")
+
+
+def test_the_capture_sends_the_schema_wrapper_as_configured(pair: Pair) -> None:
+    """The suite above ran through the encoding this variant names (keys included)."""
+    import json
+
+    import kafka
+
+    from adapters.kafka.settings import KafkaSettings
+
+    settings = KafkaSettings(tuple(pair.env["SYNC_KAFKA_BOOTSTRAP"].split(",")))
+    topic = f"{pair.env['SYNC_LEGACY_TOPIC_PREFIX']}.public.{fs.TABLE}"
+    consumer = kafka.KafkaConsumer(
+        topic, **settings.client_kwargs(kafka.KafkaConsumer), auto_offset_reset="earliest",
+        consumer_timeout_ms=10_000,
+    )  # fmt: skip
+    try:
+        record = next(r for r in consumer if r.value is not None)
+    finally:
+        consumer.close()
+    wrapped = pair.env["SYNC_SCHEMAS_ENABLE"] == "true"
+    for document in (json.loads(record.key), json.loads(record.value)):
+        assert ("schema" in document and "payload" in document) is wrapped
