@@ -16,9 +16,9 @@ from adapters.capture import mysqltypes, pgtypes
 from adapters.debezium import DebeziumCodec
 from adapters.debezium_envelope import TableTypes, change_message
 from adapters.debezium_values import UNAVAILABLE, by_field, by_schema
+from adapters.mapping_file import parse_mapping
 from domain.errors import InvalidEventError
 from domain.events import Operation, Platform
-from domain.mapping import SchemaMapping
 from domain.model import RawMessage
 from domain.values import UNCHANGED
 
@@ -122,7 +122,7 @@ def test_a_value_against_its_schema_is_refused_not_guessed() -> None:
 
 # --- the codec: with the schema wrapper, and without it by the mapping's declared types ------
 
-MAPPING = SchemaMapping.from_dict(
+MAPPING = parse_mapping(
     {
         "entities": {
             "thing": {
@@ -175,7 +175,7 @@ def test_without_the_wrapper_a_pre_1973_microsecond_timestamp_is_not_read_as_mil
 
 
 def test_a_base64_decimal_without_wrapper_or_declared_scale_is_refused() -> None:
-    field = SchemaMapping.from_dict(
+    field = parse_mapping(
         {"entities": {"t": {"tables": "t", "fields": [{"name": "p", "type": "decimal"}]}}}
     ).entity("t").fields[0]  # fmt: skip
     with pytest.raises(ValueError, match="needs `scale`"):
