@@ -4,26 +4,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import orjson
 
+from adapters.connect_types import python_type
+from adapters.debezium_envelope import dumps
+from adapters.debezium_values import by_field, by_schema, unavailable
 from domain.errors import InvalidEventError, MappingError
 from domain.events import Operation, Platform, SourcePosition, SyncEvent
-from domain.mapping import SchemaMapping
+from domain.mapping import EntityMapping, SchemaMapping
 from domain.model import RawMessage
-
-_EPOCH = datetime(1970, 1, 1)
-_TEMPORAL_DECODERS = {
-    "io.debezium.time.MicroTimestamp": lambda v: _EPOCH + timedelta(microseconds=int(v)),
-    "io.debezium.time.Timestamp": lambda v: _EPOCH + timedelta(milliseconds=int(v)),
-    "io.debezium.time.NanoTimestamp": lambda v: _EPOCH + timedelta(microseconds=int(v) // 1000),
-    "io.debezium.time.ZonedTimestamp": lambda v: (
-        datetime.fromisoformat(str(v).replace("Z", "+00:00")).astimezone(UTC).replace(tzinfo=None)
-    ),
-}
+from domain.values import UNCHANGED
 
 
 class DebeziumCodec:
@@ -69,8 +61,8 @@ class DebeziumCodec:
         except MappingError as error:
             raise InvalidEventError("source.table", str(error)) from error
         self._check_topic(message.topic, platform, entity.entity_type)
-        before = _image(payload, "before", fields)
-        after = _image(payload, "after", fields)
+        before = _image(payload, "before", fields, entity, platform)
+        after = _image(payload, "after", fields, entity, platform)
         key_column = entity.key.on(platform)
         key: dict[str, Any] = {}
         if operation is not Operation.TRUNCATE:  # of the whole table: Debezium sends no key
@@ -120,26 +112,46 @@ def _unwrap(document: dict[str, Any]) -> tuple[dict[str, Any], dict[str, dict[st
     return document, {}
 
 
-def _image(payload: dict[str, Any], name: str, fields: dict[str, Any]) -> dict[str, Any] | None:
+def _image(
+    payload: dict[str, Any],
+    name: str,
+    fields: dict[str, Any],
+    entity: EntityMapping,
+    platform: Platform,
+) -> dict[str, Any] | None:
+    """An image with each value decoded: by its field schema when the event has the wrapper,
+    else by the mapping's declared type. Debezium's placeholder for a TOASTed column it did
+    not receive becomes UNCHANGED: the column is left as it is."""
     image = payload.get(name)
     if image is None:
         return None
     if not isinstance(image, dict):
         raise InvalidEventError(name, "must be a JSON object or null")
-    schemas = fields.get(name, {})
-    decoded = dict(image)
+    schemas = fields.get(name)
+    mapped = {f.names.on(platform): f for f in entity.fields}
+    decoded: dict[str, Any] = {}
     for column, value in image.items():
-        decoder = _TEMPORAL_DECODERS.get((schemas.get(column) or {}).get("name", ""))
-        if decoder is not None and value is not None:
-            if isinstance(value, bool | float | dict | list):  # int() would accept some
-                raise InvalidEventError(f"{name}.{column}", f"bad temporal value: {value!r:.80}")
-            try:
-                decoded[column] = decoder(value)
-            except (ValueError, TypeError, OverflowError) as error:
-                raise InvalidEventError(
-                    f"{name}.{column}", f"bad temporal value: {error}"
-                ) from error
+        schema = None if schemas is None else schemas.get(column) or {}
+        field = mapped.get(column)
+        if _placeholder(value, schema, field):
+            decoded[column] = UNCHANGED
+            continue
+        try:
+            if schema is not None:
+                decoded[column] = by_schema(value, schema)
+            elif field is not None:
+                decoded[column] = by_field(value, field, platform)
+            else:
+                decoded[column] = value
+        except (ValueError, TypeError, OverflowError, ArithmeticError) as error:
+            raise InvalidEventError(f"{name}.{column}", f"cannot be decoded: {error}") from error
     return decoded
+
+
+def _placeholder(value: Any, schema: dict[str, Any] | None, field: Any) -> bool:
+    """Debezium's placeholder: the text itself, or its bytes in base64 for a binary column."""
+    binary = (schema or {}).get("type") == "bytes" or getattr(field, "kind", None) == "binary"
+    return unavailable(value, binary)
 
 
 def _loads(raw: bytes) -> Any:
@@ -181,23 +193,12 @@ def _position(source: dict[str, Any], message: RawMessage) -> SourcePosition:
     return SourcePosition(where, None if tx is None else str(tx), ts_ms)
 
 
-# --- building envelopes, for change capture (built-in and in-memory) ---------------------
+# --- building envelopes, for the in-memory capture ---------------------------------------
 
 
 def encode_value(value: Any) -> Any:
-    """A column value as Debezium's JSON converter writes it (timestamps as MicroTimestamp)."""
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(UTC).replace(tzinfo=None)
-        delta = value - _EPOCH
-        return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-    if isinstance(value, date):
-        return (value - _EPOCH.date()).days
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
-    return value
+    """A column value as Debezium's JSON converter writes it for its Python type."""
+    return python_type(value).value(value)
 
 
 def envelope(
@@ -222,5 +223,4 @@ def envelope(
     }
 
 
-def dumps(document: Any) -> bytes:
-    return json.dumps(document, separators=(",", ":"), default=str).encode()
+__all__ = ["DebeziumCodec", "dumps", "encode_value", "envelope"]

@@ -62,6 +62,8 @@ class _Field:
     references: str | None = None
     nullable: bool = False
     unique: bool = False
+    precision: Any = None  # digits: one number for both sides, or one per side
+    scale: Any = None
 
 
 @attrs.frozen
@@ -209,7 +211,19 @@ def _field(where: str, spec: _Field) -> FieldMapping:
         references=spec.references,
         nullable=spec.nullable,
         unique=spec.unique,
+        precision=_digits(f"{where}.precision", spec.precision),
+        scale=_digits(f"{where}.scale", spec.scale),
     )
+
+
+def _digits(where: str, spec: Any) -> Side | None:
+    """An optional digit count, one for both sides or one per side."""
+    if spec is None:
+        return None
+    side = _side(spec if isinstance(spec, Mapping) else str(spec), Side)
+    if not (side.legacy.isdigit() and side.revamp.isdigit()):
+        raise MappingError(f"{where}: must be a whole number of digits")
+    return side
 
 
 def _field_names(where: str, spec: _Field) -> Side:

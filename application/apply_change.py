@@ -177,6 +177,8 @@ class ChangeApplier:
             Verdict.APPLY if force else self._verdict(event, version, current, link, origin_link)
         )
         write = _Write(entity, event, values, int(event.key[entity.key.on(event.origin)]), version)
+        if verdict.applies and link is None:
+            _refuse_partial_create(entity, event.origin, write.origin_id, values)
         if verdict.applies and link is None and self.deferred is not None:
             self.deferred.append(write)
             return Outcome.APPLIED  # written, linked and marked by `insert_deferred`
@@ -361,4 +363,18 @@ class ChangeApplier:
                 origin_link and origin_link.applied_version >= current.version
             ),
             local_change_rejected=bool(link and link.rejected_version >= current.version),
+        )
+
+
+def _refuse_partial_create(
+    entity: EntityMapping, origin: Platform, origin_id: int, values: dict[str, Any]
+) -> None:
+    """A row cannot be created from a change that did not carry every column (a TOASTed value
+    left out under REPLICA IDENTITY DEFAULT): refused rather than created with NULLs."""
+    missing = [f.names.on(origin) for f in entity.fields if f.names.on(origin.other) not in values]
+    if missing:
+        raise PermanentError(
+            f"{entity.entity_type} {origin_id}: {', '.join(missing)} not carried by the change "
+            f"(unchanged TOASTed value) and the row is not on {origin.other.value} to keep "
+            "them: set REPLICA IDENTITY FULL, then tandem reconcile --repair"
         )

@@ -51,6 +51,18 @@ def type_length(raw_type: str) -> int | None:
     return int(match.group(2)) if match else None
 
 
+def fraction_digits(raw_type: str) -> int | None:
+    """Declared fraction digits of a time or timestamp type: `datetime(3)` gives 3, a bare
+    PostgreSQL type 6 and a bare MySQL `datetime`/`timestamp`/`time` 0; None for others."""
+    text = raw_type.strip().lower()
+    if type_class(text) not in ("timestamp", "time"):
+        return None
+    match = re.search(r"\((\d+)\)", text)
+    if match:
+        return int(match.group(1))
+    return 6 if "zone" in text or text in ("timestamptz", "timetz") else 0
+
+
 _INTEGER_BYTES = (("tinyint", 1), ("smallint", 2), ("smallserial", 2), ("mediumint", 3),
                   ("bigint", 8), ("bigserial", 8), ("int", 4), ("serial", 4))  # fmt: skip
 
@@ -110,7 +122,9 @@ class ColumnInfo:
 
     @property
     def family(self) -> str:
-        return type_class(self.raw_type)
+        """The type's family; a PostgreSQL enum (a type of its own, with labels) is a string."""
+        family = type_class(self.raw_type)
+        return "string" if family == "other" and self.values else family
 
     @property
     def length(self) -> int | None:

@@ -8,7 +8,7 @@ import attrs
 
 from domain.errors import MappingError
 from domain.events import Platform, Row
-from domain.values import COERCIONS, change_case
+from domain.values import COERCIONS, UNCHANGED, change_case
 
 CASE_RULES = ("lower", "upper", "title")
 
@@ -35,11 +35,20 @@ class FieldMapping:
     references: str | None = None
     nullable: bool = False
     unique: bool = False
+    precision: Side | None = None  # fraction digits of a time or timestamp column
+    scale: Side | None = None  # digits after the point of a decimal column
+
+    def precision_on(self, platform: Platform) -> int:
+        """Declared fraction digits (default 6: PostgreSQL's timestamp, DATETIME(6))."""
+        return 6 if self.precision is None else int(self.precision.on(platform))
+
+    def scale_on(self, platform: Platform) -> int | None:
+        return None if self.scale is None else int(self.scale.on(platform))
 
     def convert(self, value: Any, origin: Platform) -> Any:
         """The value as the other platform stores it."""
-        if value is None:
-            return None
+        if value is None or value is UNCHANGED:
+            return value
         if self.kind is not None:
             value = COERCIONS[self.kind](value)
         target = origin.other
@@ -98,6 +107,8 @@ class EntityMapping:
                     f"{self.entity_type}.{name}: missing from the {origin.value} row"
                 )
             value = row[name]
+            if value is UNCHANGED:
+                continue  # not carried by the change: left as it is on the target
             if value is None and not field.nullable:
                 raise MappingError(f"{self.entity_type}.{name}: is null but required")
             try:

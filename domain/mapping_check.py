@@ -18,6 +18,10 @@ KIND_FAMILIES = {
     "decimal": {"decimal", "integer"},
     "date": {"date"},
     "float": {"float", "integer"},
+    "time": {"time"},
+    "binary": {"binary"},
+    "json": {"json", "string"},  # MariaDB's JSON is a LONGTEXT
+    "uuid": {"uuid", "string"},  # CHAR(36) on MySQL
 }
 _MYSQL_CAPTURE = {"binlog_format": "ROW", "binlog_row_image": "FULL", "binlog_row_metadata": "FULL"}
 

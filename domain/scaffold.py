@@ -10,7 +10,14 @@ from typing import Any
 
 import attrs
 
-from domain.catalog import Catalog, ColumnInfo, TableInfo
+from domain.catalog import (
+    Catalog,
+    ColumnInfo,
+    TableInfo,
+    fraction_digits,
+    type_capacity,
+    type_class,
+)
 from domain.names import common_prefix, entity_tokens, similarity, singular, tokens
 from domain.values import COERCIONS, change_case
 
@@ -271,6 +278,22 @@ def _unique_groups(
     return groups
 
 
+def _digits(legacy_type: str, revamp_type: str) -> dict[str, Any]:
+    """What decodes a value sent without Debezium's schema wrapper: fraction digits of a
+    time or timestamp (unless 6 on both sides), the scale of a decimal."""
+    legacy, revamp = fraction_digits(legacy_type), fraction_digits(revamp_type)
+    if legacy is not None and revamp is not None and (legacy, revamp) != (6, 6):
+        return {"precision": _one_or_both(legacy, revamp)}
+    scales = (type_capacity(legacy_type), type_capacity(revamp_type))
+    if type_class(legacy_type) == "decimal" and None not in scales:
+        return {"scale": _one_or_both(scales[0][1], scales[1][1])}  # type: ignore[index]
+    return {}
+
+
+def _one_or_both(legacy: int, revamp: int) -> int | dict[str, int]:
+    return legacy if legacy == revamp else {"legacy": legacy, "revamp": revamp}
+
+
 def _field(pair: _Pair, tables: _Tables, entity: str, notes: list[str]) -> ProposedField:
     lc, rc = pair.legacy, pair.revamp
     spec: dict[str, Any] = (
@@ -279,6 +302,7 @@ def _field(pair: _Pair, tables: _Tables, entity: str, notes: list[str]) -> Propo
     remarks = [pair.note] if pair.note else []
     if lc.family == rc.family and lc.family in COERCIONS:
         spec["type"] = lc.family
+        spec.update(_digits(lc.raw_type, rc.raw_type))
     elif lc.family != rc.family:
         remarks.append(f"types differ ({lc.raw_type} / {rc.raw_type}): check the conversion")
     rule, remark = _value_rule(lc.values, rc.values)

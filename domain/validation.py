@@ -9,7 +9,7 @@ from typing import Any
 from domain.errors import InvalidEventError, MissingFieldError
 from domain.events import Operation, SyncEvent
 from domain.mapping import EntityMapping, FieldMapping
-from domain.values import to_micros
+from domain.values import UNCHANGED, to_micros
 
 BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
 _COMMIT_TS_MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
@@ -82,6 +82,8 @@ def _check_field(entity: EntityMapping, field: FieldMapping, event: SyncEvent) -
     if name not in event.after:
         raise MissingFieldError(where, f"is missing ({entity.entity_type} maps it)")
     value = event.after[name]
+    if value is UNCHANGED:  # not carried by the change (TOAST): left as it is
+        return
     if value is None:
         if not field.nullable:
             raise InvalidEventError(where, "is null but required")

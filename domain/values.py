@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+import json
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Final
 
 _EPOCH = datetime(1970, 1, 1)
-_MICROS_THRESHOLD = 10**14  # above: microseconds since epoch; below: milliseconds
+
+
+class _Unchanged:
+    """A column the change did not carry (a TOASTed value Debezium did not receive)."""
+
+    def __repr__(self) -> str:
+        return "UNCHANGED"
+
+
+UNCHANGED: Final = _Unchanged()
+"""Stands for such a column in a row: the column is left as it is on the target."""
 
 
 def to_timestamp(value: Any) -> datetime:
-    """Naive UTC datetime from a datetime, a MicroTimestamp or Timestamp int, or ISO text."""
+    """Naive UTC datetime from a datetime or ISO text. An integer is refused: its unit
+    (milli-, micro- or nanoseconds) is the decoder's to know, never to be guessed here."""
     if isinstance(value, datetime):
         moment: datetime = value
         return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
-    if isinstance(value, bool):
-        raise ValueError(f"not a timestamp: {value!r}")
-    if isinstance(value, int):
-        micros = value if abs(value) >= _MICROS_THRESHOLD else value * 1000
-        return _EPOCH + timedelta(microseconds=micros)
     if isinstance(value, str):
         text = value.strip().replace(" ", "T", 1)
         if text.endswith("Z"):
@@ -87,6 +94,31 @@ def to_float(value: Any) -> float:
     return float(value)
 
 
+def to_time(value: Any) -> time:
+    """A time of day from a time or ISO text (an integer's unit is the decoder's to know)."""
+    if isinstance(value, time):
+        return value
+    if isinstance(value, timedelta) and timedelta(0) <= value < timedelta(days=1):
+        return (_EPOCH + value).time()
+    if isinstance(value, str):
+        return time.fromisoformat(value.strip())
+    raise ValueError(f"not a time of day: {value!r:.80}")
+
+
+def to_bytes(value: Any) -> bytes:
+    if not isinstance(value, bytes | bytearray | memoryview):
+        raise ValueError(f"not binary: {value!r:.80}")
+    return bytes(value)
+
+
+def to_json(value: Any) -> str:
+    """A JSON document as text (Debezium sends JSON columns as strings); checked to parse."""
+    if not isinstance(value, str):
+        raise ValueError(f"not a JSON document: {value!r:.80}")
+    json.loads(value)
+    return value
+
+
 def to_date(value: Any) -> date:
     """A date from a date, Debezium's io.debezium.time.Date (days since the epoch) or ISO text."""
     if isinstance(value, datetime):
@@ -110,4 +142,8 @@ COERCIONS = {
     "decimal": to_decimal,
     "float": to_float,
     "date": to_date,
+    "time": to_time,
+    "binary": to_bytes,
+    "json": to_json,
+    "uuid": to_text,
 }

@@ -117,6 +117,7 @@ def _capture_runners(
             publisher(),
             topic_prefix=settings.legacy_prefix,
             slot=settings.legacy_slot,
+            schemas=settings.schemas_enable,
         )
     if "revamp" in which:
         runners["capture-revamp"] = MySQLCaptureRunner(
@@ -124,6 +125,7 @@ def _capture_runners(
             publisher(),
             settings.binlog_checkpoint,
             topic_prefix=settings.revamp_prefix,
+            schemas=settings.schemas_enable,
         )
     return runners
 

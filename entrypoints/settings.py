@@ -35,6 +35,7 @@ DEFAULTS = {
     "SYNC_STATE_DIR": ".tandem/state",
     "SYNC_LEGACY_SLOT": "tandem_legacy",
     "SYNC_STALL_SECONDS": "30",
+    "SYNC_SCHEMAS_ENABLE": "true",
 }
 
 
@@ -97,6 +98,7 @@ class Settings:
     stall_s: float = 30.0
     http_host: str = "127.0.0.1"
     truncate: str = "dead-letter"
+    schemas_enable: bool = True  # the built-in capture sends JsonConverter's schema wrapper
     kafka_options: dict[str, str] = attrs.field(factory=dict, repr=False)
 
     @classmethod
@@ -123,6 +125,7 @@ class Settings:
             stall_s=float(_integer(raw, "SYNC_STALL_SECONDS", 1, 86_400)),
             http_host=_address(raw, "SYNC_HTTP_HOST"),
             truncate=_one_of(raw, "SYNC_TRUNCATE", ("dead-letter", "propagate")),
+            schemas_enable=_one_of(raw, "SYNC_SCHEMAS_ENABLE", ("true", "false")) == "true",
             kafka_options={
                 k: v
                 for k, v in raw.items()

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapters.debezium import dumps, encode_value, envelope
+from adapters.debezium_envelope import TableTypes, change_message
 from adapters.topics import change_topic
 from domain.events import Operation
 
@@ -143,9 +143,12 @@ def debezium_messages(
     database: str,
     version: str,
     now_ms: int,
-    tombstones: bool = False,
+    tombstones: bool = True,
+    schemas: bool = True,
+    types_of: Callable[[str], TableTypes] | None = None,
 ) -> list[Message]:
-    """The Debezium change events of a kept transaction, in binlog order."""
+    """The Debezium change events of a kept transaction, in binlog order; `types_of` gives a
+    table's column types (by default, from the Python values alone)."""
     messages: list[Message] = []
     for change in txn.changes:
         source = {
@@ -156,6 +159,8 @@ def debezium_messages(
             "snapshot": "false",
             "db": database,
             "sequence": None,
+            "ts_us": txn.ts_ms * 1000,
+            "ts_ns": txn.ts_ms * 1_000_000,
             "table": change.table,
             "server_id": txn.server_id,
             "gtid": txn.position.gtid,
@@ -166,12 +171,14 @@ def debezium_messages(
             "query": None,
         }
         before, after = _clean(change.before), _clean(change.after)
-        image = after if after is not None else before or {}
-        key_row = {name: encode_value(image.get(name)) for name in change.key_columns}
-        key = dumps(key_row) if key_row else None  # no primary key: a null key, as Debezium
         topic = change_topic(prefix, database, change.table)
-        messages.append((topic, key, dumps(envelope(change.op, before, after, source, now_ms))))
-        if tombstones and change.op is Operation.DELETE:
+        types = types_of(change.table) if types_of is not None else TableTypes({})
+        key, value = change_message(
+            topic, "mysql", change.op, before, after, source, now_ms * 1000,
+            types=types, key_columns=change.key_columns, schemas=schemas,
+        )  # fmt: skip
+        messages.append((topic, key, value))  # no primary key: a null key, as Debezium
+        if tombstones and change.op is Operation.DELETE and key is not None:
             messages.append((topic, key, None))
     return messages
 

@@ -38,11 +38,13 @@ from adapters.capture.mysqlserver import (
     connection_settings,
     current_position,
     foreign_checkpoint,
+    read_table_types,
     row_changes,
     server_identity,
     translate,
 )
 from adapters.capture.version import CONNECTOR_VERSION
+from adapters.debezium_envelope import TableTypes
 from domain.events import Operation
 from domain.ports import EventPublisher
 
@@ -69,10 +71,13 @@ class MySQLChangeCapture:
         max_batch_s: float = 0.05,
         max_batch_events: int = 5000,
         read_timeout_s: int = 10,
-        tombstones: bool = False,
+        tombstones: bool = True,
+        schemas: bool = True,
     ) -> None:
         self._settings, self.database = connection_settings(dsn)
         self.publisher, self.prefix, self.tombstones = publisher, topic_prefix, tombstones
+        self.schemas = schemas  # the JsonConverter's schema wrapper (schemas.enable)
+        self._types: dict[str, tuple[int, TableTypes]] = {}  # by table: its table id, types
         self.checkpoint = CheckpointFile(state_file)
         path_hash = zlib.crc32(str(self.checkpoint.path.resolve()).encode())
         self.server_id = server_id or 100_000 + path_hash % 2**30  # unlike the server's own
@@ -190,6 +195,7 @@ class MySQLChangeCapture:
         if isinstance(event, _ROWS):
             if self.buffer.skips(event.table):
                 return None
+            self._note_table(event.table, event.table_id)
             start = event.packet.log_pos - event.packet.event_size
             for change in row_changes(event, stream.log_file, start):
                 self.buffer.add(change)
@@ -234,11 +240,23 @@ class MySQLChangeCapture:
         now_ms = int(time.time() * 1000)
         messages = debezium_messages(
             txn, prefix=self.prefix, database=self.database, version=CONNECTOR_VERSION,
-            now_ms=now_ms, tombstones=self.tombstones,
+            now_ms=now_ms, tombstones=self.tombstones, schemas=self.schemas,
+            types_of=self._table_types,
         )  # fmt: skip
         for topic, key, value in messages:
             self.publisher.publish(topic, key, value)
         return len(txn.changes)
+
+    def _note_table(self, table: str, table_id: int) -> None:
+        """Read a table's column types when first seen and whenever its table id changes
+        (an ALTER gives it a new one)."""
+        known = self._types.get(table)
+        if known is None or known[0] != table_id:
+            self._types[table] = (table_id, read_table_types(self._settings, self.database, table))
+
+    def _table_types(self, table: str) -> TableTypes:
+        known = self._types.get(table)
+        return known[1] if known is not None else TableTypes({})
 
     def _connect(self) -> BinLogStreamReader:
         if self._stream is not None:

@@ -11,6 +11,7 @@ import pymysql
 from pymysqlreplication.row_event import DeleteRowsEvent, WriteRowsEvent
 from sqlalchemy.engine import make_url
 
+from adapters.capture import mysqltypes
 from adapters.capture.binlog import BinlogPosition, RowChange
 from adapters.capture.errors import (
     CaptureConfigurationError,
@@ -92,6 +93,13 @@ def server_identity(settings: dict[str, Any]) -> dict[str, Any]:
         except pymysql.err.OperationalError:  # MariaDB: unknown system variable
             uuid = None
     return {"server_uuid": uuid, "server_id": int(server_id)}
+
+
+def read_table_types(settings: dict[str, Any], database: str, table: str) -> Any:
+    """A table's column types as Debezium gives them (adapters.capture.mysqltypes)."""
+    with _cursor(settings) as cursor:
+        cursor.execute(mysqltypes.COLUMNS_SQL, (database, table))
+        return mysqltypes.table_types(cursor.fetchall())
 
 
 def binlog_sizes(settings: dict[str, Any]) -> dict[str, int]:

@@ -22,21 +22,27 @@ from adapters.capture.pgmessages import (
     Update,
 )
 from adapters.capture.pgoutput import parse
-from adapters.capture.pgtypes import convert
-from adapters.debezium import dumps, encode_value, envelope
+from adapters.capture.pgtypes import BYTEA, connect_type, convert
+from adapters.debezium_envelope import TableTypes, change_message, dumps
+from adapters.debezium_values import UNAVAILABLE
 from adapters.topics import change_topic
 from domain.events import Operation
 
 log = logging.getLogger("tandem.capture.postgres")
 
-UNAVAILABLE = "__debezium_unavailable_value"  # Debezium's placeholder for unsent TOAST values
 Emit = Callable[[str, bytes | None, bytes | None], None]
 PrimaryKey = Callable[[Relation], Sequence[str]]
+Types = Callable[[Relation], TableTypes]
 
 
 def replica_identity_key(relation: Relation) -> Sequence[str]:
     """The columns pgoutput flags as the key (every column under REPLICA IDENTITY FULL)."""
     return [c.name for c in relation.columns if c.is_key]
+
+
+def relation_types(relation: Relation) -> TableTypes:
+    """Column types from the Relation message alone (no nullability, no enum labels)."""
+    return TableTypes({c.name: connect_type(c.type_oid, c.type_modifier) for c in relation.columns})
 
 
 @dataclass
@@ -66,13 +72,16 @@ class PgChangeDecoder:
         database: str,
         skip_origins: Collection[str] = ("tandem_sync",),
         primary_key: PrimaryKey = replica_identity_key,
-        tombstones: bool = False,
+        tombstones: bool = True,
+        schemas: bool = True,
+        table_types: Types = relation_types,
         version: str = "tandem",
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.emit, self.prefix, self.database = emit, topic_prefix, database
         self.skip_origins = frozenset(skip_origins)
         self.primary_key, self.tombstones = primary_key, tombstones
+        self.schemas, self.table_types = schemas, table_types
         self.version, self.clock = version, clock
         self.relations: dict[int, Relation] = {}
         self.stats = DecodeStats()
@@ -161,15 +170,18 @@ class PgChangeDecoder:
         after: dict[str, Any] | None,
     ) -> None:
         begin = txn.begin
-        commit_ms = int(begin.commit_time.timestamp() * 1000)
+        commit = begin.commit_time
+        commit_us = int(commit.timestamp()) * 1_000_000 + commit.microsecond
         source = {
             "version": self.version,
             "connector": "postgresql",
             "name": self.prefix,
-            "ts_ms": commit_ms,
+            "ts_ms": commit_us // 1000,
             "snapshot": "false",
             "db": self.database,
             "sequence": dumps([str(self.stats.last_commit_end or 0), str(lsn)]).decode(),
+            "ts_us": commit_us,
+            "ts_ns": commit_us * 1000,
             "schema": relation.namespace,
             "table": relation.name,
             "txId": begin.xid,
@@ -177,13 +189,14 @@ class PgChangeDecoder:
             "xmin": None,
         }
         topic = change_topic(self.prefix, relation.namespace, relation.name)
-        key_row = _key(self.primary_key(relation), after or before or {})
-        # no primary key, or a truncate of the whole table: a null key, as Debezium
-        key = dumps(key_row) if key_row and op is not Operation.TRUNCATE else None
-        now_ms = int(self.clock() * 1000)
-        self.emit(topic, key, dumps(envelope(op, before, after, source, now_ms)))
+        key_columns = tuple(self.primary_key(relation))
+        key, value = change_message(
+            topic, "postgresql", op, before, after, source, int(self.clock() * 1_000_000),
+            types=self.table_types(relation), key_columns=key_columns, schemas=self.schemas,
+        )  # fmt: skip
+        self.emit(topic, key, value)
         self.stats.published += 1
-        if op is Operation.DELETE and self.tombstones:
+        if op is Operation.DELETE and self.tombstones and key is not None:
             self.emit(topic, key, None)
 
 
@@ -198,7 +211,8 @@ def _row(
         if key_only and not column.is_key:
             continue
         if value is UNCHANGED:
-            known = (fill_from or {}).get(column.name, UNAVAILABLE)
+            placeholder = UNAVAILABLE.encode() if column.type_oid == BYTEA else UNAVAILABLE
+            known = (fill_from or {}).get(column.name, placeholder)
             row[column.name] = known
         elif isinstance(value, str):
             row[column.name] = convert(column.type_oid, value)
@@ -208,4 +222,4 @@ def _row(
 
 
 def _key(columns: Sequence[str], row: dict[str, Any]) -> dict[str, Any]:
-    return {name: encode_value(row.get(name)) for name in columns}
+    return {name: row.get(name) for name in columns}

@@ -35,6 +35,11 @@ _PRIMARY_KEY = (
     " AS k(attnum, ord) JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
     " WHERE i.indrelid = %s AND i.indisprimary ORDER BY k.ord"
 )
+_COLUMNS = (
+    "SELECT a.attname, a.attnotnull, ARRAY(SELECT e.enumlabel::text FROM pg_enum e"
+    " WHERE e.enumtypid = a.atttypid ORDER BY e.enumsortorder) FROM pg_attribute a"
+    " WHERE a.attrelid = %s AND a.attnum > 0 AND NOT a.attisdropped"
+)
 _LAG = (
     "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint,"
     " pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint,"
@@ -125,6 +130,12 @@ def slot_lag(conn: Connection, slot: str) -> SlotLag:
 def primary_key(conn: Connection, relation_oid: int) -> tuple[str, ...]:
     """The primary-key columns of a table, in key order; empty when it has none."""
     return tuple(r[0] for r in conn.execute(_PRIMARY_KEY, (relation_oid,)))
+
+
+def column_facts(conn: Connection, relation_oid: int) -> dict[str, tuple[bool, tuple[str, ...]]]:
+    """Per column: NOT NULL, and the labels of its enum type (empty for other types)."""
+    rows = conn.execute(_COLUMNS, (relation_oid,))
+    return {r[0]: (bool(r[1]), tuple(r[2] or ())) for r in rows}
 
 
 def translate(error: BaseException, slot: str, action: str) -> SyncError | None:

@@ -13,7 +13,9 @@ from adapters.capture import pgslot
 from adapters.capture.pgchanges import PgChangeDecoder, replica_identity_key
 from adapters.capture.pgmessages import Relation, format_lsn
 from adapters.capture.pgslot import SlotLag
+from adapters.capture.pgtypes import connect_type
 from adapters.capture.version import CONNECTOR_VERSION
+from adapters.debezium_envelope import TableTypes
 from domain.ports import EventPublisher
 
 log = logging.getLogger("tandem.capture.postgres")
@@ -34,17 +36,20 @@ class PostgresChangeCapture:
         skip_origins: Collection[str] = ("tandem_sync",),
         batch_changes: int = 5000,
         fetch_rows: int = 1000,
-        tombstones: bool = False,
+        tombstones: bool = True,
+        schemas: bool = True,
         connect_timeout_s: int = 5,
     ) -> None:
         self._conninfo, self.publisher = pgslot.libpq_dsn(dsn), publisher
         self.prefix, self.slot, self.publication = topic_prefix, slot, publication
         self.skip_origins, self.tombstones = tuple(skip_origins), tombstones
+        self.schemas = schemas  # the JsonConverter's schema wrapper (schemas.enable)
         self.batch_changes, self.fetch_rows = batch_changes, fetch_rows
         self.connect_timeout_s = connect_timeout_s
         self._conn: psycopg.Connection[Any] | None = None
         self._decoder: PgChangeDecoder | None = None
         self._keys: dict[tuple[int, tuple[str, ...]], tuple[str, ...]] = {}
+        self._types: dict[tuple[int, tuple[Any, ...]], TableTypes] = {}
         self.confirmed_lsn = 0  # the slot's confirmed_flush_lsn, as far as this process knows
         self.skipped_transactions = 0  # the sync service's own: never published
         self.more_pending = False  # the last poll stopped at `batch_changes`: poll again now
@@ -145,7 +150,8 @@ class PostgresChangeCapture:
         self._decoder = PgChangeDecoder(
             self.publisher.publish, topic_prefix=self.prefix, database=conn.info.dbname,
             skip_origins=self.skip_origins, primary_key=self._primary_key,
-            tombstones=self.tombstones, version=CONNECTOR_VERSION,
+            tombstones=self.tombstones, schemas=self.schemas, table_types=self._table_types,
+            version=CONNECTOR_VERSION,
         )  # fmt: skip
         log.info("capture connected", extra={
             "slot": self.slot, "db": conn.info.dbname,
@@ -161,6 +167,22 @@ class PostgresChangeCapture:
                 names = tuple(replica_identity_key(relation))
             self._keys[cache_key] = names
         return self._keys[cache_key]
+
+    def _table_types(self, relation: Relation) -> TableTypes:
+        """Debezium's types of the relation's columns, with nullability and enum labels from
+        the catalog, read again whenever the Relation message changes."""
+        shape = tuple((c.name, c.type_oid, c.type_modifier) for c in relation.columns)
+        cache_key = (relation.oid, shape)
+        if cache_key not in self._types:
+            assert self._conn is not None
+            facts = pgslot.column_facts(self._conn, relation.oid)
+            types = {
+                c.name: connect_type(c.type_oid, c.type_modifier, facts.get(c.name, (False, ()))[1])
+                for c in relation.columns
+            }
+            not_null = frozenset(name for name, (required, _) in facts.items() if required)
+            self._types[cache_key] = TableTypes(types, not_null)
+        return self._types[cache_key]
 
     def _translated(self, action: str, work: Callable[[], T]) -> T:
         try:

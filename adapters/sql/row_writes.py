@@ -109,12 +109,10 @@ class PendingRowWrites:
         width = len(columns) + 1
         assignments = ", ".join(f"{n} = v.{n}" for n in names)
         if dialect.name == "postgresql":
-            # the empty SELECT gives the VALUES the table's own column types
-            row = "(" + ", ".join(["%s"] * width) + ")"
-            source = (
-                f"SELECT {k}, {', '.join(names)} FROM {name} WHERE false"
-                f" UNION ALL VALUES {', '.join([row] * len(rows))}"
-            )
+            # the empty SELECT gives the rows the table's own column types: untyped parameters
+            # (NULL, text for jsonb, an enum) take them; a VALUES list would make them text
+            row = " UNION ALL SELECT " + ", ".join(["%s"] * width)
+            source = f"SELECT {k}, {', '.join(names)} FROM {name} WHERE false" + row * len(rows)
             sql = f"UPDATE {name} AS t SET {assignments} FROM ({source}) AS v WHERE t.{k} = v.{k}"
         else:
             first = "SELECT " + ", ".join(f"%s AS {n}" for n in [k, *names])

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    Time,
 )
 
 from domain.events import Platform
@@ -29,6 +30,10 @@ _TYPES = {
     "decimal": Numeric(asdecimal=True),
     "float": Float(),
     "date": Date(),
+    "time": Time(),
+    "binary": LargeBinary(),
+    "json": Text(),  # Debezium sends JSON as text; the database parses it
+    "uuid": Text(),
     None: Text(),
 }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import attrs
 import typer
@@ -79,11 +79,25 @@ def migrate(env_file: EnvFile = None) -> None:
             adapters.kafka(), [*topics, settings.dlq_topic], partitions=settings.topic_partitions
         )
         console.print(f"topics: {len(topics) + 1} ready ({settings.topic_partitions} partitions)")
+        _advise_capture(container)
         for name, runner in container.services.capture_runners().items():
             try:
                 console.print(f"{name}: {runner.prepare()}")
             finally:
                 runner.close()
+
+
+def _advise_capture(container: Any) -> None:
+    """Each mapped table's REPLICA IDENTITY and the binlog row settings, with what to change."""
+    from adapters.sql.errors import translated
+    from domain.capture_advice import capture_advice
+    from domain.events import Platform
+
+    catalogs = container.adapters.catalogs()
+    with translated("capture settings"):
+        legacy, revamp = (catalogs[p].read() for p in (Platform.LEGACY, Platform.REVAMP))
+    for line in capture_advice(container.core.mapping(), legacy, revamp):
+        console.print(f"warning: {line}", markup=False, highlight=False)
 
 
 @app.command()

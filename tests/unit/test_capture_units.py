@@ -16,6 +16,7 @@ import pytest
 from pymysqlreplication.event import MariadbGtidEvent, QueryEvent, RotateEvent, XidEvent
 from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, WriteRowsEvent
 
+from adapters import connect_types
 from adapters.capture import pgslot, pgtypes
 from adapters.capture.binlog import (
     BinlogPosition,
@@ -48,6 +49,7 @@ from adapters.capture.pgoutput import parse
 from adapters.capture.postgres import PostgresChangeCapture
 from adapters.capture.runner import CaptureRunner
 from adapters.debezium import DebeziumCodec
+from adapters.debezium_envelope import TableTypes
 from domain.events import Operation
 
 # --- hand-built pgoutput messages -----------------------------------------------------------
@@ -131,7 +133,13 @@ class ListPublisher:
         self.queued.clear()
 
     def values(self) -> list[dict[str, Any]]:
-        return [json.loads(v) for _, _, v in self.flushed + self.queued if v is not None]
+        """The payloads published, without the schema wrapper."""
+        return [payload(v) for _, _, v in self.flushed + self.queued if v is not None]
+
+
+def payload(raw: bytes | None) -> Any:
+    document = json.loads(raw or b"null")
+    return document["payload"] if isinstance(document, dict) and "schema" in document else document
 
 
 # --- pgoutput parsing -----------------------------------------------------------------------
@@ -228,7 +236,10 @@ def test_insert_update_delete_become_debezium_events() -> None:
     )  # fmt: skip
     assert (source["txId"], source["lsn"], source["ts_ms"]) == (700, 0x102, COMMIT_MS)
     assert created["ts_ms"] == 1_234_500
-    assert {(t, k) for t, k, _ in publisher.queued} == {("legacy.public.legacy_users", b'{"id":1}')}
+    assert {(t, json.dumps(payload(k))) for t, k, _ in publisher.queued} == {
+        ("legacy.public.legacy_users", '{"id": 1}')
+    }
+    assert publisher.queued[-1][2] is None  # the tombstone after the delete, as Debezium
     assert dec.stats.last_commit_end == 0x300 and dec.stats.published == 3
 
 
@@ -299,8 +310,8 @@ def test_primary_key_change_is_a_delete_then_a_create() -> None:
     publisher = ListPublisher()
     feed(decoder(publisher, tombstones=True), begin(), relation(),
          update(ROW_1, ("2", *ROW_1[1:])), commit(0x300))  # fmt: skip
-    keys_and_ops = [(k, v and json.loads(v)["op"]) for _, k, v in publisher.queued]
-    assert keys_and_ops == [(b'{"id":1}', "d"), (b'{"id":1}', None), (b'{"id":2}', "c")]
+    keys_and_ops = [(payload(k), v and payload(v)["op"]) for _, k, v in publisher.queued]
+    assert keys_and_ops == [({"id": 1}, "d"), ({"id": 1}, None), ({"id": 2}, "c")]
 
 
 def test_table_without_primary_key_gets_a_null_key() -> None:
@@ -346,6 +357,7 @@ class FakeSlot:
         monkeypatch.setattr(pgslot, "ensure_slot", lambda *a: 0x10)
         monkeypatch.setattr(pgslot, "current_flush_lsn", lambda c: self.flush_lsn)
         monkeypatch.setattr(pgslot, "primary_key", lambda c, oid: ("id",))
+        monkeypatch.setattr(pgslot, "column_facts", lambda c, oid: {})
         monkeypatch.setattr(pgslot, "peek", self.peek)
         monkeypatch.setattr(pgslot, "advance", lambda c, slot, lsn: self.log.append(lsn))
 
@@ -460,17 +472,19 @@ def test_mysql_envelopes() -> None:
     buffer.add(row)
     txn = buffer.commit(BinlogPosition("binlog.000002", 5000, "0-1-9"), 1_700_000_000_000, 1)
     [(topic, key, value)] = debezium_messages(
-        txn, prefix="revamp", database="revamp", version="t", now_ms=1
+        txn, prefix="revamp", database="revamp", version="t", now_ms=1, schemas=False
     )
     event = json.loads(value or b"")
     assert topic == "revamp.revamp.revamp_users" and key == b'{"id":7}'
     assert event["before"]["tags"] == "a,b" and event["after"]["doc"] == '{"k":["v",1]}'
     assert event["after"]["at"] == 1_704_067_200_000_000
+    assert (event["ts_ms"], event["ts_us"], event["ts_ns"]) == (1, 1000, 1_000_000)
     assert event["source"] == {
         "version": "t", "connector": "mysql", "name": "revamp", "ts_ms": 1_700_000_000_000,
-        "snapshot": "false", "db": "revamp", "sequence": None, "table": "revamp_users",
-        "server_id": 1, "gtid": "0-1-9", "file": "binlog.000002", "pos": 4321, "row": 3,
-        "thread": None, "query": None,
+        "snapshot": "false", "db": "revamp", "sequence": None,
+        "ts_us": 1_700_000_000_000_000, "ts_ns": 1_700_000_000_000_000_000,
+        "table": "revamp_users", "server_id": 1, "gtid": "0-1-9", "file": "binlog.000002",
+        "pos": 4321, "row": 3, "thread": None, "query": None, "origin_lsn": None,
     }  # fmt: skip
 
 
@@ -488,7 +502,7 @@ def fake(cls: type, end: int, size: int = 50, **attrs: Any) -> Any:
 
 
 def rows_event(cls: type, table: str, end: int, *rows: dict[str, Any]) -> Any:
-    event = fake(cls, end, table=table, primary_key="id")
+    event = fake(cls, end, table=table, primary_key="id", table_id=1)
     event._RowsEvent__rows = list(rows)
     return event
 
@@ -509,6 +523,7 @@ def mysql_capture(tmp_path: Path, events: list[Any]) -> tuple[MySQLChangeCapture
     capture = MySQLChangeCapture("mysql+pymysql://root@h/revamp", publisher, tmp_path / "o.json")
     capture._stream = FakeStream(events)  # type: ignore[assignment]
     capture._saved = capture._done = BinlogPosition("binlog.000001", 4)
+    capture._types = {"revamp_users": (1, TableTypes({"id": connect_types.INT32}))}
     return capture, publisher
 
 
@@ -529,8 +544,8 @@ def test_capture_drops_marked_transactions_and_checkpoints_past_them(tmp_path: P
     capture, publisher = mysql_capture(tmp_path, events)
     assert capture.capture_once() == 1
     [(topic, key, value)] = publisher.flushed
-    event = json.loads(value or b"")
-    assert (topic, key, event["op"]) == ("revamp.revamp.revamp_users", b'{"id":1}', "c")
+    event = payload(value)
+    assert (topic, payload(key), event["op"]) == ("revamp.revamp.revamp_users", {"id": 1}, "c")
     assert (event["source"]["pos"], event["source"]["gtid"]) == (150, "0-1-1")
     saved = json.loads((tmp_path / "o.json").read_text())
     assert saved == {"file": "binlog.000001", "pos": 520, "gtid": "0-1-3"}

@@ -52,7 +52,7 @@ def test_unpaired_columns_and_tables_are_named_in_comments() -> None:
 
     (order,) = proposal.entities
     assert order.name == "order"
-    assert [f.spec for f in order.fields] == [{"name": "total", "type": "decimal"}]
+    assert [f.spec for f in order.fields] == [{"name": "total", "type": "decimal", "scale": 2}]
     assert "legacy column fax (text) has no pair: not synced" in order.notes
     assert "revamp column qty (int(11)) has no pair: not synced" in order.notes
     assert "legacy table audit_trail has no pair on revamp: not synced" in proposal.notes

@@ -1,0 +1,153 @@
+"""Debezium change events as the JsonConverter writes them: key, value, and the schema wrapper."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from adapters.connect_types import ConnectType, python_type
+from domain.events import Operation
+
+Message = tuple[bytes | None, bytes]  # key, value
+_SNAPSHOT = {
+    "type": "string",
+    "optional": True,
+    "name": "io.debezium.data.Enum",
+    "version": 1,
+    "parameters": {"allowed": "true,first,first_in_data_collection,last_in_data_collection,"
+                   "last,false,incremental"},
+    "default": "false",
+    "field": "snapshot",
+}  # fmt: skip
+_COMMON = (("version", "string", False), ("connector", "string", False),
+           ("name", "string", False), ("ts_ms", "int64", False), ("snapshot", "", True),
+           ("db", "string", False), ("sequence", "string", True),
+           ("ts_us", "int64", True), ("ts_ns", "int64", True))  # fmt: skip
+_SOURCES = {
+    "postgresql": ("io.debezium.connector.postgresql.Source", (*_COMMON,
+        ("schema", "string", False), ("table", "string", False), ("txId", "int64", True),
+        ("lsn", "int64", True), ("xmin", "int64", True), ("origin", "string", True),
+        ("origin_lsn", "int64", True))),
+    "mysql": ("io.debezium.connector.mysql.Source", (*_COMMON,
+        ("table", "string", True), ("server_id", "int64", False), ("gtid", "string", True),
+        ("file", "string", False), ("pos", "int64", False), ("row", "int32", False),
+        ("thread", "int64", True), ("query", "string", True), ("origin_lsn", "int64", True))),
+}  # fmt: skip
+_TRANSACTION = {
+    "type": "struct",
+    "fields": [
+        {"type": "string", "optional": False, "field": "id"},
+        {"type": "int64", "optional": False, "field": "total_order"},
+        {"type": "int64", "optional": False, "field": "data_collection_order"},
+    ],
+    "optional": True,
+    "name": "event.block",
+    "version": 1,
+    "field": "transaction",
+}
+
+
+@dataclass(frozen=True)
+class TableTypes:
+    """A captured table's columns in table order, with their Connect types and nullability."""
+
+    columns: Mapping[str, ConnectType]
+    not_null: frozenset[str] = field(default_factory=frozenset)
+
+    def of(self, column: str, value: Any) -> ConnectType:
+        known = self.columns.get(column)
+        return known if known is not None else python_type(value)
+
+    def encode(self, row: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        if row is None:
+            return None
+        return {name: self._value(name, value) for name, value in row.items()}
+
+    def _value(self, column: str, value: Any) -> Any:
+        """The encoded value; one its type cannot encode (`infinity`, `24:00:00`, Debezium's
+        placeholder) goes as text, which the consumer refuses with a reason: a bad value
+        dead-letters its change instead of stopping the capture."""
+        try:
+            return self.of(column, value).value(value)
+        except (ValueError, TypeError, ArithmeticError, OverflowError):
+            return str(value)
+
+    def struct(self, name: str, columns: list[str], key: bool = False) -> dict[str, Any]:
+        fields = [
+            self.of(c, None).schema(c, optional=not key and c not in self.not_null) for c in columns
+        ]
+        return {"type": "struct", "fields": fields, "optional": not key, "name": name}
+
+
+def source_block(connector: str, source: Mapping[str, Any]) -> dict[str, Any]:
+    """The source fields in Debezium's order, with ts_us and ts_ns from ts_ms if not given."""
+    block = dict(source)
+    block.setdefault("ts_us", int(block["ts_ms"]) * 1000)
+    block.setdefault("ts_ns", int(block["ts_us"]) * 1000)
+    names = [n for n, _, _ in _SOURCES[connector][1]]
+    return {n: block.get(n) for n in names} | {k: v for k, v in block.items() if k not in names}
+
+
+def _source_schema(connector: str) -> dict[str, Any]:
+    name, fields = _SOURCES[connector]
+    schemas = [
+        _SNAPSHOT if f == "snapshot" else {"type": t, "optional": o, "field": f}
+        for f, t, o in fields
+    ]
+    return {"type": "struct", "fields": schemas, "optional": False, "name": name,
+            "version": 1, "field": "source"}  # fmt: skip
+
+
+def change_message(
+    topic: str,
+    connector: str,
+    op: Operation,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+    source: Mapping[str, Any],
+    now_us: int,
+    *,
+    types: TableTypes,
+    key_columns: tuple[str, ...],
+    schemas: bool = True,
+) -> Message:
+    """Key and value of one change; the key is null without a primary key or for a truncate."""
+    row = after if after is not None else before or {}
+    columns = list((after or before or {}).keys()) or list(types.columns)
+    payload = {
+        "before": types.encode(before),
+        "after": types.encode(after),
+        "source": source_block(connector, source),
+        "transaction": None,
+        "op": op.value,
+        "ts_ms": now_us // 1000,
+        "ts_us": now_us,
+        "ts_ns": now_us * 1000,
+    }
+    key: bytes | None = None
+    if key_columns and op is not Operation.TRUNCATE:
+        key_payload = types.encode({c: row.get(c) for c in key_columns})
+        key_schema = types.struct(f"{topic}.Key", list(key_columns), key=True)
+        key = dumps({"schema": key_schema, "payload": key_payload} if schemas else key_payload)
+    if not schemas:
+        return key, dumps(payload)
+    image = types.struct(f"{topic}.Value", columns)
+    value_schema = {
+        "type": "struct",
+        "fields": [image | {"field": "before"}, image | {"field": "after"},
+                   _source_schema(connector), _TRANSACTION,
+                   {"type": "string", "optional": False, "field": "op"},
+                   {"type": "int64", "optional": True, "field": "ts_ms"},
+                   {"type": "int64", "optional": True, "field": "ts_us"},
+                   {"type": "int64", "optional": True, "field": "ts_ns"}],
+        "optional": False,
+        "name": f"{topic}.Envelope",
+        "version": 2,
+    }  # fmt: skip
+    return key, dumps({"schema": value_schema, "payload": payload})
+
+
+def dumps(document: Any) -> bytes:
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
