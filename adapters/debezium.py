@@ -11,11 +11,11 @@ import orjson
 from adapters.connect_types import python_type
 from adapters.debezium_envelope import dumps
 from adapters.debezium_values import by_field, by_schema, unavailable
+from domain.coercions import UNCHANGED
 from domain.errors import InvalidEventError, MappingError
 from domain.events import Operation, Platform, SourcePosition, SyncEvent
 from domain.mapping import EntityMapping, SchemaMapping
 from domain.model import RawMessage
-from domain.values import UNCHANGED
 
 
 class DebeziumCodec:

@@ -20,10 +20,10 @@ from cattrs.errors import (
 )
 from cattrs.gen import make_dict_structure_fn, make_mapping_structure_fn
 
+from domain.coercions import COERCIONS
 from domain.errors import ConfigurationError, MappingError
 from domain.mapping import CASE_RULES, EntityMapping, FieldMapping, SchemaMapping, Side
 from domain.scaffold import Proposal
-from domain.values import COERCIONS
 
 REFERENCE_MAPPING = Path(__file__).with_name("reference_mapping.yaml")
 

@@ -9,13 +9,13 @@ from typing import Any
 import attrs
 
 from application.stats import Outcome
+from domain.coercions import to_micros
 from domain.errors import PermanentError
 from domain.events import SYNC_SERVICE, Operation, Platform, SyncEvent
 from domain.mapping import EntityMapping, SchemaMapping
 from domain.model import EntityLink, ParentKey, StoredRow
 from domain.ports import EntityLinks, TargetRows, TargetSession, TargetStore
 from domain.rules import ConflictPolicy, IncomingChange, TargetRowState, Verdict, resolve
-from domain.values import to_micros
 
 
 class ParentPendingError(PermanentError):

@@ -9,12 +9,12 @@ import attrs
 
 from application.apply_change import ChangeApplier
 from application.reconcile import Difference
+from domain.coercions import to_micros
 from domain.errors import SyncError
 from domain.events import Operation, Platform, SourcePosition, SyncEvent
 from domain.mapping import EntityMapping, SchemaMapping
 from domain.ports import RowSnapshot, TargetStore
 from domain.rules import TIE_BREAK_WINNER, ConflictPolicy
-from domain.values import to_micros
 
 
 @attrs.define

@@ -11,12 +11,12 @@ import attrs
 
 from application.apply_change import ChangeApplier, ParentPendingError
 from application.stats import Outcome, SyncStats
+from domain.coercions import to_micros
 from domain.errors import PermanentError
 from domain.events import Operation, Platform, SourcePosition, SyncEvent
 from domain.mapping import EntityMapping, SchemaMapping
 from domain.ports import Checkpoints, RowSnapshot, TargetSession, TargetStore
 from domain.rules import ConflictPolicy, is_echo
-from domain.values import to_micros
 
 log = logging.getLogger(__name__)
 PAGE = 500

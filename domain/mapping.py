@@ -6,9 +6,9 @@ from typing import Any
 
 import attrs
 
+from domain.coercions import COERCIONS, UNCHANGED, change_case
 from domain.errors import MappingError
 from domain.events import Platform, Row
-from domain.values import COERCIONS, UNCHANGED, change_case
 
 CASE_RULES = ("lower", "upper", "title")
 

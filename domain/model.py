@@ -6,8 +6,8 @@ from typing import Any
 
 import attrs
 
+from domain.coercions import to_micros
 from domain.events import Platform
-from domain.values import to_micros
 
 
 @attrs.define

@@ -18,8 +18,8 @@ from domain.catalog import (
     type_capacity,
     type_class,
 )
+from domain.coercions import COERCIONS, change_case
 from domain.names import common_prefix, entity_tokens, similarity, singular, tokens
-from domain.values import COERCIONS, change_case
 
 SOURCE_COLUMN = "source"
 UPDATED_NAMES = ("updated_at", "modified_at", "last_modified", "updated_on", "modified_on")

@@ -6,10 +6,10 @@ import math
 from datetime import datetime
 from typing import Any
 
+from domain.coercions import UNCHANGED, to_micros
 from domain.errors import InvalidEventError, MissingFieldError
 from domain.events import Operation, SyncEvent
 from domain.mapping import EntityMapping, FieldMapping
-from domain.values import UNCHANGED, to_micros
 
 BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
 _COMMIT_TS_MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z

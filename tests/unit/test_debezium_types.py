@@ -17,10 +17,10 @@ from adapters.debezium import DebeziumCodec
 from adapters.debezium_envelope import TableTypes, change_message
 from adapters.debezium_values import UNAVAILABLE, by_field, by_schema
 from adapters.mapping_file import parse_mapping
+from domain.coercions import UNCHANGED
 from domain.errors import InvalidEventError
 from domain.events import Operation, Platform
 from domain.model import RawMessage
-from domain.values import UNCHANGED
 
 PRE_1973 = datetime(1971, 6, 15, 12, 0, 0, 500000)
 

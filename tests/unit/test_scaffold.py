@@ -146,7 +146,7 @@ def test_the_added_types_convert_both_platforms_values() -> None:
     from datetime import date
     from decimal import Decimal
 
-    from domain.values import COERCIONS
+    from domain.coercions import COERCIONS
 
     assert COERCIONS["boolean"](1) is True and COERCIONS["boolean"]("f") is False
     assert COERCIONS["decimal"]("12.50") == Decimal("12.50")

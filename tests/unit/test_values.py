@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from domain.values import change_case, to_integer, to_micros, to_text, to_timestamp
+from domain.coercions import change_case, to_integer, to_micros, to_text, to_timestamp
 
 MOMENT = datetime(2026, 1, 2, 3, 4, 5, 678901)
 MICROS = 1_767_323_045_678_901
