@@ -14,6 +14,8 @@ COPY domain ./domain
 COPY application ./application
 COPY adapters ./adapters
 COPY entrypoints ./entrypoints
+COPY demo ./demo
+COPY devstack ./devstack
 # The SQL migrations are found from the working directory (/app/infra/sql).
 COPY infra ./infra
 
