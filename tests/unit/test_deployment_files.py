@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import threading
+import tomllib
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -188,6 +189,10 @@ def test_dockerfile_installs_the_package_and_runs_the_consumer() -> None:
     assert "pip install ." in dockerfile
     assert "COPY infra" in dockerfile
     assert '"entrypoints.consumer", "--direction", "both"' in dockerfile
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    for pattern in packages["packages"]["find"]["include"]:
+        package = pattern.rstrip("*")
+        assert f"COPY {package} ./{package}" in dockerfile, f"the image lacks {package}/"
 
 
 # --- Debezium connectors -----------------------------------------------------------------------
