@@ -1,0 +1,180 @@
+"""The statements a sync transaction sends for every batch, as the driver's own SQL.
+
+Built once per table, column set and row count and sent with positional parameters: no
+SQLAlchemy compilation per batch, and the values go through the columns' bind processors (and
+the rows read through their result processors) as they would in a Core statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Connection, Table
+from sqlalchemy.engine import Dialect
+
+from adapters.sql.tables import SchemaTables
+from domain.events import Platform
+from domain.model import EntityLink
+
+CHUNK = 1000  # values in one IN list, rows in one multi-row statement
+_LINK_COLUMNS = ("entity_type", "legacy_id", "revamp_id", "applied_version", "rejected_version")
+_LINK_WRITTEN = (*_LINK_COLUMNS, "deleted", "updated_at")
+
+
+@cache
+def marks(count: int, width: int = 1) -> str:
+    """`%s, %s, ..` for `count` values, or `(%s, %s), (..)` for `count` rows of `width`."""
+    if width == 1:
+        return ", ".join(["%s"] * count)
+    row = "(" + ", ".join(["%s"] * width) + ")"
+    return ", ".join([row] * count)
+
+
+def chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]
+
+
+class DriverSql:
+    """The bookkeeping and row statements of one database, for a connection of its dialect."""
+
+    def __init__(self, dialect: Dialect, tables: SchemaTables) -> None:
+        self.dialect = dialect
+        self.tables = tables
+        self.postgres = dialect.name == "postgresql"
+        quote = dialect.identifier_preparer
+        self.quote = quote
+        links = quote.format_table(tables.links)
+        columns = ", ".join((*_LINK_COLUMNS, "deleted"))
+        self._links = f"SELECT {columns} FROM {links} WHERE entity_type = %s"
+        processed = quote.format_table(tables.processed)
+        self._processed = f"SELECT event_id FROM {processed} WHERE event_id IN "
+        marked = "event_id, entity_type, origin, processed_at"
+        self._mark = f"INSERT INTO {processed} ({marked}) VALUES "
+        self._link_insert = f"INSERT INTO {links} ({', '.join(_LINK_WRITTEN)}) VALUES "
+        updated = _LINK_WRITTEN[2:]
+        if self.postgres:
+            sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in updated)
+            self._link_upsert = f" ON CONFLICT (entity_type, legacy_id) DO UPDATE SET {sets}"
+        elif getattr(dialect, "_requires_alias_for_on_duplicate_key", False):  # MySQL 8.0.20+
+            sets = ", ".join(f"{c} = new.{c}" for c in updated)
+            self._link_upsert = f" AS new ON DUPLICATE KEY UPDATE {sets}"
+        else:
+            sets = ", ".join(f"{c} = VALUES({c})" for c in updated)
+            self._link_upsert = f" ON DUPLICATE KEY UPDATE {sets}"
+        self._bool = tables.links.c.deleted.type._cached_bind_processor(dialect)
+
+    def processed(self, conn: Connection, event_ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for chunk in chunks(event_ids):
+            sql = f"{self._processed}({marks(len(chunk))})"
+            found.update(r[0].strip() for r in conn.exec_driver_sql(sql, tuple(chunk)))
+        return found
+
+    def mark_processed(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Rows of (event_id, entity_type, origin, processed_at), multi-row."""
+        for chunk in chunks(rows):
+            sql = self._mark + marks(len(chunk), 4)
+            conn.exec_driver_sql(sql, tuple(v for row in chunk for v in row))
+
+    def links(
+        self,
+        conn: Connection,
+        entity_type: str,
+        platform: Platform,
+        ids: Collection[int] | None,
+        lock: bool = False,
+    ) -> dict[int, EntityLink]:
+        """The links of these ids on `platform` (of every row of the entity when `ids` is None)."""
+        column = "legacy_id" if platform is Platform.LEGACY else "revamp_id"
+        lock_clause = " FOR UPDATE" if lock else ""
+        found: dict[int, EntityLink] = {}
+        batches = [None] if ids is None else list(chunks(list(ids)))
+        for chunk in batches:
+            if chunk is None:
+                sql, params = self._links + lock_clause, (entity_type,)
+            else:
+                sql = f"{self._links} AND {column} IN ({marks(len(chunk))}){lock_clause}"
+                params = (entity_type, *chunk)
+            for kind, legacy, revamp, applied, rejected, deleted in conn.exec_driver_sql(
+                sql, params
+            ):
+                link = EntityLink(
+                    kind, int(legacy), int(revamp), int(applied), int(rejected), bool(deleted)
+                )
+                found[link.id_on(platform)] = link
+        return found
+
+    def save_links(self, conn: Connection, links: Sequence[EntityLink], now: Any) -> None:
+        """Insert or update the links by (entity_type, legacy_id), multi-row."""
+        process = self._bool
+        for chunk in chunks(links):
+            params: list[Any] = []
+            for link in chunk:
+                deleted = link.deleted if process is None else process(link.deleted)
+                params += (
+                    link.entity_type, link.legacy_id, link.revamp_id, link.applied_version,
+                    link.rejected_version, deleted, now,
+                )  # fmt: skip
+            sql = self._link_insert + marks(len(chunk), len(_LINK_WRITTEN)) + self._link_upsert
+            conn.exec_driver_sql(sql, tuple(params))
+
+    def select_rows(
+        self, conn: Connection, table: Table, key: str, ids: Sequence[int]
+    ) -> Iterator[dict[str, Any]]:
+        """The rows of these ids, locked FOR UPDATE, as SQLAlchemy would read them."""
+        name = self.quote.format_table(table)
+        columns = list(table.c)
+        names = ", ".join(self.quote.quote(c.name) for c in columns)
+        head = f"SELECT {names} FROM {name} WHERE {self.quote.quote(key)} IN "
+        for chunk in chunks(ids):
+            result = conn.exec_driver_sql(f"{head}({marks(len(chunk))}) FOR UPDATE", tuple(chunk))
+            description = result.cursor.description if result.cursor is not None else None
+            processors = [
+                c.type._cached_result_processor(self.dialect, d[1])
+                for c, d in zip(columns, description or (), strict=False)
+            ]
+            keys = [c.name for c in columns]
+            for raw in result:
+                yield {
+                    k: v if p is None or v is None else p(v)
+                    for k, v, p in zip(keys, raw, processors, strict=True)
+                }
+
+    def insert_returning(
+        self, conn: Connection, table: Table, key: str, rows: Sequence[Mapping[str, Any]]
+    ) -> list[int]:
+        """One multi-row INSERT .. RETURNING per chunk; the new ids in the order of `rows`.
+
+        Ids are handed out in VALUES order, ascending (a sequence, an auto-increment), as
+        SQLAlchemy's own multi-row insert assumes; the RETURNING rows are sorted by them."""
+        new_ids: list[int] = []
+        start = 0
+        for end in range(1, len(rows) + 1):  # runs of rows with the same columns
+            if end == len(rows) or rows[end].keys() != rows[start].keys():
+                new_ids += self._insert_run(conn, table, key, rows[start:end])
+                start = end
+        return new_ids
+
+    def _insert_run(
+        self, conn: Connection, table: Table, key: str, rows: Sequence[Mapping[str, Any]]
+    ) -> list[int]:
+        columns = list(rows[0])
+        quote = self.quote
+        processors = [table.c[c].type._cached_bind_processor(self.dialect) for c in columns]
+        head = (
+            f"INSERT INTO {quote.format_table(table)} "
+            f"({', '.join(quote.quote(c) for c in columns)}) VALUES "
+        )
+        new_ids: list[int] = []
+        for chunk in chunks(rows):
+            params: list[Any] = []
+            for row in chunk:
+                for column, process in zip(columns, processors, strict=True):
+                    value = row[column]
+                    params.append(value if process is None or value is None else process(value))
+            sql = head + marks(len(chunk), len(columns)) + f" RETURNING {quote.quote(key)}"
+            new_ids += sorted(int(r[0]) for r in conn.exec_driver_sql(sql, tuple(params)))
+        return new_ids
