@@ -65,8 +65,29 @@ class DriverSql:
             sets = ", ".join(f"{c} = VALUES({c})" for c in updated)
             self._link_upsert = f" ON DUPLICATE KEY UPDATE {sets}"
         self._bool = tables.links.c.deleted.type._cached_bind_processor(dialect)
+        if self.postgres:  # arrays: a short, constant statement psycopg parses once, prepares
+            self._processed_any = (
+                f"SELECT event_id FROM {processed} WHERE event_id = ANY(%s::bpchar[])"
+            )
+            self._mark_any = (
+                f"INSERT INTO {processed} ({marked}) SELECT e, t, o, %s"
+                " FROM unnest(%s::text[], %s::text[], %s::text[]) AS u(e, t, o)"
+            )
+            self._links_any = {
+                "legacy_id": f"{self._links} AND legacy_id = ANY(%s::bigint[])",
+                "revamp_id": f"{self._links} AND revamp_id = ANY(%s::bigint[])",
+            }
+            self._save_links_any = (
+                f"INSERT INTO {links} ({', '.join(_LINK_WRITTEN)})"
+                " SELECT t, l, r, a, j, d, %s FROM unnest(%s::text[], %s::bigint[],"
+                " %s::bigint[], %s::bigint[], %s::bigint[], %s::boolean[]) AS u(t, l, r, a, j, d)"
+                + self._link_upsert
+            )
 
     def processed(self, conn: Connection, event_ids: Sequence[str]) -> set[str]:
+        if self.postgres:
+            rows = conn.exec_driver_sql(self._processed_any, (list(event_ids),))
+            return {r[0].strip() for r in rows}
         found: set[str] = set()
         for chunk in chunks(event_ids):
             sql = f"{self._processed}({marks(len(chunk))})"
@@ -75,6 +96,11 @@ class DriverSql:
 
     def mark_processed(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
         """Rows of (event_id, entity_type, origin, processed_at), multi-row."""
+        if self.postgres and rows:
+            columns = list(zip(*(row[:3] for row in rows), strict=True))
+            params = (rows[0][3], *(list(c) for c in columns))
+            conn.exec_driver_sql(self._mark_any, params)
+            return
         for chunk in chunks(rows):
             sql = self._mark + marks(len(chunk), 4)
             conn.exec_driver_sql(sql, tuple(v for row in chunk for v in row))
@@ -90,14 +116,19 @@ class DriverSql:
         """The links of these ids on `platform` (of every row of the entity when `ids` is None)."""
         column = "legacy_id" if platform is Platform.LEGACY else "revamp_id"
         lock_clause = " FOR UPDATE" if lock else ""
+        statements: list[tuple[str, tuple[Any, ...]]]
+        if ids is None:
+            statements = [(self._links + lock_clause, (entity_type,))]
+        elif self.postgres:
+            statements = [(self._links_any[column] + lock_clause, (entity_type, list(ids)))]
+        else:
+            statements = [
+                (f"{self._links} AND {column} IN ({marks(len(chunk))}){lock_clause}",
+                 (entity_type, *chunk))
+                for chunk in chunks(list(ids))
+            ]  # fmt: skip
         found: dict[int, EntityLink] = {}
-        batches = [None] if ids is None else list(chunks(list(ids)))
-        for chunk in batches:
-            if chunk is None:
-                sql, params = self._links + lock_clause, (entity_type,)
-            else:
-                sql = f"{self._links} AND {column} IN ({marks(len(chunk))}){lock_clause}"
-                params = (entity_type, *chunk)
+        for sql, params in statements:
             for kind, legacy, revamp, applied, rejected, deleted in conn.exec_driver_sql(
                 sql, params
             ):
@@ -110,6 +141,18 @@ class DriverSql:
     def save_links(self, conn: Connection, links: Sequence[EntityLink], now: Any) -> None:
         """Insert or update the links by (entity_type, legacy_id), multi-row."""
         process = self._bool
+        if self.postgres and links:
+            params = (
+                now,
+                [k.entity_type for k in links],
+                [k.legacy_id for k in links],
+                [k.revamp_id for k in links],
+                [k.applied_version for k in links],
+                [k.rejected_version for k in links],
+                [bool(k.deleted) for k in links],
+            )
+            conn.exec_driver_sql(self._save_links_any, params)
+            return
         for chunk in chunks(links):
             params: list[Any] = []
             for link in chunk:
@@ -128,9 +171,16 @@ class DriverSql:
         name = self.quote.format_table(table)
         columns = list(table.c)
         names = ", ".join(self.quote.quote(c.name) for c in columns)
-        head = f"SELECT {names} FROM {name} WHERE {self.quote.quote(key)} IN "
-        for chunk in chunks(ids):
-            result = conn.exec_driver_sql(f"{head}({marks(len(chunk))}) FOR UPDATE", tuple(chunk))
+        head = f"SELECT {names} FROM {name} WHERE {self.quote.quote(key)}"
+        if self.postgres:
+            statements = [(f"{head} = ANY(%s::bigint[]) FOR UPDATE", (list(ids),))]
+        else:
+            statements = [
+                (f"{head} IN ({marks(len(chunk))}) FOR UPDATE", tuple(chunk))
+                for chunk in chunks(ids)
+            ]
+        for sql, params in statements:
+            result = conn.exec_driver_sql(sql, params)
             description = result.cursor.description if result.cursor is not None else None
             processors = [
                 c.type._cached_result_processor(self.dialect, d[1])
