@@ -7,7 +7,8 @@ the rows read through their result processors) as they would in a Core statement
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
@@ -65,6 +66,7 @@ class DriverSql:
             sets = ", ".join(f"{c} = VALUES({c})" for c in updated)
             self._link_upsert = f" ON DUPLICATE KEY UPDATE {sets}"
         self._bool = tables.links.c.deleted.type._cached_bind_processor(dialect)
+        self._types: dict[str, dict[str, str]] = {}  # PostgreSQL: table -> column -> type
         if self.postgres:  # arrays: a short, constant statement psycopg parses once, prepares
             self._processed_any = (
                 f"SELECT event_id FROM {processed} WHERE event_id = ANY(%s::bpchar[])"
@@ -213,6 +215,18 @@ class DriverSql:
     ) -> list[int]:
         columns = list(rows[0])
         quote = self.quote
+        types = self.array_types(conn, table, columns)
+        if types is not None:
+            aliases = ", ".join(f"v{i}" for i in range(len(columns)))
+            sql = (
+                f"INSERT INTO {quote.format_table(table)}"
+                f" ({', '.join(quote.quote(c) for c in columns)}) SELECT {aliases}"
+                f" FROM unnest({', '.join(f'%s::{t}[]' for t in types)}) WITH ORDINALITY"
+                f" AS u({aliases}, n) ORDER BY n RETURNING {quote.quote(key)}"
+            )
+            arrays = self.arrays(table, columns, rows)
+            with self.forgetting_types(table):
+                return sorted(int(r[0]) for r in conn.exec_driver_sql(sql, tuple(arrays)))
         processors = [table.c[c].type._cached_bind_processor(self.dialect) for c in columns]
         head = (
             f"INSERT INTO {quote.format_table(table)} "
@@ -228,3 +242,47 @@ class DriverSql:
             sql = head + marks(len(chunk), len(columns)) + f" RETURNING {quote.quote(key)}"
             new_ids += sorted(int(r[0]) for r in conn.exec_driver_sql(sql, tuple(params)))
         return new_ids
+
+    def array_types(
+        self, conn: Connection, table: Table, columns: Sequence[str]
+    ) -> list[str] | None:
+        """PostgreSQL: the array types of these columns as the catalog names them (without a
+        length, which the column itself enforces), read once per table; None elsewhere, or
+        when a column is not in the table (the plain statement then says so)."""
+        if not self.postgres:
+            return None
+        name = self.quote.format_table(table)
+        if name not in self._types:
+            rows = conn.exec_driver_sql(
+                "SELECT attname, format_type(atttypid, NULL) FROM pg_attribute"
+                " WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+                (name,),
+            )
+            self._types[name] = {str(c): str(t) for c, t in rows}
+        types = self._types[name]
+        if any(c not in types for c in columns):
+            del self._types[name]
+            return None
+        return [types[c] for c in columns]
+
+    @contextmanager
+    def forgetting_types(self, table: Table) -> Iterator[None]:
+        """A statement typed by the catalog failed: read the types again next time (the table
+        may have been altered)."""
+        try:
+            yield
+        except Exception:
+            self._types.pop(self.quote.format_table(table), None)
+            raise
+
+    def arrays(
+        self, table: Table, columns: Sequence[str], rows: Iterable[Mapping[str, Any]]
+    ) -> list[list[Any]]:
+        """One list of values per column, through the columns' bind processors."""
+        arrays: list[list[Any]] = [[] for _ in columns]
+        processors = [table.c[c].type._cached_bind_processor(self.dialect) for c in columns]
+        for row in rows:
+            for values, column, process in zip(arrays, columns, processors, strict=True):
+                value = row[column]
+                values.append(value if process is None or value is None else process(value))
+        return arrays

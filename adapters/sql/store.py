@@ -143,7 +143,7 @@ class SqlSession:
         # rows read in this transaction: locked FOR UPDATE, so only our own writes change them
         self.known_rows: dict[tuple[str, int], StoredRow | None] = {}
         self.known_keys: dict[tuple[str, tuple[str, ...], tuple[Any, ...]], int | None] = {}
-        self.row_writes = PendingRowWrites(conn, tables, platform)
+        self.row_writes = PendingRowWrites(conn, tables, platform, self.sql)
 
     def processed(self, event_ids: Collection[str]) -> set[str]:
         if not event_ids:
