@@ -431,6 +431,7 @@ class SyncService:
         self._stop_on_schema_drift(items)
         now = self.clock.now()
         added = removed = 0
+        last: SyncEvent | None = None
         self._unpark_given_up(items)
         for item in items:
             kept_before = item.parked is not None and item.parked.in_database
@@ -446,12 +447,14 @@ class SyncService:
             if item.outcome is not None:
                 self.stats.record(self.direction, item.outcome, item.event.table)
             if item.outcome is Outcome.APPLIED:
-                self._note_applied(item.event, now)
+                self.stats.applied(self.direction, item.event.position.commit_ts_ms, now)
+                last = item.event
+        if last is not None:
+            self._note_last_applied(last, now)
         self.waiting.kept_in_database(added, removed)
 
-    def _note_applied(self, event: SyncEvent, now: float) -> None:
+    def _note_last_applied(self, event: SyncEvent, now: float) -> None:
         commit_ms = event.position.commit_ts_ms
-        self.stats.applied(self.direction, commit_ms, now)
         self.stats.last_applied[self.direction] = {
             "entity": event.entity_type,
             "operation": event.operation.name.lower(),

@@ -4,12 +4,11 @@ other keys; they leave when the parent is applied or their deadline passes."""
 from __future__ import annotations
 
 import heapq
-import json
 from collections.abc import Iterable
 
 import attrs
 
-from domain.events import SyncEvent
+from domain.events import SyncEvent, canonical_key
 from domain.model import ParentKey, RawMessage
 
 KeyOf = tuple[str, str]
@@ -17,7 +16,7 @@ KeyOf = tuple[str, str]
 
 
 def key_of(event: SyncEvent) -> KeyOf:
-    return event.entity_type, json.dumps(dict(event.key), sort_keys=True, default=str)
+    return event.entity_type, canonical_key(event.key)
 
 
 @attrs.define(eq=False)

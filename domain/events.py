@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import json
 import uuid
 from collections.abc import Mapping
@@ -141,17 +142,30 @@ class SyncEvent:
             raise InvalidEventError("after", "must be null for op 'd'")
 
 
+@functools.cache
+def _quoted(name: str) -> str:
+    return json.dumps(name)
+
+
+def canonical_key(key: Row) -> str:
+    """The key as JSON with sorted names; a lone integer key (the usual) without the encoder."""
+    if len(key) == 1:
+        ((name, value),) = key.items()
+        if type(value) is int:  # not a bool, not a subclass with its own repr
+            return f"{{{_quoted(name)}: {value}}}"
+    return json.dumps(dict(key), sort_keys=True, default=str)
+
+
 def derive_event_id(
     origin: Platform, table: str, operation: Operation, key: Row, position: SourcePosition
 ) -> str:
     """A stable id from where the change sits in the log: redelivery yields the same id."""
-    canonical_key = json.dumps(dict(key), sort_keys=True, default=str)
     name = "|".join(
         (
             origin.value,
             table,
             operation.value,
-            canonical_key,
+            canonical_key(key),
             position.log_position,
             position.tx_id or "",
         )

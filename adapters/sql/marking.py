@@ -22,8 +22,11 @@ _CREATE_ORIGIN = text(
 )
 
 
-def _origin_is_set_up(conn: Connection) -> bool:
-    return bool(conn.execute(text("SELECT pg_replication_origin_session_is_setup()")).scalar())
+_MARK = "SELECT set_config('tandem.origin', 'sync_service', true)"
+_MARK_AND_ASK = (
+    "SELECT pg_replication_origin_session_is_setup()"
+    " FROM set_config('tandem.origin', 'sync_service', true)"
+)
 
 
 class PostgresMarking:
@@ -39,8 +42,10 @@ class PostgresMarking:
         self.use_origin = use_origin
 
     def begin(self, conn: Connection) -> None:
-        conn.execute(text("SELECT set_config('tandem.origin', 'sync_service', true)"))
-        if not self.use_origin or _origin_is_set_up(conn):
+        if not self.use_origin:
+            conn.exec_driver_sql(_MARK)
+            return
+        if conn.exec_driver_sql(_MARK_AND_ASK).scalar():  # one round trip for both
             return
         for name in ORIGINS:
             try:
@@ -90,20 +95,19 @@ class MySQLMarking:
 
     def __init__(self, tables: SchemaTables) -> None:
         self.marker = tables.marker
+        self._write = (
+            f"INSERT INTO {tables.marker.name} (id, txn_token, written_at)"
+            " VALUES (1, %s, UTC_TIMESTAMP(6))"
+            " ON DUPLICATE KEY UPDATE txn_token = %s, written_at = UTC_TIMESTAMP(6)"
+        )
 
     def begin(self, conn: Connection) -> None:
-        conn.execute(text("SET @tandem_origin = 'sync_service'"))
-        statement = mysql.insert(self.marker).values(
-            id=1, txn_token=uuid.uuid4().hex, written_at=text("UTC_TIMESTAMP(6)")
-        )
-        conn.execute(
-            statement.on_duplicate_key_update(
-                txn_token=statement.inserted.txn_token, written_at=statement.inserted.written_at
-            )
-        )
+        conn.exec_driver_sql("SET @tandem_origin = 'sync_service'")
+        token = uuid.uuid4().hex
+        conn.exec_driver_sql(self._write, (token, token))
 
     def end(self, conn: Connection) -> None:
-        conn.execute(text("SET @tandem_origin = NULL"))
+        conn.exec_driver_sql("SET @tandem_origin = NULL")
         conn.commit()
 
     @staticmethod

@@ -13,6 +13,7 @@ from typing import Any
 import attrs
 from sqlalchemy import Connection, Table
 
+from adapters.sql.driver_sql import DriverSql
 from adapters.sql.tables import SchemaTables
 from domain.errors import PermanentError
 from domain.events import Platform
@@ -32,10 +33,17 @@ class _Write:
 class PendingRowWrites:
     """What a session changed and has not sent yet."""
 
-    def __init__(self, conn: Connection, tables: SchemaTables, platform: Platform) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        tables: SchemaTables,
+        platform: Platform,
+        sql: DriverSql | None = None,
+    ) -> None:
         self.conn = conn
         self.tables = tables
         self.platform = platform
+        self.sql = sql or DriverSql(conn.dialect, tables)
         self.writes: list[_Write] = []
 
     def __bool__(self) -> bool:
@@ -81,8 +89,9 @@ class PendingRowWrites:
         for columns, rows in by_columns.items():
             for start in range(0, len(rows), _CHUNK):
                 chunk = rows[start : start + _CHUNK]
-                sql, params = self._update_statement(table, key, columns, chunk)
-                matched = self.conn.exec_driver_sql(sql, params).rowcount
+                with self.sql.forgetting_types(table):
+                    sql, params = self._update_statement(table, key, columns, chunk)
+                    matched = self.conn.exec_driver_sql(sql, params).rowcount
                 if matched != len(chunk):  # MySQL counts matched rows (CLIENT_FOUND_ROWS)
                     raise PermanentError(
                         f"{table.name}: {len(chunk) - matched} of {len(chunk)} rows to update"
@@ -100,6 +109,17 @@ class PendingRowWrites:
         quote = dialect.identifier_preparer
         name, k = quote.format_table(table), quote.quote(key)
         names = [quote.quote(c) for c in columns]
+        types = self.sql.array_types(self.conn, table, columns)
+        if types is not None:  # arrays: a short statement psycopg parses once, prepares
+            aliases = [f"v{i}" for i in range(len(columns))]
+            casts = ", ".join(f"%s::{t}[]" for t in types)
+            assignments = ", ".join(f"{n} = u.{a}" for n, a in zip(names, aliases, strict=True))
+            sql = (
+                f"UPDATE {name} AS t SET {assignments} FROM unnest(%s::bigint[], {casts})"
+                f" AS u(k, {', '.join(aliases)}) WHERE t.{k} = u.k"
+            )
+            ids = [row_id for row_id, _ in rows]
+            return sql, (ids, *self.sql.arrays(table, columns, [v for _, v in rows]))
         processors = [table.c[c].type._cached_bind_processor(dialect) for c in columns]
         params: list[Any] = []
         for row_id, values in rows:

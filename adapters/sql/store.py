@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import unicodedata
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -12,8 +11,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, func, select, tuple_
 
 from adapters.sql import waiting
+from adapters.sql.driver_sql import DriverSql
 from adapters.sql.errors import translated
-from adapters.sql.link_rows import link_of, row_of
 from adapters.sql.marking import MySQLMarking, PostgresMarking
 from adapters.sql.row_writes import PendingRowWrites
 from adapters.sql.tables import SchemaTables
@@ -40,6 +39,7 @@ class SqlTargetStore:
         self.platform = platform
         self.mapping = mapping
         self.tables = SchemaTables(mapping, platform)
+        self.sql = DriverSql(engine.dialect, self.tables)
         self._marking: Marking | None = None
 
     @property
@@ -57,7 +57,7 @@ class SqlTargetStore:
             try:
                 with conn.begin():
                     marking.begin(conn)
-                    session = SqlSession(conn, self.tables, marking, self.platform)
+                    session = SqlSession(conn, self.tables, marking, self.platform, self.sql)
                     yield session
                     session.flush()
             finally:
@@ -70,11 +70,11 @@ class SqlTargetStore:
         if not ids:
             return {}
         with translated(f"{self.platform.value} entity_mappings"), self.engine.connect() as conn:
-            return read_links(conn, self.tables, entity_type, platform, ids)
+            return self.sql.links(conn, entity_type, platform, ids)
 
     def all_links(self, entity_type: str) -> list[EntityLink]:
         with translated(f"{self.platform.value} entity_mappings"), self.engine.connect() as conn:
-            return list(read_links(conn, self.tables, entity_type, Platform.LEGACY, None).values())
+            return list(self.sql.links(conn, entity_type, Platform.LEGACY, None).values())
 
     def parked_count(self) -> int:
         with translated(f"{self.platform.value} waiting children"), self.engine.connect() as conn:
@@ -118,27 +118,6 @@ class SqlTargetStore:
             return int(conn.execute(links.delete().where(condition)).rowcount)
 
 
-def read_links(
-    conn: Connection,
-    tables: SchemaTables,
-    entity_type: str,
-    platform: Platform,
-    ids: Collection[int] | None,
-    lock: bool = False,
-) -> dict[int, EntityLink]:
-    """The links of these ids on `platform` (of every row of the entity when `ids` is None)."""
-    links = tables.links
-    id_column = links.c.legacy_id if platform is Platform.LEGACY else links.c.revamp_id
-    condition = links.c.entity_type == entity_type
-    if ids is not None:
-        condition = and_(condition, id_column.in_(list(ids)))
-    query = select(links).where(condition)
-    if lock:
-        query = query.with_for_update()
-    links_found = (link_of(row) for row in conn.execute(query).mappings())
-    return {link.id_on(platform): link for link in links_found}
-
-
 LinkKey = tuple[str, Platform, int]
 
 
@@ -151,39 +130,38 @@ class SqlSession:
     savepoint, the commit)."""
 
     def __init__(
-        self, conn: Connection, tables: SchemaTables, marking: Marking, platform: Platform
+        self,
+        conn: Connection,
+        tables: SchemaTables,
+        marking: Marking,
+        platform: Platform,
+        sql: DriverSql | None = None,
     ) -> None:
         self.conn = conn
         self.tables = tables
         self.marking = marking
         self.platform = platform
-        self.pending_processed: list[dict[str, Any]] = []
+        self.sql = sql or DriverSql(conn.dialect, tables)
+        self.pending_processed: list[tuple[str, str, str]] = []  # event id, entity type, origin
         self.pending_links: dict[tuple[str, int], EntityLink] = {}
         self.known_links: dict[LinkKey, EntityLink | None] = {}
-        self.undo: list[Callable[[], None]] = []
+        self.undo: list[Callable[[], object]] = []
         self.savepoints = 0  # open savepoints: only their rollback needs the undo log
         # rows read in this transaction: locked FOR UPDATE, so only our own writes change them
         self.known_rows: dict[tuple[str, int], StoredRow | None] = {}
         self.known_keys: dict[tuple[str, tuple[str, ...], tuple[Any, ...]], int | None] = {}
-        self.row_writes = PendingRowWrites(conn, tables, platform)
+        self.row_writes = PendingRowWrites(conn, tables, platform, self.sql)
 
     def processed(self, event_ids: Collection[str]) -> set[str]:
         if not event_ids:
             return set()
-        column = self.tables.processed.c.event_id
-        rows = self.conn.execute(select(column).where(column.in_(list(event_ids))))
-        marked = {p["event_id"] for p in self.pending_processed}
-        return {r[0].strip() for r in rows} | (marked & set(event_ids))
+        found = self.sql.processed(self.conn, list(event_ids))
+        if self.pending_processed:
+            found |= {p[0] for p in self.pending_processed} & set(event_ids)
+        return found
 
     def mark_processed(self, event: SyncEvent) -> None:
-        self.pending_processed.append(
-            {
-                "event_id": event.event_id,
-                "entity_type": event.entity_type,
-                "origin": event.origin.value,
-                "processed_at": _utcnow(),
-            }
-        )
+        self.pending_processed.append((event.event_id, event.entity_type, event.origin.value))
         if self.savepoints:
             self.undo.append(self.pending_processed.pop)
 
@@ -192,24 +170,24 @@ class SqlSession:
     ) -> dict[int, EntityLink]:
         unknown = [i for i in ids if (entity_type, platform, i) not in self.known_links]
         if unknown:
-            found = read_links(self.conn, self.tables, entity_type, platform, unknown, lock=True)
+            found = self.sql.links(self.conn, entity_type, platform, unknown, lock=True)
             for row_id in unknown:
                 self._remember((entity_type, platform, row_id), found.get(row_id))
         return {
-            i: copy.copy(link)
+            i: _copied(link)
             for i in ids
             if (link := self.known_links[(entity_type, platform, i)]) is not None
         }
 
     def all_links(self, entity_type: str) -> list[EntityLink]:
-        found = read_links(self.conn, self.tables, entity_type, Platform.LEGACY, None, lock=True)
+        found = self.sql.links(self.conn, entity_type, Platform.LEGACY, None, lock=True)
         for link in found.values():
             for platform in Platform:
                 self._remember((entity_type, platform, link.id_on(platform)), link)
-        return [copy.copy(link) for link in found.values()]
+        return [_copied(link) for link in found.values()]
 
     def save_link(self, link: EntityLink) -> None:
-        saved = copy.copy(link)
+        saved = _copied(link)
         self._set_undoably(self.pending_links, (link.entity_type, link.legacy_id), saved)
         replaced = self.known_links.get((link.entity_type, Platform.LEGACY, link.legacy_id))
         if replaced is not None and replaced.revamp_id != link.revamp_id:
@@ -242,14 +220,10 @@ class SqlSession:
         unknown = [i for i in ids if (kind, i) not in self.known_rows]
         if unknown:
             self.write_pending()
-            table = self.tables.of(entity)
-            key = table.c[entity.key.on(self.platform)]
+            key = entity.key.on(self.platform)
             version = entity.version_column(self.platform)
-            query = select(table).where(key.in_(unknown)).with_for_update()
-            found = {
-                int(r[key.name]): StoredRow.of(dict(r), version, entity.source_column)
-                for r in self.conn.execute(query).mappings()
-            }
+            rows = self.sql.select_rows(self.conn, self.tables.of(entity), key, unknown)
+            found = {int(r[key]): StoredRow.of(r, version, entity.source_column) for r in rows}
             for row_id in unknown:
                 self.known_rows[(kind, row_id)] = found.get(row_id)
         return {i: row for i in ids if (row := self.known_rows[(kind, i)]) is not None}
@@ -302,14 +276,8 @@ class SqlSession:
         dialect = self.conn.dialect
         if len(rows) < 2 or not dialect.insert_returning:
             return [self.insert(entity, values) for values in rows]
-        table = self.tables.of(entity)
-        key = table.c[entity.key.on(self.platform)]
-        if dialect.insert_executemany_returning_sort_by_parameter_order:
-            statement = table.insert().returning(key, sort_by_parameter_order=True)
-            new_ids = [int(r[0]) for r in self.conn.execute(statement, list(rows))]
-        else:  # a single statement: its rows come back in VALUES order
-            statement = table.insert().values(list(rows)).returning(key)
-            new_ids = [int(r[0]) for r in self.conn.execute(statement)]
+        key = entity.key.on(self.platform)
+        new_ids = self.sql.insert_returning(self.conn, self.tables.of(entity), key, rows)
         if len(new_ids) != len(rows) or len(set(new_ids)) != len(rows):
             raise ConstraintViolationError(f"{entity.entity_type}: multi-row insert lost rows")
         for row_id, values in zip(new_ids, rows, strict=True):
@@ -427,19 +395,23 @@ class SqlSession:
     def flush(self) -> None:
         """Write the links and processed events of the transaction, one statement each."""
         self.write_pending()
+        now = _utcnow()
         if self.pending_links:
-            now = _utcnow()
-            values = [row_of(link, now) for link in self.pending_links.values()]
-            keys = ["entity_type", "legacy_id"]
-            updated = [c for c in values[0] if c not in keys]
-            statement = self.marking.upsert_many(self.tables.links, keys, updated)
-            self.conn.execute(statement, values)
+            self.sql.save_links(self.conn, list(self.pending_links.values()), now)
         if self.pending_processed:
-            self.conn.execute(self.tables.processed.insert(), self.pending_processed)
+            self.sql.mark_processed(self.conn, [(*p, now) for p in self.pending_processed])
         self.pending_links, self.pending_processed, self.undo = {}, [], []
 
 
 _UNKNOWN = object()
+
+
+def _copied(link: EntityLink) -> EntityLink:
+    """A copy the caller may change (copy.copy of a slotted class is several times slower)."""
+    return EntityLink(
+        link.entity_type, link.legacy_id, link.revamp_id, link.applied_version,
+        link.rejected_version, link.deleted,
+    )  # fmt: skip
 
 
 def _loosely_in(found: Mapping[tuple[Any, ...], int], wanted: tuple[Any, ...]) -> bool:

@@ -1,0 +1,288 @@
+"""The statements a sync transaction sends for every batch, as the driver's own SQL.
+
+Built once per table, column set and row count and sent with positional parameters: no
+SQLAlchemy compilation per batch, and the values go through the columns' bind processors (and
+the rows read through their result processors) as they would in a Core statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Connection, Table
+from sqlalchemy.engine import Dialect
+
+from adapters.sql.tables import SchemaTables
+from domain.events import Platform
+from domain.model import EntityLink
+
+CHUNK = 1000  # values in one IN list, rows in one multi-row statement
+_LINK_COLUMNS = ("entity_type", "legacy_id", "revamp_id", "applied_version", "rejected_version")
+_LINK_WRITTEN = (*_LINK_COLUMNS, "deleted", "updated_at")
+
+
+@cache
+def marks(count: int, width: int = 1) -> str:
+    """`%s, %s, ..` for `count` values, or `(%s, %s), (..)` for `count` rows of `width`."""
+    if width == 1:
+        return ", ".join(["%s"] * count)
+    row = "(" + ", ".join(["%s"] * width) + ")"
+    return ", ".join([row] * count)
+
+
+def chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]
+
+
+class DriverSql:
+    """The bookkeeping and row statements of one database, for a connection of its dialect."""
+
+    def __init__(self, dialect: Dialect, tables: SchemaTables) -> None:
+        self.dialect = dialect
+        self.tables = tables
+        self.postgres = dialect.name == "postgresql"
+        quote = dialect.identifier_preparer
+        self.quote = quote
+        links = quote.format_table(tables.links)
+        columns = ", ".join((*_LINK_COLUMNS, "deleted"))
+        self._links = f"SELECT {columns} FROM {links} WHERE entity_type = %s"
+        processed = quote.format_table(tables.processed)
+        self._processed = f"SELECT event_id FROM {processed} WHERE event_id IN "
+        marked = "event_id, entity_type, origin, processed_at"
+        self._mark = f"INSERT INTO {processed} ({marked}) VALUES "
+        self._link_insert = f"INSERT INTO {links} ({', '.join(_LINK_WRITTEN)}) VALUES "
+        updated = _LINK_WRITTEN[2:]
+        if self.postgres:
+            sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in updated)
+            self._link_upsert = f" ON CONFLICT (entity_type, legacy_id) DO UPDATE SET {sets}"
+        elif getattr(dialect, "_requires_alias_for_on_duplicate_key", False):  # MySQL 8.0.20+
+            sets = ", ".join(f"{c} = new.{c}" for c in updated)
+            self._link_upsert = f" AS new ON DUPLICATE KEY UPDATE {sets}"
+        else:
+            sets = ", ".join(f"{c} = VALUES({c})" for c in updated)
+            self._link_upsert = f" ON DUPLICATE KEY UPDATE {sets}"
+        self._bool = tables.links.c.deleted.type._cached_bind_processor(dialect)
+        self._types: dict[str, dict[str, str]] = {}  # PostgreSQL: table -> column -> type
+        if self.postgres:  # arrays: a short, constant statement psycopg parses once, prepares
+            self._processed_any = (
+                f"SELECT event_id FROM {processed} WHERE event_id = ANY(%s::bpchar[])"
+            )
+            self._mark_any = (
+                f"INSERT INTO {processed} ({marked}) SELECT e, t, o, %s"
+                " FROM unnest(%s::text[], %s::text[], %s::text[]) AS u(e, t, o)"
+            )
+            self._links_any = {
+                "legacy_id": f"{self._links} AND legacy_id = ANY(%s::bigint[])",
+                "revamp_id": f"{self._links} AND revamp_id = ANY(%s::bigint[])",
+            }
+            self._save_links_any = (
+                f"INSERT INTO {links} ({', '.join(_LINK_WRITTEN)})"
+                " SELECT t, l, r, a, j, d, %s FROM unnest(%s::text[], %s::bigint[],"
+                " %s::bigint[], %s::bigint[], %s::bigint[], %s::boolean[]) AS u(t, l, r, a, j, d)"
+                + self._link_upsert
+            )
+
+    def processed(self, conn: Connection, event_ids: Sequence[str]) -> set[str]:
+        if self.postgres:
+            rows = conn.exec_driver_sql(self._processed_any, (list(event_ids),))
+            return {r[0].strip() for r in rows}
+        found: set[str] = set()
+        for chunk in chunks(event_ids):
+            sql = f"{self._processed}({marks(len(chunk))})"
+            found.update(r[0].strip() for r in conn.exec_driver_sql(sql, tuple(chunk)))
+        return found
+
+    def mark_processed(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Rows of (event_id, entity_type, origin, processed_at), multi-row."""
+        if self.postgres and rows:
+            columns = list(zip(*(row[:3] for row in rows), strict=True))
+            params = (rows[0][3], *(list(c) for c in columns))
+            conn.exec_driver_sql(self._mark_any, params)
+            return
+        for chunk in chunks(rows):
+            sql = self._mark + marks(len(chunk), 4)
+            conn.exec_driver_sql(sql, tuple(v for row in chunk for v in row))
+
+    def links(
+        self,
+        conn: Connection,
+        entity_type: str,
+        platform: Platform,
+        ids: Collection[int] | None,
+        lock: bool = False,
+    ) -> dict[int, EntityLink]:
+        """The links of these ids on `platform` (of every row of the entity when `ids` is None)."""
+        column = "legacy_id" if platform is Platform.LEGACY else "revamp_id"
+        lock_clause = " FOR UPDATE" if lock else ""
+        statements: list[tuple[str, tuple[Any, ...]]]
+        if ids is None:
+            statements = [(self._links + lock_clause, (entity_type,))]
+        elif self.postgres:
+            statements = [(self._links_any[column] + lock_clause, (entity_type, list(ids)))]
+        else:
+            statements = [
+                (f"{self._links} AND {column} IN ({marks(len(chunk))}){lock_clause}",
+                 (entity_type, *chunk))
+                for chunk in chunks(list(ids))
+            ]  # fmt: skip
+        found: dict[int, EntityLink] = {}
+        for sql, params in statements:
+            for kind, legacy, revamp, applied, rejected, deleted in conn.exec_driver_sql(
+                sql, params
+            ):
+                link = EntityLink(
+                    kind, int(legacy), int(revamp), int(applied), int(rejected), bool(deleted)
+                )
+                found[link.id_on(platform)] = link
+        return found
+
+    def save_links(self, conn: Connection, links: Sequence[EntityLink], now: Any) -> None:
+        """Insert or update the links by (entity_type, legacy_id), multi-row."""
+        process = self._bool
+        if self.postgres and links:
+            params = (
+                now,
+                [k.entity_type for k in links],
+                [k.legacy_id for k in links],
+                [k.revamp_id for k in links],
+                [k.applied_version for k in links],
+                [k.rejected_version for k in links],
+                [bool(k.deleted) for k in links],
+            )
+            conn.exec_driver_sql(self._save_links_any, params)
+            return
+        for chunk in chunks(links):
+            params: list[Any] = []
+            for link in chunk:
+                deleted = link.deleted if process is None else process(link.deleted)
+                params += (
+                    link.entity_type, link.legacy_id, link.revamp_id, link.applied_version,
+                    link.rejected_version, deleted, now,
+                )  # fmt: skip
+            sql = self._link_insert + marks(len(chunk), len(_LINK_WRITTEN)) + self._link_upsert
+            conn.exec_driver_sql(sql, tuple(params))
+
+    def select_rows(
+        self, conn: Connection, table: Table, key: str, ids: Sequence[int]
+    ) -> Iterator[dict[str, Any]]:
+        """The rows of these ids, locked FOR UPDATE, as SQLAlchemy would read them."""
+        name = self.quote.format_table(table)
+        columns = list(table.c)
+        names = ", ".join(self.quote.quote(c.name) for c in columns)
+        head = f"SELECT {names} FROM {name} WHERE {self.quote.quote(key)}"
+        if self.postgres:
+            statements = [(f"{head} = ANY(%s::bigint[]) FOR UPDATE", (list(ids),))]
+        else:
+            statements = [
+                (f"{head} IN ({marks(len(chunk))}) FOR UPDATE", tuple(chunk))
+                for chunk in chunks(ids)
+            ]
+        for sql, params in statements:
+            result = conn.exec_driver_sql(sql, params)
+            description = result.cursor.description if result.cursor is not None else None
+            processors = [
+                c.type._cached_result_processor(self.dialect, d[1])
+                for c, d in zip(columns, description or (), strict=False)
+            ]
+            keys = [c.name for c in columns]
+            for raw in result:
+                yield {
+                    k: v if p is None or v is None else p(v)
+                    for k, v, p in zip(keys, raw, processors, strict=True)
+                }
+
+    def insert_returning(
+        self, conn: Connection, table: Table, key: str, rows: Sequence[Mapping[str, Any]]
+    ) -> list[int]:
+        """One multi-row INSERT .. RETURNING per chunk; the new ids in the order of `rows`.
+
+        Ids are handed out in VALUES order, ascending (a sequence, an auto-increment), as
+        SQLAlchemy's own multi-row insert assumes; the RETURNING rows are sorted by them."""
+        new_ids: list[int] = []
+        start = 0
+        for end in range(1, len(rows) + 1):  # runs of rows with the same columns
+            if end == len(rows) or rows[end].keys() != rows[start].keys():
+                new_ids += self._insert_run(conn, table, key, rows[start:end])
+                start = end
+        return new_ids
+
+    def _insert_run(
+        self, conn: Connection, table: Table, key: str, rows: Sequence[Mapping[str, Any]]
+    ) -> list[int]:
+        columns = list(rows[0])
+        quote = self.quote
+        types = self.array_types(conn, table, columns)
+        if types is not None:
+            aliases = ", ".join(f"v{i}" for i in range(len(columns)))
+            sql = (
+                f"INSERT INTO {quote.format_table(table)}"
+                f" ({', '.join(quote.quote(c) for c in columns)}) SELECT {aliases}"
+                f" FROM unnest({', '.join(f'%s::{t}[]' for t in types)}) WITH ORDINALITY"
+                f" AS u({aliases}, n) ORDER BY n RETURNING {quote.quote(key)}"
+            )
+            arrays = self.arrays(table, columns, rows)
+            with self.forgetting_types(table):
+                return sorted(int(r[0]) for r in conn.exec_driver_sql(sql, tuple(arrays)))
+        processors = [table.c[c].type._cached_bind_processor(self.dialect) for c in columns]
+        head = (
+            f"INSERT INTO {quote.format_table(table)} "
+            f"({', '.join(quote.quote(c) for c in columns)}) VALUES "
+        )
+        new_ids: list[int] = []
+        for chunk in chunks(rows):
+            params: list[Any] = []
+            for row in chunk:
+                for column, process in zip(columns, processors, strict=True):
+                    value = row[column]
+                    params.append(value if process is None or value is None else process(value))
+            sql = head + marks(len(chunk), len(columns)) + f" RETURNING {quote.quote(key)}"
+            new_ids += sorted(int(r[0]) for r in conn.exec_driver_sql(sql, tuple(params)))
+        return new_ids
+
+    def array_types(
+        self, conn: Connection, table: Table, columns: Sequence[str]
+    ) -> list[str] | None:
+        """PostgreSQL: the array types of these columns as the catalog names them (without a
+        length, which the column itself enforces), read once per table; None elsewhere, or
+        when a column is not in the table (the plain statement then says so)."""
+        if not self.postgres:
+            return None
+        name = self.quote.format_table(table)
+        if name not in self._types:
+            rows = conn.exec_driver_sql(
+                "SELECT attname, format_type(atttypid, NULL) FROM pg_attribute"
+                " WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+                (name,),
+            )
+            self._types[name] = {str(c): str(t) for c, t in rows}
+        types = self._types[name]
+        if any(c not in types for c in columns):
+            del self._types[name]
+            return None
+        return [types[c] for c in columns]
+
+    @contextmanager
+    def forgetting_types(self, table: Table) -> Iterator[None]:
+        """A statement typed by the catalog failed: read the types again next time (the table
+        may have been altered)."""
+        try:
+            yield
+        except Exception:
+            self._types.pop(self.quote.format_table(table), None)
+            raise
+
+    def arrays(
+        self, table: Table, columns: Sequence[str], rows: Iterable[Mapping[str, Any]]
+    ) -> list[list[Any]]:
+        """One list of values per column, through the columns' bind processors."""
+        arrays: list[list[Any]] = [[] for _ in columns]
+        processors = [table.c[c].type._cached_bind_processor(self.dialect) for c in columns]
+        for row in rows:
+            for values, column, process in zip(arrays, columns, processors, strict=True):
+                value = row[column]
+                values.append(value if process is None or value is None else process(value))
+        return arrays
