@@ -258,7 +258,7 @@ class DriverSql:
                 " WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
                 (name,),
             )
-            self._types[name] = {str(c): str(t) for c, t in rows}
+            self._types[name] = {str(c): _without_length(str(t)) for c, t in rows}
         types = self._types[name]
         if any(c not in types for c in columns):
             del self._types[name]
@@ -286,3 +286,14 @@ class DriverSql:
                 value = row[column]
                 values.append(value if process is None or value is None else process(value))
         return arrays
+
+
+# Bare, these names mean a length of 1 (`character` is char(1), `bit` is bit(1)): a cast to
+# them would cut every value to one character. Their unbounded forms keep the value whole.
+_BOUNDED_WHEN_BARE = {"character": "bpchar", "bit": "varbit"}
+
+
+def _without_length(type_name: str) -> str:
+    """The catalog's type name, cast-safe without a length."""
+    base, brackets, rest = type_name.partition("[")
+    return _BOUNDED_WHEN_BARE.get(base, base) + brackets + rest
