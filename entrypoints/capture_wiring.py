@@ -1,8 +1,9 @@
-"""Building the built-in capture runners from the settings."""
+"""Building the capture runners (built-in or Debezium) from the settings."""
 
 from __future__ import annotations
 
 import contextlib
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -13,9 +14,11 @@ def capture_runners(
     container: Container,
     which: tuple[str, ...] = ("legacy", "revamp"),
     on_topics_lost: Callable[[list[str]], None] | None = None,
+    kind: str | None = None,
 ) -> dict[str, Any]:
-    """One runner per database; each owns a Kafka publisher, which dead-letters a change
-    too large for the broker instead of retrying it for ever."""
+    """One runner per database, of the capture `kind` (default SYNC_CAPTURE); each owns a
+    Kafka publisher, which dead-letters a change too large for the broker instead of retrying
+    it for ever."""
     from adapters.capture.oversize import OversizeDeadLettering
     from adapters.capture.runner import MySQLCaptureRunner, PostgresCaptureRunner
     from adapters.kafka.dead_letters import KafkaDeadLetterQueue
@@ -36,6 +39,8 @@ def capture_runners(
         )
         return OversizeDeadLettering(kafka_publisher, dead_letters)
 
+    if (kind or settings.capture) == "debezium":
+        return debezium_runners(container, which, publisher)
     runners: dict[str, Any] = {}
     if "legacy" in which:
         runners["capture-legacy"] = PostgresCaptureRunner(
@@ -54,13 +59,60 @@ def capture_runners(
     return runners
 
 
+def debezium_runners(
+    container: Container, which: tuple[str, ...], publisher: Callable[[], Any]
+) -> dict[str, Any]:
+    """Debezium's PostgreSQL and MySQL connectors in the embedded engine, on the mapped
+    tables, their offsets and schema history in the state directory."""
+    from adapters.capture.debezium_engine.connector import mysql_connector, postgres_connector
+    from adapters.capture.debezium_engine.heartbeat import Heartbeat
+    from adapters.capture.debezium_engine.runner import DebeziumCaptureRunner
+    from adapters.capture.debezium_engine.slot import create_slot
+
+    settings, mapping = container.core.settings(), container.core.mapping()
+    state = settings.state_dir.absolute()
+    runners: dict[str, Any] = {}
+    if "legacy" in which:
+        tables = [(e.schemas.legacy, e.tables.legacy) for e in mapping.entities]
+        connector = postgres_connector(
+            settings.legacy_dsn, prefix=settings.legacy_prefix, tables=tables,
+            slot=settings.debezium_slot, publication=PUBLICATION, state_dir=state,
+        )  # fmt: skip
+        runners["capture-legacy"] = DebeziumCaptureRunner(
+            connector,
+            publisher(),
+            Heartbeat(settings.legacy_dsn, connector.heartbeat_schema, PUBLICATION),
+            name=settings.legacy_prefix,
+            prepare_source=lambda: create_slot(
+                settings.legacy_dsn, settings.debezium_slot, PUBLICATION
+            ),
+        )
+    if "revamp" in which:
+        tables = [(e.schemas.revamp, e.tables.revamp) for e in mapping.entities]
+        history = (state / "debezium-revamp").resolve()
+        connector = mysql_connector(
+            settings.revamp_dsn, prefix=settings.revamp_prefix, tables=tables,
+            server_id=200_000 + zlib.crc32(str(history).encode()) % 2**30, state_dir=state,
+        )  # fmt: skip
+        runners["capture-revamp"] = DebeziumCaptureRunner(
+            connector,
+            publisher(),
+            Heartbeat(settings.revamp_dsn, connector.heartbeat_schema),
+            name=settings.revamp_prefix,
+        )
+    return runners
+
+
+PUBLICATION = "tandem_legacy"
+
+
 def refuse_foreign_checkpoints(runners: dict[str, Any]) -> None:
     """A checkpoint taken from another server stops the command at start, in one line; a
     server that cannot be reached now is waited for by the capture itself."""
     from domain.errors import TransientError
 
     for runner in runners.values():
-        check = getattr(runner.capture, "check_checkpoint", None)
+        check = getattr(getattr(runner, "capture", None), "check_checkpoint", None)
         if check is not None:
             with contextlib.suppress(TransientError):
                 check()

@@ -33,8 +33,11 @@ DEFAULTS = {
     "SYNC_MAX_WAITING_IN_MEMORY": "10000",
     "SYNC_STATE_DIR": ".tandem/state",
     "SYNC_LEGACY_SLOT": "tandem_legacy",
+    "SYNC_CAPTURE": "builtin",
+    "SYNC_DEBEZIUM_SLOT": "tandem_debezium",
     "SYNC_STALL_SECONDS": "30",
 }
+CAPTURES = ("builtin", "debezium")
 _LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
 
 
@@ -91,6 +94,8 @@ class Settings:
     stall_s: float = 30.0
     http_host: str = "127.0.0.1"
     truncate: str = "dead-letter"
+    capture: str = "builtin"
+    debezium_slot: str = "tandem_debezium"
     kafka_options: dict[str, str] = attrs.field(factory=dict, repr=False)
 
     @classmethod
@@ -117,6 +122,8 @@ class Settings:
             stall_s=float(_integer(raw, "SYNC_STALL_SECONDS", 1, 86_400)),
             http_host=_address(raw, "SYNC_HTTP_HOST"),
             truncate=_one_of(raw, "SYNC_TRUNCATE", ("dead-letter", "propagate")),
+            capture=_one_of(raw, "SYNC_CAPTURE", CAPTURES),
+            debezium_slot=_slot(raw, "SYNC_DEBEZIUM_SLOT"),
             kafka_options={
                 k: v
                 for k, v in raw.items()
