@@ -64,28 +64,32 @@ def debezium_runners(
 ) -> dict[str, Any]:
     """Debezium's PostgreSQL and MySQL connectors in the embedded engine, on the mapped
     tables, their offsets and schema history in the state directory."""
-    from adapters.capture.debezium_engine.connector import mysql_connector, postgres_connector
+    from adapters.capture.debezium_engine.connector import (
+        HEARTBEAT_TABLE,
+        mysql_connector,
+        postgres_connector,
+    )
     from adapters.capture.debezium_engine.heartbeat import Heartbeat
     from adapters.capture.debezium_engine.runner import DebeziumCaptureRunner
-    from adapters.capture.debezium_engine.slot import create_slot
+    from adapters.capture.debezium_engine.slot import prepare_postgres
 
     settings, mapping = container.core.settings(), container.core.mapping()
     state = settings.state_dir.absolute()
     runners: dict[str, Any] = {}
     if "legacy" in which:
         tables = [(e.schemas.legacy, e.tables.legacy) for e in mapping.entities]
+        slot = settings.debezium_slot  # and its publication: mapped tables and the heartbeat
         connector = postgres_connector(
             settings.legacy_dsn, prefix=settings.legacy_prefix, tables=tables,
-            slot=settings.debezium_slot, publication=PUBLICATION, state_dir=state,
+            slot=slot, publication=slot, state_dir=state,
         )  # fmt: skip
+        published = [*tables, (connector.heartbeat_schema, HEARTBEAT_TABLE)]
         runners["capture-legacy"] = DebeziumCaptureRunner(
             connector,
             publisher(),
-            Heartbeat(settings.legacy_dsn, connector.heartbeat_schema, PUBLICATION),
+            Heartbeat(settings.legacy_dsn, connector.heartbeat_schema),
             name=settings.legacy_prefix,
-            prepare_source=lambda: create_slot(
-                settings.legacy_dsn, settings.debezium_slot, PUBLICATION
-            ),
+            prepare_source=lambda: prepare_postgres(settings.legacy_dsn, slot, slot, published),
         )
     if "revamp" in which:
         tables = [(e.schemas.revamp, e.tables.revamp) for e in mapping.entities]
@@ -101,9 +105,6 @@ def debezium_runners(
             name=settings.revamp_prefix,
         )
     return runners
-
-
-PUBLICATION = "tandem_legacy"
 
 
 def refuse_foreign_checkpoints(runners: dict[str, Any]) -> None:

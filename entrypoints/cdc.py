@@ -1,4 +1,5 @@
-"""`python -m entrypoints.cdc`: built-in change capture publishing Debezium-format events."""
+"""`python -m entrypoints.cdc`: change capture publishing Debezium-format events, built-in or
+the real Debezium engine (SYNC_CAPTURE)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ def main(
     database: Annotated[str, typer.Option(help="legacy, revamp or both")] = "both",
     seconds: Annotated[float | None, typer.Option(help="stop after N seconds", min=0)] = None,
     once: Annotated[bool, typer.Option("--once", help="publish what is there, exit")] = False,
+    capture: Annotated[
+        str | None, typer.Option("--capture", help="builtin or debezium (default: SYNC_CAPTURE)")
+    ] = None,
     env_file: EnvFile = None,
 ) -> None:
     """Capture committed changes and publish them to Kafka; SIGTERM stops cleanly."""
@@ -30,7 +34,7 @@ def main(
     if database not in ("legacy", "revamp", "both"):
         typer.echo(f"--database: {database!r} is not one of legacy, revamp, both", err=True)
         raise typer.Exit(2)
-    settings = load_settings(env_file)
+    settings = load_settings(env_file, SYNC_CAPTURE=capture)
     configure_logging(settings.log_format, settings.log_level)
     stop = threading.Event()
     install_stop_handlers(stop)

@@ -17,7 +17,13 @@ def register_run(app: typer.Typer) -> None:
         traffic: Annotated[bool, typer.Option("--traffic", help="generate app writes")] = False,
         live: Annotated[bool, typer.Option("--live", help="show a live view")] = False,
         seconds: Annotated[float | None, typer.Option(help="stop after N seconds")] = None,
-        capture: Annotated[bool, typer.Option(help="run the built-in capture")] = True,
+        capture: Annotated[
+            str | None,
+            typer.Option("--capture", help="builtin or debezium (default: SYNC_CAPTURE)"),
+        ] = None,
+        no_capture: Annotated[
+            bool, typer.Option("--no-capture", help="consume only: capture runs elsewhere")
+        ] = False,
     ) -> None:
         """The main job: capture and sync both ways until SIGTERM/SIGINT."""
         from adapters.state_lock import StateLock
@@ -30,21 +36,22 @@ def register_run(app: typer.Typer) -> None:
         from entrypoints.logging_setup import configure_logging
         from entrypoints.runtime import ServiceRuntime, build_loop, first_mapping_problem
 
-        settings = load_settings(env_file)
+        settings = load_settings(env_file, SYNC_CAPTURE=capture)
+        capturing = not no_capture
         configure_logging(settings.log_format, "WARNING" if live else settings.log_level)
         stop = threading.Event()
         install_stop_handlers(stop)
         lock = StateLock(settings.state_dir, "tandem run")
         with reported_errors():
             state_dir(settings)
-            if capture:  # the capture positions have one owner; consumers may be many
+            if capturing:  # the capture positions have one owner; consumers may be many
                 lock.acquire()
         container = build_container(settings)
         container.init_resources()
         runtime = ServiceRuntime(settings, container, stop)
         try:
             with reported_errors():
-                problem = first_mapping_problem(container, capture=capture)
+                problem = first_mapping_problem(container, capture=capturing)
             if problem is not None:
                 typer.echo(f"mapping check: {problem}", err=True)
                 raise typer.Exit(2)
@@ -53,14 +60,16 @@ def register_run(app: typer.Typer) -> None:
                     container, lambda: all(loop.caught_up for loop in runtime.loops)
                 )
                 runners = (
-                    capture_runners(container, on_topics_lost=repair.topics_lost) if capture else {}
+                    capture_runners(container, on_topics_lost=repair.topics_lost)
+                    if capturing
+                    else {}
                 )
                 refuse_foreign_checkpoints(runners)
                 for name, runner in runners.items():
                     runtime.add_capture(name, runner)
                 for origin in Platform:
                     runtime.add_loop(build_loop(container, origin))
-                if capture:
+                if capturing:
                     runtime.add_part("repair-after-broker-loss", repair.run)
                 if traffic:
                     _add_traffic(runtime, container)

@@ -4,7 +4,6 @@ committed before it was published too (both logs deliver in commit order)."""
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import orjson
 from sqlalchemy import Engine, text
@@ -22,30 +21,24 @@ _SEED = {
     "postgresql": "INSERT INTO {table} VALUES (1, 0) ON CONFLICT (id) DO NOTHING",
     "mysql": "INSERT IGNORE INTO {table} VALUES (1, 0)",
 }
-_PUBLISHED = (
-    "SELECT 1 FROM pg_publication_tables WHERE pubname = :publication"
-    " AND schemaname = :schema AND tablename = :table"
-)
 
 
 class Heartbeat:
     """Writes increasing beats (nanoseconds, so that no two writers repeat one) to its row."""
 
-    def __init__(self, dsn: str, schema: str, publication: str | None = None) -> None:
+    def __init__(self, dsn: str, schema: str) -> None:
         self.engine: Engine = open_engine(dsn, pool_size=1)
         self.dialect = self.engine.dialect.name
-        self.schema, self.publication = schema, publication
+        self.schema = schema
         quote = '"' if self.dialect == "postgresql" else "`"
         self.table = f"{quote}{schema}{quote}.{HEARTBEAT_TABLE}"
         self._last = 0
 
     def ensure(self) -> str:
-        """The table, its row and (PostgreSQL) its place in the publication; describes it."""
+        """The table and its row, made if absent; describes it."""
         with translated(f"preparing {self.table}"), self.engine.begin() as conn:
             conn.execute(text(_CREATE[self.dialect].format(table=self.table)))
             conn.execute(text(_SEED[self.dialect].format(table=self.table)))
-            if self.publication is not None and not _published(conn, self):
-                conn.execute(text(f'ALTER PUBLICATION "{self.publication}" ADD TABLE {self.table}'))
         return f"heartbeat table {self.schema}.{HEARTBEAT_TABLE}"
 
     def beat(self) -> int:
@@ -59,12 +52,6 @@ class Heartbeat:
 
     def close(self) -> None:
         self.engine.dispose()
-
-
-def _published(conn: Any, heartbeat: Heartbeat) -> bool:
-    where = {"publication": heartbeat.publication, "schema": heartbeat.schema}
-    found = conn.execute(text(_PUBLISHED), where | {"table": HEARTBEAT_TABLE}).first()
-    return found is not None
 
 
 def beat_of(value: bytes | None) -> int | None:

@@ -22,6 +22,7 @@ log = logging.getLogger("tandem.capture.debezium")
 
 DEBEZIUM_HEARTBEATS = "__debezium-heartbeat."  # the engine's own liveness topic: not published
 REBEAT_S = 1.0  # a beat written before the connector streamed is never seen: write another
+STOP_WAIT_S = 2.5  # within the runtime's stop budget: SIGTERM ends the process within 10 s
 
 
 class DebeziumCaptureRunner:
@@ -59,8 +60,8 @@ class DebeziumCaptureRunner:
         self._closed = False
 
     def prepare(self) -> str:
-        """The capture's prerequisites (heartbeat table; the slot on PostgreSQL), as `tandem
-        migrate` makes them; describes them."""
+        """The capture's prerequisites (heartbeat table; on PostgreSQL the publication and the
+        slot), as `tandem migrate` makes them, and start does; describes them."""
         made = [self.heartbeat.ensure()]
         if self.prepare_source is not None:
             made.insert(0, self.prepare_source())
@@ -74,7 +75,7 @@ class DebeziumCaptureRunner:
             raise RuntimeError(f"{self.name} capture runner is closed")
         if self._thread is not None and self._thread.is_alive():
             return
-        self.heartbeat.ensure()
+        self.prepare()
         for key in ("offset.storage.file.filename", "schema.history.internal.file.filename"):
             if key in self.connector.properties:  # Debezium does not make the directory
                 Path(self.connector.properties[key]).parent.mkdir(parents=True, exist_ok=True)
@@ -199,13 +200,15 @@ class DebeziumCaptureRunner:
 
     # stopping
 
-    def _stop_engine(self) -> None:
+    def _stop_engine(self, wait_s: float = STOP_WAIT_S) -> None:
         self._stopping.set()
+        deadline = time.monotonic() + wait_s
         engine, self._engine = self._engine, None
-        if engine is not None:
-            engine.close()  # returns once the connector's task has stopped
+        if engine is not None and not engine.stop(wait_s):
+            log.warning("engine still starting, left to stop with the process",
+                        extra={"capture": self.name})  # fmt: skip
         if self._thread is not None:
-            self._thread.join(5.0)
+            self._thread.join(max(0.0, deadline - time.monotonic()))
 
     def close(self) -> None:
         """Stop the engine, release the publisher and connections (idempotent); the
