@@ -24,11 +24,13 @@ WORLDS = {
     "memory": (),
     "stack": (pytest.mark.integration,),  # real databases and broker, Debezium events fed
     "capture": (pytest.mark.e2e,),  # real databases and broker, built-in capture
+    "debezium": (pytest.mark.e2e,),  # real databases and broker, the real Debezium engine
 }
 
 
 def chosen_worlds() -> list[str]:
-    """TANDEM_WORLD=memory|stack|capture runs the scenarios on one world; unset, on all."""
+    """TANDEM_WORLD=memory|stack|capture|debezium runs the scenarios on one world; unset, on
+    all."""
     kind = os.environ.get(WORLD_VARIABLE)
     if kind is None:
         return list(WORLDS)
@@ -49,7 +51,8 @@ def make_world(policy: ConflictPolicy, kind: str = "memory", request: Any = None
     stack = request.getfixturevalue("running_stack")
     truncate_all(request.getfixturevalue("engines"))
     state_dir = request.getfixturevalue("tmp_path")
-    return StackWorld(policy, stack, state_dir, capture=kind == "capture")
+    capture = {"capture": "builtin", "debezium": "debezium"}.get(kind)
+    return StackWorld(policy, stack, state_dir, capture=capture)
 
 
 @pytest.fixture(params=[pytest.param(k, marks=WORLDS[k], id=k) for k in chosen_worlds()])

@@ -1,7 +1,8 @@
 """The Gherkin world on the real stack: PostgreSQL, MariaDB, the Kafka-protocol broker.
 
 `feed` mode publishes each application write as Debezium's JSON, as Debezium would (the test
-plays the connector); `capture` mode runs the built-in capture on the databases' logs.
+plays the connector); `capture` mode runs a capture on the databases' logs: the built-in one,
+or the real Debezium engine (its connectors in this process's JVM, started once a session).
 Time-based rules (retry backoff, parent deadlines) run on a fake clock; everything else is real.
 """
 
@@ -124,8 +125,13 @@ class StackWorld:
     """One scenario on the real stack, isolated by its own topic prefixes and empty tables."""
 
     def __init__(
-        self, policy: ConflictPolicy, stack: dict[str, str], state_dir: Path, capture: bool
+        self,
+        policy: ConflictPolicy,
+        stack: dict[str, str],
+        state_dir: Path,
+        capture: str | None,
     ) -> None:
+        """`capture`: builtin, debezium, or None (feed mode)."""
         tag = uuid.uuid4().hex[:8]
         self.prefixes = {Platform.LEGACY: f"t{tag}legacy", Platform.REVAMP: f"t{tag}revamp"}
         raw = (
@@ -140,6 +146,8 @@ class StackWorld:
                 "SYNC_STATE_DIR": str(state_dir / tag),
                 "SYNC_LOG_FORMAT": "console",
                 "SYNC_LEGACY_SLOT": f"t{tag}",
+                "SYNC_DEBEZIUM_SLOT": f"t{tag}",
+                "SYNC_CAPTURE": capture or "builtin",
                 "SYNC_MAPPING": os.environ.get(MAPPING_VARIABLE, ""),
             }
         )
@@ -177,6 +185,8 @@ class StackWorld:
             self.runners = {p: runners[f"capture-{p.value}"] for p in Platform}
             for runner in self.runners.values():  # start each capture at the end of its log
                 runner.prepare()
+                if capture == "debezium":  # streaming before the first application write
+                    runner.run_once()
         else:
             self.sides = {
                 p: FeedingApplication(e, p, self.mapping, self.prefixes[p], self.publisher)
@@ -268,7 +278,17 @@ class StackWorld:
         direction = f"{platform.value}-to-{platform.other.value}"
         stopped = self.stats.total(f"{direction}:echoes_skipped")
         runner = self.runners.get(platform)
-        return stopped + (runner.capture.skipped_transactions if runner else 0)
+        capture = getattr(runner, "capture", None)  # the built-in one drops whole transactions
+        return stopped + (capture.skipped_transactions if capture else 0)
+
+    def _drop_slot(self, runner: Any) -> None:
+        if self.settings.capture == "builtin":
+            runner.capture.drop_slot()
+            return
+        from adapters.capture.debezium_engine.slot import drop_postgres
+
+        slot = self.settings.debezium_slot
+        drop_postgres(self.settings.legacy_dsn, slot, slot)
 
     def differing_rows(self) -> int:
         rows = {p: SqlRowSnapshot(e, p, self.mapping) for p, e in self.engines.items()}
@@ -280,8 +300,8 @@ class StackWorld:
         for loop in self.loops.values():
             loop.close()
         for platform, runner in self.runners.items():
-            if platform is Platform.LEGACY:
-                runner.capture.drop_slot()  # else the server keeps WAL for it forever
             runner.close()
+            if platform is Platform.LEGACY:  # else the server keeps WAL for the slot forever
+                self._drop_slot(runner)
         self.publisher.close()
         self.container.shutdown_resources()
