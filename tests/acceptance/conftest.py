@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -51,8 +52,20 @@ def make_world(policy: ConflictPolicy, kind: str = "memory", request: Any = None
     stack = request.getfixturevalue("running_stack")
     truncate_all(request.getfixturevalue("engines"))
     state_dir = request.getfixturevalue("tmp_path")
-    capture = {"capture": "builtin", "debezium": "debezium"}.get(kind)
-    return StackWorld(policy, stack, state_dir, capture=capture)
+    if kind == "debezium":
+        shared = request.getfixturevalue("shared_debezium")
+        return StackWorld(policy, stack, state_dir, capture="debezium", shared=shared)
+    return StackWorld(policy, stack, state_dir, capture="builtin" if kind == "capture" else None)
+
+
+@pytest.fixture(scope="session")
+def shared_debezium(running_stack: dict[str, str], engines: Any, tmp_root: Path) -> Iterator[Any]:
+    """The [debezium] world's connectors, started once (see debezium_session)."""
+    from tests.acceptance.debezium_session import SharedDebezium
+
+    shared = SharedDebezium(running_stack, tmp_root / "debezium")
+    yield shared
+    shared.close()
 
 
 @pytest.fixture(params=[pytest.param(k, marks=WORLDS[k], id=k) for k in chosen_worlds()])
