@@ -82,7 +82,7 @@ class DebeziumCaptureRunner:
         self._ended.clear()
         self._stopping.clear()
         self._failure, self._ending = None, (True, "")
-        self._engine = build_engine(self.connector.properties, self._deliver, self._completed)
+        self._engine = build_engine(self.connector.properties, self.deliver, self._completed)
         self._thread = threading.Thread(target=self._run_engine, name=self.name, daemon=True)
         self._thread.start()
 
@@ -164,7 +164,9 @@ class DebeziumCaptureRunner:
 
     # the engine's batches
 
-    def _deliver(self, records: list[Record]) -> None:
+    def deliver(self, records: list[Record]) -> None:
+        """One batch of the engine, published as it is; returns once the broker has it (the
+        engine then marks it processed), retrying through outages until the capture stops."""
         changes = [r for r in records if not self._internal(r)]
         beats = [b for topic, _, v in records if topic == self.connector.heartbeat_topic
                  if (b := beat_of(v)) is not None]  # fmt: skip
