@@ -107,12 +107,16 @@ def debezium_runners(
     return runners
 
 
-def refuse_foreign_checkpoints(runners: dict[str, Any]) -> None:
-    """A checkpoint taken from another server stops the command at start, in one line; a
-    server that cannot be reached now is waited for by the capture itself."""
+def refuse_unrunnable(runners: dict[str, Any]) -> None:
+    """A checkpoint taken from another server, or Debezium without its extra or Java, stops
+    the command at start, in one line; a server that cannot be reached now is waited for by
+    the capture itself."""
     from domain.errors import TransientError
 
     for runner in runners.values():
+        check_engine = getattr(runner, "check", None)
+        if check_engine is not None:
+            check_engine()
         check = getattr(getattr(runner, "capture", None), "check_checkpoint", None)
         if check is not None:
             with contextlib.suppress(TransientError):

