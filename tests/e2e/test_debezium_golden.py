@@ -24,6 +24,7 @@ from entrypoints.container import build_container
 from entrypoints.runtime import change_topics
 from entrypoints.settings import Settings
 from tests.acceptance.stack_world import world_prefixes, world_settings
+from tests.conftest import truncate_all
 
 pytestmark = pytest.mark.e2e
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -106,14 +107,22 @@ class Captures:
             drop_postgres(self.settings.legacy_dsn, self.tag, self.tag)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def both_captures(
-    running_stack: dict[str, str], clean_engines: dict[str, Engine], tmp_path: Path
+    running_stack: dict[str, str],
+    engines: dict[str, Engine],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[Captures, Captures]]:
-    made = [Captures(running_stack, tmp_path, kind) for kind in ("debezium", "builtin")]
+    """Both captures, after they published the same application writes."""
+    truncate_all(engines)
+    state = tmp_path_factory.mktemp("golden")
+    made = [Captures(running_stack, state, kind) for kind in ("debezium", "builtin")]
     try:
         for captures in made:
             captures.start()
+        application_writes(engines, made[0].container.core.mapping())
+        for captures in made:
+            captures.publish()
         yield made[0], made[1]
     finally:
         for captures in made:
@@ -235,14 +244,31 @@ def _op(value: Any) -> str:
     return "tombstone" if value is None else str(_split(value)[1].get("op"))
 
 
+def test_debezium_keys_are_partitioned_as_kafka_connects_producer_does(
+    both_captures: tuple[Captures, Captures],
+) -> None:
+    """murmur2 of the key bytes, made positive, modulo the partitions: Kafka's own code."""
+    import jpype
+
+    debezium = both_captures[0]
+    kafka_utils = jpype.JClass("org.apache.kafka.common.utils.Utils")
+    keyed = [
+        record
+        for topics in debezium.topics.values()
+        for record in read_to_end(debezium.container.messaging.kafka(), topics)
+        if record.key is not None
+    ]
+    assert len(keyed) >= 20
+    partitions = debezium.settings.topic_partitions
+    for record in keyed:
+        key = jpype.JArray(jpype.JByte)(record.key)
+        assert record.partition == kafka_utils.toPositive(kafka_utils.murmur2(key)) % partitions
+
+
 def test_debezium_and_the_built_in_capture_publish_the_same_messages(
-    both_captures: tuple[Captures, Captures], clean_engines: dict[str, Engine]
+    both_captures: tuple[Captures, Captures],
 ) -> None:
     debezium, builtin = both_captures
-    application_writes(clean_engines, debezium.container.core.mapping())
-    debezium.publish()
-    builtin.publish()
-
     theirs, ours = debezium.messages(), builtin.messages()
     assert sum(len(m) for m in theirs.values()) >= 20, theirs  # the writes were all captured
     patterns = allowed_differences()
