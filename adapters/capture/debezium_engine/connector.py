@@ -68,7 +68,7 @@ def postgres_connector(
     publication: str,
     state_dir: Path,
     schemas: bool = True,
-    poll_interval_ms: int = 100,
+    poll_interval_ms: int = 50,
 ) -> Connector:
     """Debezium's PostgreSQL connector on the publication `tandem migrate` keeps, pgoutput."""
     heartbeat_schema = tables[0][0]
@@ -98,7 +98,7 @@ def mysql_connector(
     server_id: int,
     state_dir: Path,
     schemas: bool = True,
-    poll_interval_ms: int = 100,
+    poll_interval_ms: int = 50,
 ) -> Connector:
     """Debezium's MySQL connector, which also reads MariaDB: a server that reports
     `5.5.5-10.x` (as MariaDB's handshake does), and a schema history of the captured tables
