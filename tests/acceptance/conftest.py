@@ -58,9 +58,10 @@ def make_world(policy: ConflictPolicy, kind: str = "memory", request: Any = None
     return StackWorld(policy, stack, state_dir, capture="builtin" if kind == "capture" else None)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def shared_debezium(running_stack: dict[str, str], engines: Any, tmp_root: Path) -> Iterator[Any]:
-    """The [debezium] world's connectors, started once (see debezium_session)."""
+    """The [debezium] world's connectors, started once (see debezium_session) and stopped
+    when the scenarios are done, before the tests that stop and start the servers."""
     from tests.acceptance.debezium_session import SharedDebezium
 
     shared = SharedDebezium(running_stack, tmp_root / "debezium")
