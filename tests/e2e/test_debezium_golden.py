@@ -210,12 +210,11 @@ def _compared(part: str, x: Any, y: Any) -> Iterator[tuple[str, Any, Any]]:
 def _leaves_differing(where: str, x: Any, y: Any) -> Iterator[tuple[str, Any, Any]]:
     left, right = flatten(x), flatten(y)
     for path in sorted(set(left) | set(right)):
-        if left.get(path, ABSENT) != right.get(path, ABSENT):
-            yield (
-                f"{where}.{path}" if path else where,
-                left.get(path, ABSENT),
-                right.get(path, ABSENT),
-            )
+        a, b = left.get(path, ABSENT), right.get(path, ABSENT)
+        if a != b:
+            named = f"{where}.{path}" if path else where
+            # a field one capture lacks is never a listed difference: only its value may be
+            yield named if ABSENT not in (a, b) else f"{named} (missing on one side)", a, b
 
 
 ABSENT = "<absent>"
