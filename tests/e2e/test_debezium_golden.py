@@ -72,7 +72,7 @@ class Captures:
     def messages(self) -> dict[str, list[tuple[Any, Any]]]:
         """Per table (topic without the prefix): (key, value) documents in log order per key,
         this capture's prefixes replaced by a placeholder."""
-        kafka = self.container.messaging.kafka()
+        kafka = self.container.adapters.kafka()
         found: dict[str, list[tuple[Any, Any]]] = {}
         for topics in self.topics.values():
             for record in sorted(read_to_end(kafka, topics), key=lambda r: (r.topic, r.offset)):
@@ -253,7 +253,7 @@ def test_debezium_keys_are_partitioned_as_kafka_connects_producer_does(
     keyed = [
         record
         for topics in debezium.topics.values()
-        for record in read_to_end(debezium.container.messaging.kafka(), topics)
+        for record in read_to_end(debezium.container.adapters.kafka(), topics)
         if record.key is not None
     ]
     assert len(keyed) >= 20
