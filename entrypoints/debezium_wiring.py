@@ -34,7 +34,7 @@ def debezium_runners(
         slot = settings.debezium_slot  # and its publication: mapped tables and the heartbeat
         connector = postgres_connector(
             settings.legacy_dsn, prefix=settings.legacy_prefix, tables=tables,
-            slot=slot, publication=slot, state_dir=state,
+            slot=slot, publication=slot, state_dir=state, schemas=settings.schemas_enable,
         )  # fmt: skip
         published = [*tables, (connector.heartbeat_schema, HEARTBEAT_TABLE)]
         runners["capture-legacy"] = DebeziumCaptureRunner(
@@ -50,6 +50,7 @@ def debezium_runners(
         connector = mysql_connector(
             settings.revamp_dsn, prefix=settings.revamp_prefix, tables=tables,
             server_id=200_000 + zlib.crc32(str(history).encode()) % 2**30, state_dir=state,
+            schemas=settings.schemas_enable,
         )  # fmt: skip
         runners["capture-revamp"] = DebeziumCaptureRunner(
             connector,
