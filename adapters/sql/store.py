@@ -146,6 +146,8 @@ class SqlSession:
         self.pending_processed: list[tuple[str, str, str]] = []  # event id, entity type, origin
         self.pending_links: dict[tuple[str, int], EntityLink] = {}
         self.known_links: dict[LinkKey, EntityLink | None] = {}
+        # (entity type, legacy id) -> whether the database holds that link (as read here)
+        self.stored_links: dict[tuple[str, int], bool] = {}
         self.undo: list[Callable[[], object]] = []
         self.savepoints = 0  # open savepoints: only their rollback needs the undo log
         # rows read in this transaction: locked FOR UPDATE, so only our own writes change them
@@ -175,6 +177,7 @@ class SqlSession:
             found = self.sql.links(self.conn, entity_type, platform, unknown, lock=True)
             for row_id in unknown:
                 self._remember((entity_type, platform, row_id), found.get(row_id))
+            self._note_stored(entity_type, platform, unknown, found.values())
         return {
             i: _copied(link)
             for i in ids
@@ -186,7 +189,24 @@ class SqlSession:
         for link in found.values():
             for platform in Platform:
                 self._remember((entity_type, platform, link.id_on(platform)), link)
+        self._note_stored(entity_type, Platform.REVAMP, (), found.values())
         return [_copied(link) for link in found.values()]
+
+    def _note_stored(
+        self,
+        entity_type: str,
+        platform: Platform,
+        ids: Collection[int],
+        found: Collection[EntityLink],
+    ) -> None:
+        """Which links the database holds, by their (entity type, legacy id) key: saving one
+        updates it then, else inserts it (MySQL: no ON DUPLICATE KEY, which the other unique
+        key, (entity type, revamp id), could send to another row)."""
+        if platform is Platform.LEGACY:
+            for row_id in ids:
+                self.stored_links.setdefault((entity_type, row_id), False)
+        for link in found:
+            self.stored_links[(entity_type, link.legacy_id)] = True
 
     def save_link(self, link: EntityLink) -> None:
         saved = _copied(link)
@@ -374,9 +394,10 @@ class SqlSession:
         self.write_pending()
         now = _utcnow()
         if self.pending_links:
-            self.sql.save_links(self.conn, list(self.pending_links.values()), now)
+            links = list(self.pending_links.values())
+            self.sql.save_links(self.conn, links, now, self.stored_links)
         if self.pending_processed:
-            self.sql.mark_processed(self.conn, [(*p, now) for p in self.pending_processed])
+            self.sql.mark_processed(self.conn, self.pending_processed, now)
         self.pending_links, self.pending_processed, self.undo = {}, [], []
 
 

@@ -130,6 +130,19 @@ class TargetStoreContract(ABC):
         assert by_legacy[10].applied_version == 6 and by_legacy[10].deleted
 
     @pytest.mark.parametrize("platform", list(Platform))
+    def test_a_link_to_a_row_another_link_holds_is_refused_and_changes_nothing(
+        self, platform: Platform, mapping
+    ) -> None:
+        """Saving a link never lands on another link's row through the other unique key."""
+        with self.store(platform).transaction() as session:
+            session.save_link(EntityLink("user", 30, 40, applied_version=1))
+        with pytest.raises(ConstraintViolationError), self.store(platform).transaction() as s:
+            s.save_link(EntityLink("user", 31, 40, applied_version=2))
+        links = self.store(platform).read_links("user", Platform.LEGACY, [30, 31])
+        assert list(links) == [30] and links[30].revamp_id == 40
+        assert links[30].applied_version == 1
+
+    @pytest.mark.parametrize("platform", list(Platform))
     def test_a_failed_savepoint_forgets_its_links_and_processed_events(
         self, platform: Platform, mapping
     ) -> None:
