@@ -82,9 +82,10 @@ class ChangeApplier:
                 if field.references is not None and isinstance(parent_id, int):
                     wanted[field.references].add(parent_id)
         for origin in {event.origin for event in events}:
+            on_origin = self.origin_store.read_many_links(origin, wanted)
             for entity_type, ids in wanted.items():
                 links = session.links(entity_type, origin, ids)
-                found = self.origin_store.read_links(entity_type, origin, ids)
+                found = on_origin.get(entity_type, {})
                 for row_id in ids:
                     self.origin_links[(entity_type, origin, row_id)] = found.get(row_id)
                 links |= {i: link for i, link in found.items() if i not in links}

@@ -185,6 +185,11 @@ class TargetStore(Protocol):
     ) -> dict[int, EntityLink]:
         """Links stored in this database, outside any sync transaction."""
 
+    def read_many_links(
+        self, platform: Platform, wanted: Mapping[str, Collection[int]]
+    ) -> dict[str, dict[int, EntityLink]]:
+        """`read_links` for several entity types at once (one connection, not one each)."""
+
     def all_links(self, entity_type: str) -> Iterable[EntityLink]:
         """Every link of the entity type stored in this database."""
 

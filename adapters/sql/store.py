@@ -73,6 +73,15 @@ class SqlTargetStore:
         with translated(f"{self.platform.value} entity_mappings"), self.engine.connect() as conn:
             return self.sql.links(conn, entity_type, platform, ids)
 
+    def read_many_links(
+        self, platform: Platform, wanted: Mapping[str, Collection[int]]
+    ) -> dict[str, dict[int, EntityLink]]:
+        wanted = {entity_type: ids for entity_type, ids in wanted.items() if ids}
+        if not wanted:
+            return {}
+        with translated(f"{self.platform.value} entity_mappings"), self.engine.connect() as conn:
+            return {kind: self.sql.links(conn, kind, platform, ids) for kind, ids in wanted.items()}
+
     def all_links(self, entity_type: str) -> list[EntityLink]:
         with translated(f"{self.platform.value} entity_mappings"), self.engine.connect() as conn:
             return list(self.sql.links(conn, entity_type, Platform.LEGACY, None).values())
@@ -120,6 +129,7 @@ class SqlTargetStore:
 
 
 LinkKey = tuple[str, Platform, int]
+_PLATFORMS = tuple(Platform)  # iterating the enum itself is several times slower
 
 
 class SqlSession:
@@ -187,7 +197,7 @@ class SqlSession:
     def all_links(self, entity_type: str) -> list[EntityLink]:
         found = self.sql.links(self.conn, entity_type, Platform.LEGACY, None, lock=True)
         for link in found.values():
-            for platform in Platform:
+            for platform in _PLATFORMS:
                 self._remember((entity_type, platform, link.id_on(platform)), link)
         self._note_stored(entity_type, Platform.REVAMP, (), found.values())
         return [_copied(link) for link in found.values()]
@@ -214,7 +224,7 @@ class SqlSession:
         replaced = self.known_links.get((link.entity_type, Platform.LEGACY, link.legacy_id))
         if replaced is not None and replaced.revamp_id != link.revamp_id:
             self._remember((link.entity_type, Platform.REVAMP, replaced.revamp_id), None)
-        for platform in Platform:
+        for platform in _PLATFORMS:
             self._remember((link.entity_type, platform, link.id_on(platform)), saved)
 
     def _remember(self, key: LinkKey, link: EntityLink | None) -> None:

@@ -243,6 +243,22 @@ class TargetStoreContract(ABC):
         assert len(links) == 200 and links[1007].deleted and links[1200].applied_version == 200
 
     @pytest.mark.parametrize("platform", list(Platform))
+    def test_links_of_several_entity_types_are_read_at_once(
+        self, platform: Platform, mapping
+    ) -> None:
+        with self.store(platform).transaction() as session:
+            session.save_link(EntityLink("user", 1, 11))
+            session.save_link(EntityLink("post", 2, 12, deleted=True))
+        found = self.store(platform).read_many_links(
+            Platform.REVAMP, {"user": [11, 99], "post": [12], "like": []}
+        )
+        assert {kind: list(links) for kind, links in found.items() if links} == {
+            "user": [11],
+            "post": [12],
+        }
+        assert found["user"][11].legacy_id == 1 and found["post"][12].deleted
+
+    @pytest.mark.parametrize("platform", list(Platform))
     def test_natural_keys_are_found_many_at_once_and_reads_see_own_writes(
         self, platform: Platform, mapping
     ) -> None:
