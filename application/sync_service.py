@@ -47,6 +47,15 @@ Offsets = dict[tuple[str, int], int]
 _NO_RETRIES = RetryPolicy(max_retries=0)
 
 
+@attrs.frozen
+class Decoded:
+    """A message decoded and checked ahead of `handle` (beside the batch before it): the
+    event, when decoding got that far, and what was wrong with it."""
+
+    event: SyncEvent | None
+    error: Exception | None = None
+
+
 class _NeedsIsolation(Exception):
     """An event failed in a batch written without savepoints: roll back, write it again."""
 
@@ -107,13 +116,24 @@ class SyncService:
         self.propagate_truncates = propagate_truncates
         self.unmapped = UnmappedColumns(mapping, origin)
 
-    def handle(self, messages: Sequence[RawMessage], backlogged: bool = False) -> Offsets:
+    def handle(
+        self,
+        messages: Sequence[RawMessage],
+        backlogged: bool = False,
+        decoded: Sequence[Decoded] | None = None,
+    ) -> Offsets:
         """Process a batch; returns the offsets that are safe to commit.
 
         `backlogged`: more messages are queued behind this batch. A waiting child's deadline
-        does not run out then: during a catch-up its parent may still be in the queue."""
+        does not run out then: during a catch-up its parent may still be in the queue.
+        `decoded`: the messages' `decode_ahead`, when it was done already."""
         started = time.perf_counter()
-        fresh = [item for m in messages if (item := self._admit(m)) is not None]
+        ahead = decoded if decoded is not None else [None] * len(messages)
+        fresh = [
+            item
+            for m, d in zip(messages, ahead, strict=True)
+            if (item := self._admit(m, d)) is not None
+        ]
         items = self._released([i.event for i in fresh], backlogged)
         self.held = self.waiting.held_keys(
             [i.event for i in fresh], [i.parked for i in items if i.parked is not None]
@@ -175,10 +195,12 @@ class SyncService:
             item.seq,
         )
 
-    def _admit(self, message: RawMessage) -> _Item | None:
-        """Decode and check the whole event before anything is written; whatever fails,
-        this message alone is dead-lettered."""
-        self.stats.add(self.direction, "consumed")
+    def decode_ahead(self, messages: Sequence[RawMessage]) -> list[Decoded]:
+        """Decode and check messages; touches nothing `handle` changes, so it may run in
+        another thread while a batch is written."""
+        return [self._decoded(m) for m in messages]
+
+    def _decoded(self, message: RawMessage) -> Decoded:
         event = None
         try:
             event = self.codec.decode(message)
@@ -188,6 +210,19 @@ class SyncService:
                         "source", f"{event.origin.value} event on {self.direction}"
                     )
                 check_event(self.mapping.entity(event.entity_type), event)
+        except Exception as error:  # what `_admit` makes of it, in the thread that handles
+            return Decoded(event, error)
+        return Decoded(event)
+
+    def _admit(self, message: RawMessage, decoded: Decoded | None = None) -> _Item | None:
+        """Decode and check the whole event before anything is written; whatever fails,
+        this message alone is dead-lettered."""
+        self.stats.add(self.direction, "consumed")
+        outcome = decoded or self._decoded(message)
+        event = outcome.event
+        try:
+            if outcome.error is not None:
+                raise outcome.error
         except TransientError:
             raise
         except Exception as error:  # hostile input must never take the consumer down

@@ -275,7 +275,9 @@ def _consumer_loop(
         topic_ranks=parents_first_ranks(mapping, origin, prefix),
     )
     service = sync_service(origin=origin)
-    return ConsumerLoop(source, service, clock, outage_backoff, batch_size=settings.batch_size)
+    return ConsumerLoop(
+        source, service, clock, outage_backoff, batch_size=settings.batch_size, fetch_ahead=True
+    )
 
 
 def _snapshotter(
