@@ -32,7 +32,7 @@ class ConsumerLoop:
     With `fetch_ahead`, while a batch is written the next one is polled and decoded in a
     second thread; it is waited for before the commit (the source is never used by both
     threads at once), and handled by the next step. Dropped on any failure, it comes again:
-    the source is rewound to the committed offsets.
+    the source seeks back to it.
     """
 
     source: ChangeSource
@@ -111,12 +111,15 @@ class ConsumerLoop:
         return messages, self.service.decode_ahead(messages)
 
     def _drop_ahead(self) -> None:
-        """Forget the batch fetched ahead; the source goes back to the committed offsets
-        before the next poll, so that it comes again."""
+        """Forget the batch fetched ahead; the source delivers it again (a poll that failed
+        delivered nothing)."""
         ahead, self._ahead = self._ahead, None
-        if ahead is not None:
-            futures.wait([ahead])
-            self._rewind_due = True
+        if ahead is not None and ahead.exception() is None:
+            messages, _ = ahead.result()
+            try:
+                self.source.redeliver(messages)
+            except TransientError:
+                self._rewind_due = True  # back to the committed offsets, then
 
     def _note_progress(self, handled: int) -> None:
         backlog = self.source.backlog() if not handled else None

@@ -41,6 +41,10 @@ class ChangeSource(Protocol):
     def rewind(self) -> None:
         """Deliver again everything after the committed offsets."""
 
+    def redeliver(self, messages: Sequence[RawMessage]) -> None:
+        """Deliver these polled messages again, not handled after all: each of their
+        partitions goes back to the first of them (cheap: no broker round trip)."""
+
     def backlog(self) -> int | None:
         """Messages behind this consumer's position as far as it knows; None when it cannot
         tell (not in touch with the broker)."""

@@ -219,7 +219,8 @@ def test_a_refused_commit_drops_the_batch_fetched_ahead_and_it_comes_again(
     assert loop.step() == 0 and loop.rebalances == 1
     loop.drain()
     assert len(pipeline.revamp.rows_of("user")) == 3
-    assert pipeline.stats.total("duplicates_skipped") == 1  # the first, applied then refused
+    # the first was applied, then its commit refused: it comes again when the source rewinds
+    assert pipeline.stats.total("duplicates_skipped") == (1 if rewinds else 0)
     assert all_committed(pipeline, messages)
     assert pipeline.dead_letters.letters() == []
 
