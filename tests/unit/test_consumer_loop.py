@@ -17,6 +17,13 @@ LEGACY = Platform.LEGACY
 GROUP = "tandem-legacy-to-revamp"
 
 
+@pytest.fixture(autouse=True, params=[False, True], ids=["plain", "fetching-ahead"])
+def fetch_ahead(request: pytest.FixtureRequest, pipeline: InMemoryPipeline) -> None:
+    """Every test twice: batches fetched one by one, and the next fetched while one is written."""
+    for loop in pipeline.loops.values():
+        loop.fetch_ahead = request.param
+
+
 def committed(pipeline: InMemoryPipeline, topic: str, partition: int) -> int | None:
     return pipeline.broker.committed.get((GROUP, topic, partition))
 
@@ -197,7 +204,6 @@ def test_a_batch_fetched_ahead_is_committed_only_once_handled(
 ) -> None:
     messages = three_users(pipeline, feed)
     loop = pipeline.loops[LEGACY]
-    assert loop.fetch_ahead
     assert loop.step() == 1
     assert len(pipeline.revamp.rows_of("user")) == 1  # the next one fetched, not written
     assert sum(pipeline.broker.committed.values()) == 1
