@@ -244,6 +244,47 @@ class DriverSql:
                     for k, v, p in zip(keys, raw, processors, strict=True)
                 }
 
+    def find_keys(
+        self,
+        conn: Connection,
+        table: Table,
+        key: str,
+        columns: Sequence[str],
+        values: Collection[tuple[Any, ...]],
+    ) -> dict[tuple[Any, ...], int]:
+        """Natural key values -> the id of the row holding them (rows locked FOR UPDATE),
+        compared as the columns' collations compare."""
+        quote = self.quote
+        binds = [table.c[c].type._cached_bind_processor(self.dialect) for c in columns]
+        names = [quote.quote(c) for c in columns]
+        target = names[0] if len(names) == 1 else f"({', '.join(names)})"
+        head = (
+            f"SELECT {quote.quote(key)}, {', '.join(names)} FROM {quote.format_table(table)}"
+            f" WHERE {target} IN "
+        )
+        found: dict[tuple[Any, ...], int] = {}
+        for chunk in chunks(list(values)):
+            params = [
+                v if p is None or v is None else p(v)
+                for row in chunk
+                for v, p in zip(row, binds, strict=True)
+            ]
+            sql = f"{head}({marks(len(chunk), len(names))}) FOR UPDATE"
+            result = conn.exec_driver_sql(sql, tuple(params))
+            description = result.cursor.description if result.cursor is not None else None
+            processors = [
+                table.c[c].type._cached_result_processor(self.dialect, d[1])
+                for c, d in zip(columns, (description or ())[1:], strict=False)
+            ]
+            for row_id, *raw in result:
+                found[
+                    tuple(
+                        v if p is None or v is None else p(v)
+                        for v, p in zip(raw, processors, strict=True)
+                    )
+                ] = int(row_id)
+        return found
+
     def insert_returning(
         self, conn: Connection, table: Table, key: str, rows: Sequence[Mapping[str, Any]]
     ) -> list[int]:

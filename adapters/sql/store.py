@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, select, tuple_
+from sqlalchemy import Connection, Engine, and_, func, select
 
 from adapters.sql import waiting
 from adapters.sql.driver_sql import DriverSql
@@ -272,14 +272,15 @@ class SqlSession:
     ) -> dict[tuple[Any, ...], int]:
         self.write_pending()
         table = self.tables.of(entity)
-        key = table.c[entity.key.on(self.platform)]
-        natural = tuple_(*(table.c[c] for c in columns))
-        query = select(key, *(table.c[c] for c in columns)).where(natural.in_(list(values)))
-        found = {tuple(r[1:]): int(r[0]) for r in self.conn.execute(query.with_for_update()).all()}
+        key = entity.key.on(self.platform)
+        found = self.sql.find_keys(self.conn, table, key, columns, values) if values else {}
         known = self.known_keys.setdefault(entity.entity_type, {})
+        loose: set[tuple[Any, ...]] | None = None  # the found values, loosely: once
         for wanted in values:
             match = found.get(wanted)
-            if match is None and _loosely_in(found, wanted):
+            if match is None and found:
+                loose = {_loose(v) for v in found} if loose is None else loose
+            if match is None and loose is not None and _loose(wanted) in loose:
                 # a row equal but for case, accents or trailing spaces: whether it matches is
                 # the column collation's to say (utf8mb4_bin: no; a *_ci one: yes)
                 match = self._find_one(entity, columns, wanted)
@@ -422,13 +423,8 @@ def _copied(link: EntityLink) -> EntityLink:
     )  # fmt: skip
 
 
-def _loosely_in(found: Mapping[tuple[Any, ...], int], wanted: tuple[Any, ...]) -> bool:
-    """Whether a found row's values equal `wanted` ignoring case, accents and trailing spaces."""
-    loose = _loose(wanted)
-    return any(_loose(values) == loose for values in found)
-
-
 def _loose(values: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The values ignoring case, accents and trailing spaces."""
     return tuple(
         "".join(c for c in unicodedata.normalize("NFKD", v) if not unicodedata.combining(c))
         .casefold()
