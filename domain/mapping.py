@@ -22,7 +22,7 @@ class Side:
     revamp: str
 
     def on(self, platform: Platform) -> str:
-        return self.legacy if platform is Platform.LEGACY else self.revamp
+        return self.legacy if platform.is_legacy else self.revamp
 
 
 @attrs.frozen
@@ -54,8 +54,8 @@ class FieldMapping:
             value = COERCIONS[self.kind](value)
         target = origin.other
         for legacy_value, revamp_value in self.values:
-            if value == (legacy_value if origin is Platform.LEGACY else revamp_value):
-                return revamp_value if target is Platform.REVAMP else legacy_value
+            if value == (legacy_value if origin.is_legacy else revamp_value):
+                return legacy_value if target.is_legacy else revamp_value
         if self.case is not None:
             value = change_case(str(value), self.case.on(target))
         return value
