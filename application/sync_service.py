@@ -311,7 +311,7 @@ class SyncService:
         for item in items:
             item.outcome, item.error, item.waits_as, item.unparked = None, None, None, False
         with self.target.transaction() as session:
-            self.applier.deferred = None
+            self.applier.writer.drop()
             seen = session.processed([item.event.event_id for item in items])
             self.applier.prefetch(session, [i.event for i in items if i.event.event_id not in seen])
             while self._pass(session, items, seen, isolated) and any(
@@ -348,7 +348,7 @@ class SyncService:
             settled += self._apply_one(session, item, run, seen, blocked, isolated)
         if run:
             settled += self._insert_run(session, run)
-        self.applier.deferred = None
+        self.applier.writer.drop()
         return settled
 
     def _apply_one(
@@ -362,9 +362,10 @@ class SyncService:
     ) -> int:
         """Apply one item; returns 1 when it settled, 0 when it waits or joined the `run` of
         creates written together."""
+        writer = self.applier.writer
         if not isolated and item.event.operation is Operation.CREATE and not run:
-            self.applier.defer_inserts()
-        deferred_before = len(self.applier.deferred or ())
+            writer.start()
+        added_before = len(writer)
         try:
             with session.savepoint() if isolated else nullcontext():
                 item.outcome = self.applier.apply(session, item.event)
@@ -379,7 +380,7 @@ class SyncService:
             item.trace = traceback.format_exc()
             return 1
         seen.add(item.event.event_id)
-        if len(self.applier.deferred or ()) > deferred_before:
+        if len(writer) > added_before:
             run.append(item)
             return 0
         return 1
@@ -394,7 +395,7 @@ class SyncService:
 
     def _insert_run(self, session: TargetSession, run: list[_Item]) -> int:
         try:
-            self.applier.insert_deferred(session)
+            self.applier.writer.flush(session)
         except TransientError:
             raise
         except Exception as error:
