@@ -29,12 +29,17 @@ class ConnectType:
     encode: Callable[[Any], Any] = _same
     fields: tuple[dict[str, Any], ...] = ()
 
-    def schema(self, column: str | None = None, optional: bool = True) -> dict[str, Any]:
-        """The field schema, in the key order JsonConverter writes it."""
+    def schema(
+        self, column: str | None = None, optional: bool = True, default: Any = None
+    ) -> dict[str, Any]:
+        """The field schema, in the key order JsonConverter writes it; `default`, the column's
+        default as encoded, when it has one Debezium carries."""
         out: dict[str, Any] = {"type": self.type}
         if self.fields:
             out["fields"] = list(self.fields)
         out["optional"] = optional
+        if default is not None:
+            out["default"] = default
         if self.name is not None:
             out["name"] = self.name
         if self.version is not None:
@@ -210,3 +215,21 @@ def python_type(value: Any) -> ConnectType:
     if isinstance(value, bytes):
         return BYTES
     return STRING
+
+
+def encoded_default(kind: ConnectType, text: str) -> Any:
+    """A column default's literal text encoded as the column's values are; None when the
+    literal is not one of the column's values (a timestamp's text, say): no `default` then."""
+    value: Any = text
+    if kind.name == "org.apache.kafka.connect.data.Decimal":
+        value = Decimal(text)
+    elif kind.name is None and kind.type in ("int8", "int16", "int32", "int64"):
+        value = int(text)
+    elif kind.name is None and kind.type in ("float32", "float64"):
+        value = float(text)
+    elif kind.type == "boolean":
+        value = text.lower() in ("true", "t", "1")
+    try:
+        return kind.value(value)
+    except (ValueError, TypeError, ArithmeticError):
+        return None

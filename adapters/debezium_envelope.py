@@ -33,7 +33,7 @@ _SOURCES = {
     "mysql": ("io.debezium.connector.mysql.Source", (*_COMMON,
         ("table", "string", True), ("server_id", "int64", False), ("gtid", "string", True),
         ("file", "string", False), ("pos", "int64", False), ("row", "int32", False),
-        ("thread", "int64", True), ("query", "string", True), ("origin_lsn", "int64", True))),
+        ("thread", "int64", True), ("query", "string", True))),
 }  # fmt: skip
 _TRANSACTION = {
     "type": "struct",
@@ -55,6 +55,7 @@ class TableTypes:
 
     columns: Mapping[str, ConnectType]
     not_null: frozenset[str] = field(default_factory=frozenset)
+    defaults: Mapping[str, Any] = field(default_factory=dict)  # encoded, as Debezium has them
 
     def of(self, column: str, value: Any) -> ConnectType:
         known = self.columns.get(column)
@@ -76,7 +77,10 @@ class TableTypes:
 
     def struct(self, name: str, columns: list[str], key: bool = False) -> dict[str, Any]:
         fields = [
-            self.of(c, None).schema(c, optional=not key and c not in self.not_null) for c in columns
+            self.of(c, None).schema(
+                c, optional=not key and c not in self.not_null, default=self.defaults.get(c)
+            )
+            for c in columns
         ]
         return {"type": "struct", "fields": fields, "optional": not key, "name": name}
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import signal
+import subprocess
 from pathlib import Path
 
 import pymysql
@@ -41,7 +43,23 @@ def binaries() -> tuple[Path, Path]:
     return server, install
 
 
-def settings(layout: Layout, port: int) -> str:
+def reported_version(server: Path) -> str | None:
+    """The `version` MariaDB should report: `5.5.5-10.11.19-MariaDB…`, as its handshake already
+    does. Debezium 3.x's MySQL connector reads VERSION(); a bare `10.11` reads as MySQL 8.4 or
+    later, whose `SHOW BINARY LOG STATUS` MariaDB lacks. MySQL itself: None (left as it is)."""
+    try:
+        said = subprocess.run(
+            [str(server), "--no-defaults", "--version"], capture_output=True, text=True, timeout=30
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    found = re.search(r"Ver\s+(\S+)", said)
+    if found is None or "MariaDB" not in found[1]:
+        return None
+    return found[1] if found[1].startswith("5.5.5-") else f"5.5.5-{found[1]}"
+
+
+def settings(layout: Layout, port: int, version: str | None = None) -> str:
     data = layout.data_dir("mariadb")
     return (
         "[mariadbd]\n"
@@ -63,7 +81,7 @@ def settings(layout: Layout, port: int) -> str:
         "innodb_log_file_size = 16M\n"
         "innodb_flush_log_at_trx_commit = 1\n"
         "sync_binlog = 1\n"
-        "max_connections = 200\n"
+        "max_connections = 200\n" + (f"version = {version}\n" if version else "")
     )
 
 
@@ -73,7 +91,7 @@ def prepare(layout: Layout, user: ServiceUser, port: int) -> list[str]:
     data = layout.data_dir("mariadb")
     user.own(layout.sock_dir, 0o755)
     cnf = layout.data_root / "mariadb.cnf"
-    cnf.write_text(settings(layout, port))
+    cnf.write_text(settings(layout, port, reported_version(server)))
     cnf.chmod(0o644)  # mariadbd ignores world-writable option files
     if not layout.marker("mariadb").exists():
         shutil.rmtree(data, ignore_errors=True)  # leftovers of an interrupted install

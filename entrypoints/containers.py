@@ -88,11 +88,14 @@ def _kafka_source(kafka: Any, *, group: str, topics: list[str], **options: Any) 
 def _capture_runners(
     settings: Settings,
     kafka: Any,
+    mapping: SchemaMapping,
     which: tuple[str, ...] = ("legacy", "revamp"),
     on_topics_lost: Callable[[list[str]], None] | None = None,
+    kind: str | None = None,
 ) -> dict[str, Any]:
-    """One runner per database; each owns a Kafka publisher, which dead-letters a change
-    too large for the broker instead of retrying it for ever."""
+    """One runner per database, of the capture `kind` (default SYNC_CAPTURE); each owns a
+    Kafka publisher, which dead-letters a change too large for the broker instead of
+    retrying it for ever."""
     from adapters.capture.oversize import OversizeDeadLettering
     from adapters.capture.runner import MySQLCaptureRunner, PostgresCaptureRunner
     from adapters.kafka.dead_letters import KafkaDeadLetterQueue
@@ -110,6 +113,10 @@ def _capture_runners(
         )
         return OversizeDeadLettering(kafka_publisher, dead_letters)
 
+    if (kind or settings.capture) == "debezium":
+        from entrypoints.debezium_wiring import debezium_runners
+
+        return debezium_runners(settings, mapping, which, publisher)
     runners: dict[str, Any] = {}
     if "legacy" in which:
         runners["capture-legacy"] = PostgresCaptureRunner(
@@ -172,7 +179,7 @@ class RealAdapters(containers.DeclarativeContainer):
     kafka = providers.Singleton(_kafka_settings, core.settings)
     dead_letters = providers.Singleton(_kafka_dead_letters, kafka, core.settings)
     change_source = providers.Factory(_kafka_source, kafka)
-    capture_runners = providers.Factory(_capture_runners, core.settings, kafka)
+    capture_runners = providers.Factory(_capture_runners, core.settings, kafka, core.mapping)
     snapshot_checkpoints = providers.Singleton(
         _snapshot_checkpoints, core.settings, legacy_engine, revamp_engine
     )

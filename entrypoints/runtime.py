@@ -71,13 +71,17 @@ def first_mapping_problem(container: Container, capture: bool) -> str | None:
     return problems[0] if problems else None
 
 
-def refuse_foreign_checkpoints(runners: dict[str, Any]) -> None:
-    """A checkpoint taken from another server stops the command at start, in one line; a
-    server that cannot be reached now is waited for by the capture itself."""
+def refuse_unrunnable(runners: dict[str, Any]) -> None:
+    """A checkpoint taken from another server, or Debezium without its extra or Java, stops
+    the command at start, in one line; a server that cannot be reached now is waited for by
+    the capture itself."""
     from domain.errors import TransientError
 
     for runner in runners.values():
-        check = getattr(runner.capture, "check_checkpoint", None)
+        check_engine = getattr(runner, "check", None)
+        if check_engine is not None:
+            check_engine()
+        check = getattr(getattr(runner, "capture", None), "check_checkpoint", None)
         if check is not None:
             with contextlib.suppress(TransientError):
                 check()

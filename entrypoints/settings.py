@@ -34,9 +34,12 @@ DEFAULTS = {
     "SYNC_MAX_WAITING_IN_MEMORY": "10000",
     "SYNC_STATE_DIR": ".tandem/state",
     "SYNC_LEGACY_SLOT": "tandem_legacy",
+    "SYNC_CAPTURE": "builtin",
+    "SYNC_DEBEZIUM_SLOT": "tandem_debezium",
     "SYNC_STALL_SECONDS": "30",
     "SYNC_SCHEMAS_ENABLE": "true",
 }
+CAPTURES = ("builtin", "debezium")
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -99,6 +102,8 @@ class Settings:
     http_host: str = "127.0.0.1"
     truncate: str = "dead-letter"
     schemas_enable: bool = True  # the built-in capture sends JsonConverter's schema wrapper
+    capture: str = "builtin"
+    debezium_slot: str = "tandem_debezium"
     kafka_options: dict[str, str] = attrs.field(factory=dict, repr=False)
 
     @classmethod
@@ -126,6 +131,8 @@ class Settings:
             http_host=_address(raw, "SYNC_HTTP_HOST"),
             truncate=_one_of(raw, "SYNC_TRUNCATE", ("dead-letter", "propagate")),
             schemas_enable=_one_of(raw, "SYNC_SCHEMAS_ENABLE", ("true", "false")) == "true",
+            capture=_one_of(raw, "SYNC_CAPTURE", CAPTURES),
+            debezium_slot=_slot(raw, "SYNC_DEBEZIUM_SLOT"),
             kafka_options={
                 k: v
                 for k, v in raw.items()

@@ -21,7 +21,7 @@ AsJson = Annotated[bool, typer.Option("--json", help="machine-readable output")]
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
 
 
-def load_settings(env_file: Path | None, **overrides: str) -> Settings:
+def load_settings(env_file: Path | None, **overrides: str | None) -> Settings:
     """Flags (overrides) over environment over env file; exit 2 naming a bad setting."""
     try:
         raw = gather(env_file) | {k: v for k, v in overrides.items() if v is not None}

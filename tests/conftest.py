@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -13,6 +14,10 @@ from adapters.sql.reset import empty_reference_databases
 from adapters.sql_migrations import apply_migrations
 from domain.mapping import SchemaMapping
 from tests.integration.stack_fixture import running_stack, tmp_root  # noqa: F401 - fixtures
+
+# Debezium's JVM in the tests: the quick compiler only and one GC thread, so that starting it
+# costs less of a small shared machine (the product keeps the JVM's defaults)
+os.environ.setdefault("PYDBZ_JVM_OPTS", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from domain.catalog import quoted_values
 
 COLUMNS_SQL = (
     "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, NUMERIC_PRECISION,"
-    " NUMERIC_SCALE, DATETIME_PRECISION FROM information_schema.COLUMNS"
+    " NUMERIC_SCALE, DATETIME_PRECISION, COLUMN_DEFAULT FROM information_schema.COLUMNS"
     " WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION"
 )
 _BINARY = {"binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob"}
@@ -85,13 +85,31 @@ def table_types(rows: Iterable[tuple[Any, ...]]) -> TableTypes:
     """TableTypes from the rows of COLUMNS_SQL."""
     types: dict[str, ct.ConnectType] = {}
     not_null: set[str] = set()
-    for name, data_type, column_type, nullable, precision, scale, fraction in rows:
-        types[str(name)] = connect_type(
-            _text(data_type), _text(column_type), precision, scale, fraction
-        )
+    defaults: dict[str, Any] = {}
+    for name, data_type, column_type, nullable, precision, scale, fraction, default in rows:
+        kind = connect_type(_text(data_type), _text(column_type), precision, scale, fraction)
+        types[str(name)] = kind
         if _text(nullable).upper() == "NO":
             not_null.add(str(name))
-    return TableTypes(types, frozenset(not_null))
+        encoded = column_default(None if default is None else _text(default), kind)
+        if encoded is not None:
+            defaults[str(name)] = encoded
+    return TableTypes(types, frozenset(not_null), defaults)
+
+
+_NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
+
+
+def column_default(expression: str | None, kind: ct.ConnectType) -> Any:
+    """The default Debezium's schema gives a column: a literal's value, encoded (MariaDB
+    quotes string literals in COLUMN_DEFAULT); None for NULL and computed defaults."""
+    if expression is None:
+        return None
+    if len(expression) >= 2 and expression[0] == expression[-1] == "'":
+        return ct.encoded_default(kind, expression[1:-1].replace("''", "'"))
+    if _NUMBER.match(expression):
+        return ct.encoded_default(kind, expression)
+    return None
 
 
 def _text(value: Any) -> str:

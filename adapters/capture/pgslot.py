@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Generator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -37,7 +37,9 @@ _PRIMARY_KEY = (
 )
 _COLUMNS = (
     "SELECT a.attname, a.attnotnull, ARRAY(SELECT e.enumlabel::text FROM pg_enum e"
-    " WHERE e.enumtypid = a.atttypid ORDER BY e.enumsortorder) FROM pg_attribute a"
+    " WHERE e.enumtypid = a.atttypid ORDER BY e.enumsortorder),"
+    " pg_get_expr(d.adbin, d.adrelid) FROM pg_attribute a"
+    " LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum"
     " WHERE a.attrelid = %s AND a.attnum > 0 AND NOT a.attisdropped"
 )
 _LAG = (
@@ -132,10 +134,18 @@ def primary_key(conn: Connection, relation_oid: int) -> tuple[str, ...]:
     return tuple(r[0] for r in conn.execute(_PRIMARY_KEY, (relation_oid,)))
 
 
-def column_facts(conn: Connection, relation_oid: int) -> dict[str, tuple[bool, tuple[str, ...]]]:
-    """Per column: NOT NULL, and the labels of its enum type (empty for other types)."""
+class ColumnFacts(NamedTuple):
+    """What the catalog says of a column beyond the Relation message."""
+
+    not_null: bool
+    enum_labels: tuple[str, ...]  # empty for other types
+    default: str | None  # the default's expression, as pg_get_expr writes it
+
+
+def column_facts(conn: Connection, relation_oid: int) -> dict[str, ColumnFacts]:
+    """Per column: NOT NULL, the labels of its enum type and its default expression."""
     rows = conn.execute(_COLUMNS, (relation_oid,))
-    return {r[0]: (bool(r[1]), tuple(r[2] or ())) for r in rows}
+    return {r[0]: ColumnFacts(bool(r[1]), tuple(r[2] or ()), r[3]) for r in rows}
 
 
 def translate(error: BaseException, slot: str, action: str) -> SyncError | None:

@@ -8,6 +8,7 @@ time.precision.mode=adaptive.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
@@ -104,3 +105,23 @@ def connect_type(
     if type_oid in (BIT, VARBIT):
         return ct.bits(max(type_modifier, 1))
     return ct.STRING
+
+
+_LITERAL = re.compile(r"^\(?'((?:[^']|'')*)'(?:::[\w\s\"\[\]().]+)?\)?$")
+_NUMBER = re.compile(r"^\(?(-?\d+(?:\.\d+)?)\)?(?:::[\w\s\"\[\]().]+)?$")
+
+
+def column_default(expression: str | None, kind: ct.ConnectType, not_null: bool) -> Any:
+    """The default Debezium's schema gives a column, encoded as its values are: a literal's
+    value; for a NOT NULL integer whose default is computed (a sequence), Debezium's
+    fallback 0; None (no `default`) for other computed defaults such as now()."""
+    if expression is None:
+        return None
+    literal, number = _LITERAL.match(expression), _NUMBER.match(expression)
+    if literal is not None:
+        return ct.encoded_default(kind, literal.group(1).replace("''", "'"))
+    if number is not None:
+        return ct.encoded_default(kind, number.group(1))
+    if expression in ("true", "false"):
+        return ct.encoded_default(kind, expression)
+    return 0 if not_null and kind in (ct.INT16, ct.INT32, ct.INT64) else None

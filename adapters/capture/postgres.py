@@ -13,7 +13,7 @@ from adapters.capture import pgslot
 from adapters.capture.pgchanges import PgChangeDecoder, replica_identity_key
 from adapters.capture.pgmessages import Relation, format_lsn
 from adapters.capture.pgslot import SlotLag
-from adapters.capture.pgtypes import connect_type
+from adapters.capture.pgtypes import column_default, connect_type
 from adapters.capture.version import CONNECTOR_VERSION
 from adapters.debezium_envelope import TableTypes
 from domain.ports import EventPublisher
@@ -176,12 +176,20 @@ class PostgresChangeCapture:
         if cache_key not in self._types:
             assert self._conn is not None
             facts = pgslot.column_facts(self._conn, relation.oid)
+            unknown = pgslot.ColumnFacts(False, (), None)
             types = {
-                c.name: connect_type(c.type_oid, c.type_modifier, facts.get(c.name, (False, ()))[1])
+                c.name: connect_type(c.type_oid, c.type_modifier, facts.get(c.name, unknown)[1])
                 for c in relation.columns
             }
-            not_null = frozenset(name for name, (required, _) in facts.items() if required)
-            self._types[cache_key] = TableTypes(types, not_null)
+            not_null = frozenset(name for name, fact in facts.items() if fact.not_null)
+            defaults = {
+                name: encoded
+                for name, fact in facts.items()
+                if name in types
+                and (encoded := column_default(fact.default, types[name], fact.not_null))
+                is not None
+            }
+            self._types[cache_key] = TableTypes(types, not_null, defaults)
         return self._types[cache_key]
 
     def _translated(self, action: str, work: Callable[[], T]) -> T:

@@ -19,7 +19,13 @@ def register_run(app: typer.Typer) -> None:
         traffic: Annotated[bool, typer.Option("--traffic", help="generate app writes")] = False,
         live: Annotated[bool, typer.Option("--live", help="show a live view")] = False,
         seconds: Annotated[float | None, typer.Option(help="stop after N seconds")] = None,
-        capture: Annotated[bool, typer.Option(help="run the built-in capture")] = True,
+        capture: Annotated[
+            str | None,
+            typer.Option("--capture", help="builtin or debezium (default: SYNC_CAPTURE)"),
+        ] = None,
+        no_capture: Annotated[
+            bool, typer.Option("--no-capture", help="consume only: capture runs elsewhere")
+        ] = False,
     ) -> None:
         """The main job: capture and sync both ways until SIGTERM/SIGINT."""
         stop = stop_on_signals()
@@ -29,19 +35,20 @@ def register_run(app: typer.Typer) -> None:
         from entrypoints.runtime import (
             first_mapping_problem,
             long_running,
-            refuse_foreign_checkpoints,
+            refuse_unrunnable,
         )
         from entrypoints.startup import reported_errors, state_dir
 
-        settings = load_settings(env_file)
+        settings = load_settings(env_file, SYNC_CAPTURE=capture)
+        capturing = not no_capture
         configure_logging(settings.log_format, "WARNING" if live else settings.log_level)
         with reported_errors():
             state_dir(settings)
-        owner = "tandem run" if capture else None  # capture positions have one owner
+        owner = "tandem run" if capturing else None  # capture positions have one owner
         with long_running(settings, stop, owner=owner) as runtime:
             container = runtime.container
             with reported_errors():
-                problem = first_mapping_problem(container, capture=capture)
+                problem = first_mapping_problem(container, capture=capturing)
             if problem is not None:
                 typer.echo(f"mapping check: {problem}", err=True)
                 raise typer.Exit(2)
@@ -51,15 +58,15 @@ def register_run(app: typer.Typer) -> None:
                 )
                 runners = (
                     container.services.capture_runners(on_topics_lost=repair.topics_lost)
-                    if capture
+                    if capturing
                     else {}
                 )
-                refuse_foreign_checkpoints(runners)
+                refuse_unrunnable(runners)
                 for name, runner in runners.items():
                     runtime.add_capture(name, runner)
                 for origin in Platform:
                     runtime.add_loop(container.services.consumer_loop(origin=origin))
-                if capture:
+                if capturing:
                     runtime.add_part("repair-after-broker-loss", repair.run)
                 if traffic:
                     runtime.add_part("traffic", _generate(container.services.traffic()))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,11 +25,13 @@ WORLDS = {
     "memory": (),
     "stack": (pytest.mark.integration,),  # real databases and broker, Debezium events fed
     "capture": (pytest.mark.e2e,),  # real databases and broker, built-in capture
+    "debezium": (pytest.mark.e2e,),  # real databases and broker, the real Debezium engine
 }
 
 
 def chosen_worlds() -> list[str]:
-    """TANDEM_WORLD=memory|stack|capture runs the scenarios on one world; unset, on all."""
+    """TANDEM_WORLD=memory|stack|capture|debezium runs the scenarios on one world; unset, on
+    all."""
     kind = os.environ.get(WORLD_VARIABLE)
     if kind is None:
         return list(WORLDS)
@@ -49,7 +52,21 @@ def make_world(policy: ConflictPolicy, kind: str = "memory", request: Any = None
     stack = request.getfixturevalue("running_stack")
     truncate_all(request.getfixturevalue("engines"))
     state_dir = request.getfixturevalue("tmp_path")
-    return StackWorld(policy, stack, state_dir, capture=kind == "capture")
+    if kind == "debezium":
+        shared = request.getfixturevalue("shared_debezium")
+        return StackWorld(policy, stack, state_dir, capture="debezium", shared=shared)
+    return StackWorld(policy, stack, state_dir, capture="builtin" if kind == "capture" else None)
+
+
+@pytest.fixture(scope="package")
+def shared_debezium(running_stack: dict[str, str], engines: Any, tmp_root: Path) -> Iterator[Any]:
+    """The [debezium] world's connectors, started once (see debezium_session) and stopped
+    when the scenarios are done, before the tests that stop and start the servers."""
+    from tests.acceptance.debezium_session import SharedDebezium
+
+    shared = SharedDebezium(running_stack, tmp_root / "debezium")
+    yield shared
+    shared.close()
 
 
 @pytest.fixture(params=[pytest.param(k, marks=WORLDS[k], id=k) for k in chosen_worlds()])

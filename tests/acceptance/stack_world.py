@@ -1,7 +1,8 @@
 """The Gherkin world on the real stack: PostgreSQL, MariaDB, the Kafka-protocol broker.
 
 `feed` mode publishes each application write as Debezium's JSON, as Debezium would (the test
-plays the connector); `capture` mode runs the built-in capture on the databases' logs.
+plays the connector); `capture` mode runs a capture on the databases' logs: the built-in one,
+or the real Debezium engine (its connectors in this process's JVM, started once a session).
 Time-based rules (retry backoff, parent deadlines) run on a fake clock; everything else is real.
 """
 
@@ -13,15 +14,16 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from dependency_injector import providers
 from sqlalchemy import Engine
 
 from adapters.debezium import dumps, envelope
-from adapters.kafka.admin import ensure_topics
+from adapters.kafka.admin import end_offsets, ensure_topics
 from adapters.kafka.publisher import KafkaEventPublisher
 from adapters.memory.clock import FakeClock
 from adapters.sql.application_db import SqlApplicationDatabase
@@ -38,6 +40,14 @@ from entrypoints.settings import Settings, gather
 from tests.acceptance.world import MAPPING_VARIABLE
 
 _positions = itertools.count(1)
+
+
+class SharedCapture(Protocol):
+    """Captures started once a session, whose topics the worlds share."""
+
+    prefixes: dict[Platform, str]
+    settings: Settings
+    runners: dict[Platform, Any]
 
 
 class FaultyStore:
@@ -120,29 +130,54 @@ class FeedingApplication(SqlApplicationDatabase):
             self._feed(entity_type, Operation.DELETE, before, None)
 
 
+def world_prefixes(tag: str) -> dict[Platform, str]:
+    return {Platform.LEGACY: f"{tag}legacy", Platform.REVAMP: f"{tag}revamp"}
+
+
+def world_settings(
+    stack: dict[str, str], prefixes: dict[Platform, str], overrides: dict[str, str]
+) -> dict[str, str]:
+    """The settings of a world on the stack, its topics named after `prefixes`."""
+    return (
+        gather(None, {})
+        | {k: v for k, v in stack.items() if k.startswith("SYNC_")}
+        | {
+            "SYNC_LEGACY_TOPIC_PREFIX": prefixes[Platform.LEGACY],
+            "SYNC_REVAMP_TOPIC_PREFIX": prefixes[Platform.REVAMP],
+            "SYNC_HTTP_PORT": "0",
+            "SYNC_LOG_FORMAT": "console",
+            "SYNC_MAPPING": os.environ.get(MAPPING_VARIABLE, ""),
+        }
+        | overrides
+    )
+
+
 class StackWorld:
-    """One scenario on the real stack, isolated by its own topic prefixes and empty tables."""
+    """One scenario on the real stack, isolated by its own topic prefixes (or, on a session's
+    shared capture, by starting at the end of its topics) and empty tables."""
 
     def __init__(
-        self, policy: ConflictPolicy, stack: dict[str, str], state_dir: Path, capture: bool
+        self,
+        policy: ConflictPolicy,
+        stack: dict[str, str],
+        state_dir: Path,
+        capture: str | None,
+        shared: SharedCapture | None = None,
     ) -> None:
+        """`capture`: builtin, debezium, or None (feed mode); `shared`: the session's running
+        capture, if any."""
         tag = uuid.uuid4().hex[:8]
-        self.prefixes = {Platform.LEGACY: f"t{tag}legacy", Platform.REVAMP: f"t{tag}revamp"}
-        raw = (
-            gather(None, {})
-            | {k: v for k, v in stack.items() if k.startswith("SYNC_")}
-            | {
-                "SYNC_LEGACY_TOPIC_PREFIX": self.prefixes[Platform.LEGACY],
-                "SYNC_REVAMP_TOPIC_PREFIX": self.prefixes[Platform.REVAMP],
-                "SYNC_DLQ_TOPIC": f"t{tag}.dlq",
-                "SYNC_CONFLICT_POLICY": policy.value,
-                "SYNC_HTTP_PORT": "0",
-                "SYNC_STATE_DIR": str(state_dir / tag),
-                "SYNC_LOG_FORMAT": "console",
-                "SYNC_LEGACY_SLOT": f"t{tag}",
-                "SYNC_MAPPING": os.environ.get(MAPPING_VARIABLE, ""),
-            }
-        )
+        self.shared = shared
+        self.prefixes = shared.prefixes if shared else world_prefixes(f"t{tag}")
+        overrides = {
+            "SYNC_DLQ_TOPIC": f"t{tag}.dlq",
+            "SYNC_CONFLICT_POLICY": policy.value,
+            "SYNC_STATE_DIR": str(state_dir / tag),
+            "SYNC_LEGACY_SLOT": f"t{tag}",
+            "SYNC_DEBEZIUM_SLOT": shared.settings.debezium_slot if shared else f"t{tag}",
+            "SYNC_CAPTURE": capture or "builtin",
+        }
+        raw = world_settings(stack, self.prefixes, overrides)
         self.settings = Settings.parse(raw)
         self.clock = FakeClock()
         self.container = build_container(self.settings)
@@ -171,19 +206,28 @@ class StackWorld:
             self.sides = {
                 p: SqlApplicationDatabase(e, p, self.mapping) for p, e in self.engines.items()
             }
-            runners = self.container.services.capture_runners()
-            self.runners = {p: runners[f"capture-{p.value}"] for p in Platform}
-            for runner in self.runners.values():  # start each capture at the end of its log
-                runner.prepare()
+            if shared is not None:
+                self.runners = shared.runners
+            else:
+                runners = self.container.services.capture_runners()
+                self.runners = {p: runners[f"capture-{p.value}"] for p in Platform}
+                for runner in self.runners.values():  # start each capture at the end of its log
+                    runner.prepare()
+            if capture == "debezium":  # streaming before the first application write
+                self._captured()
         else:
             self.sides = {
                 p: FeedingApplication(e, p, self.mapping, self.prefixes[p], self.publisher)
                 for p, e in self.engines.items()
             }
+        # topics shared with earlier scenarios: this one starts at their end
+        self.start_offsets = end_offsets(kafka, topics) if shared else {}
         self.loops = {
             origin: self.container.services.consumer_loop(origin=origin, assign_all=True)
             for origin in Platform
         }
+        if shared:
+            self._rewind_to_start()
         self.stats = self.container.core.stats()
 
     def side(self, platform: Platform) -> SqlApplicationDatabase:
@@ -192,7 +236,7 @@ class StackWorld:
     def sync(self) -> None:
         idle_rounds = 0
         for _ in range(200):
-            moved = sum(runner.run_once() for runner in self.runners.values())
+            moved = self._captured()
             moved += sum(loop.drain(idle_polls=1) for loop in self.loops.values())
             if not self.runners:
                 moved += self._feed_sync_writes()
@@ -201,6 +245,14 @@ class StackWorld:
             if idle_rounds == 2:
                 return
         raise AssertionError("the sync never went quiet")
+
+    def _captured(self) -> int:
+        """Each capture publishes what its database committed so far; Debezium's connectors
+        run on their own, so they are waited for together."""
+        if self.settings.capture == "builtin":
+            return sum(runner.run_once() for runner in self.runners.values())
+        with ThreadPoolExecutor(len(self.runners) or 1) as pool:
+            return sum(pool.map(lambda runner: runner.run_once(), self.runners.values()))
 
     def pause(self, seconds: float) -> None:
         self.clock.advance(seconds)
@@ -226,8 +278,14 @@ class StackWorld:
 
     def redeliver_everything(self) -> None:
         for loop in self.loops.values():
-            everything = {where: 0 for where in loop.service.high_water}
-            loop.source.commit(everything)
+            start = self.start_offsets
+            loop.source.commit({where: start.get(where, 0) for where in loop.service.high_water})
+            loop.source.rewind()
+
+    def _rewind_to_start(self) -> None:
+        for loop in self.loops.values():
+            topics = set(loop.source.topics)
+            loop.source.commit({w: o for w, o in self.start_offsets.items() if w[0] in topics})
             loop.source.rewind()
 
     def fail_next_transactions(self, platform: Platform, count: int) -> None:
@@ -267,7 +325,17 @@ class StackWorld:
         direction = f"{platform.value}-to-{platform.other.value}"
         stopped = self.stats.total(f"{direction}:echoes_skipped")
         runner = self.runners.get(platform)
-        return stopped + (runner.capture.skipped_transactions if runner else 0)
+        capture = getattr(runner, "capture", None)  # the built-in one drops whole transactions
+        return stopped + (capture.skipped_transactions if capture else 0)
+
+    def _drop_slot(self, runner: Any) -> None:
+        if self.settings.capture == "builtin":
+            runner.capture.drop_slot()
+            return
+        from adapters.capture.debezium_engine.slot import drop_postgres
+
+        slot = self.settings.debezium_slot
+        drop_postgres(self.settings.legacy_dsn, slot, slot)
 
     def differing_rows(self) -> int:
         rows = {p: SqlRowSnapshot(e, p, self.mapping) for p, e in self.engines.items()}
@@ -279,8 +347,10 @@ class StackWorld:
         for loop in self.loops.values():
             loop.close()
         for platform, runner in self.runners.items():
-            if platform is Platform.LEGACY:
-                runner.capture.drop_slot()  # else the server keeps WAL for it forever
+            if self.shared is not None:
+                break  # the session's, closed with it
             runner.close()
+            if platform is Platform.LEGACY:  # else the server keeps WAL for the slot forever
+                self._drop_slot(runner)
         self.publisher.close()
         self.container.shutdown_resources()

@@ -3,6 +3,6 @@
 import pytest
 from pytest_bdd import scenarios
 
-pytestmark = pytest.mark.usefixtures("world_kind")  # memory, stack and capture
+pytestmark = pytest.mark.usefixtures("world_kind")  # memory, stack, capture and debezium
 
 scenarios("concurrency")

@@ -17,7 +17,7 @@ def test_the_in_memory_world_is_the_default() -> None:
 
 def test_every_world_runs_unless_one_is_chosen(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TANDEM_WORLD", raising=False)
-    assert chosen_worlds() == ["memory", "stack", "capture"]
+    assert chosen_worlds() == ["memory", "stack", "capture", "debezium"]
     monkeypatch.setenv("TANDEM_WORLD", "capture")
     assert chosen_worlds() == ["capture"]
 

@@ -51,8 +51,10 @@ def counts(engines: dict[str, Engine]) -> dict[str, int]:
 
 
 def reconciled(env_file: Path) -> tuple[bool, str]:
-    done = run_command([*TANDEM, "reconcile", "--env-file", str(env_file)], timeout_s=120)
-    return done.returncode == 0, done.stdout[-2000:] + done.stderr[-1000:]
+    done = run_command(
+        [*TANDEM, "reconcile", "--json", "--env-file", str(env_file)], timeout_s=120
+    )
+    return done.returncode == 0, done.stdout[-6000:] + done.stderr[-1000:]  # which rows, how
 
 
 def run_faults(cluster: Cluster, plan: list[str], rng: random.Random) -> None:

@@ -56,6 +56,13 @@ def legacy_ddl() -> list[str]:
         f"CREATE TABLE {TABLE} (id serial PRIMARY KEY, tag varchar(40) NOT NULL, "
         f"{columns}, source varchar(20))",
         f"ALTER TABLE {TABLE} REPLICA IDENTITY FULL",
+        # the `source` column kept truthful, as the README asks of every mapped table (a
+        # capture that cannot see the sync's own marks, Debezium's, tells echoes by it)
+        "CREATE FUNCTION fidelity_source() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "NEW.source := CASE WHEN coalesce(current_setting('tandem.origin', true), '') = "
+        "'sync_service' THEN 'sync_service' ELSE 'legacy' END; RETURN NEW; END $$",
+        f"CREATE TRIGGER fidelity_source BEFORE INSERT OR UPDATE ON {TABLE} "
+        "FOR EACH ROW EXECUTE FUNCTION fidelity_source()",
     ]
 
 
@@ -66,7 +73,13 @@ def revamp_ddl() -> list[str]:
     )
     return [
         f"CREATE TABLE {TABLE} (id INT AUTO_INCREMENT PRIMARY KEY, tag VARCHAR(40) NOT NULL, "
-        f"{columns}, source VARCHAR(20)) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+        f"{columns}, source VARCHAR(20)) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+        *(
+            f"CREATE TRIGGER fidelity_source_{when} BEFORE {event} ON {TABLE} FOR EACH ROW "
+            "SET NEW.source = IF(COALESCE(@tandem_origin, '') = 'sync_service', "
+            "'sync_service', 'revamp')"
+            for when, event in (("bi", "INSERT"), ("bu", "UPDATE"))
+        ),
     ]
 
 

@@ -5,9 +5,9 @@ written on legacy, checked on revamp, overwritten there with another generated r
 on legacy, and written back on legacy and checked on revamp again. Values must be equal, or
 equal under the documented conversions of fidelity_schema.
 
-The suite runs once per capture in CAPTURES. The hook for real Debezium: add
-`("debezium", "true")` and `("debezium", "false")` there once `SYNC_CAPTURE=debezium`
-exists; the second item is SYNC_SCHEMAS_ENABLE (the JsonConverter's schemas.enable).
+The suite runs once per capture in CAPTURES, with the schema wrapper on and off
+(SYNC_SCHEMAS_ENABLE: the JsonConverter's schemas.enable); the fixture takes
+SYNC_CAPTURE=debezium as well.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, bindparam, text
 from sqlalchemy.engine import make_url
 
+from adapters.capture.debezium_engine.slot import drop_postgres
 from adapters.sql.engines import open_engine
 from tests.e2e import fidelity_schema as fs
 from tests.e2e.processes import (
@@ -38,6 +39,8 @@ from tests.e2e.processes import (
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
+# Through real Debezium ("debezium", "true"/"false") a JSON value comes back empty on the
+# second pass (not solved yet; see the README's captures section): built-in only for now.
 CAPTURES = [("builtin", "true"), ("builtin", "false")]
 
 
@@ -79,9 +82,10 @@ def pair(
     for statement in fs.revamp_ddl():
         execute(revamp, statement)
     (tmp / "mapping.yaml").write_text(yaml.safe_dump(fs.mapping(name)))
+    debezium_slot = f"{name}_dbz"
     env_file = write_env_file(
         {**running_stack, **dsns}, tmp, SYNC_MAPPING=str(tmp / "mapping.yaml"),
-        SYNC_CAPTURE=capture, SYNC_SCHEMAS_ENABLE=schemas,
+        SYNC_CAPTURE=capture, SYNC_SCHEMAS_ENABLE=schemas, SYNC_DEBEZIUM_SLOT=debezium_slot,
     )  # fmt: skip
     migrated = run_command([*TANDEM, "migrate", "--env-file", str(env_file)], 180)
     assert migrated.returncode == 0, migrated.stdout + migrated.stderr
@@ -91,6 +95,8 @@ def pair(
     finally:
         run.stop()
         drop_slot(legacy, env_file)
+        if capture == "debezium":  # a database with a slot cannot be dropped
+            drop_postgres(dsns["SYNC_LEGACY_DSN"], debezium_slot, debezium_slot)
         legacy.dispose(), revamp.dispose()
         with pg_admin.connect() as conn:
             conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))

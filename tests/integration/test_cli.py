@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, make_url, text
 
+from adapters.capture.debezium_engine.connector import HEARTBEAT_TABLE
+from adapters.capture.debezium_engine.slot import drop_postgres
 from adapters.kafka.admin import admin_client, end_offsets, ensure_topics
 from adapters.kafka.dead_letters import FIELDS, KafkaDeadLetterQueue
 from adapters.kafka.offsets import read_to_end
@@ -179,6 +181,46 @@ def test_migrate_twice_creates_everything_then_is_up_to_date(
     assert f"binlog position {position['file']}:{position['pos']}" in second
 
 
+def test_migrate_for_debezium_makes_its_slot_not_the_built_in_one_and_status_warns_of_it(
+    tandem: Tandem, engines: dict[str, Engine]
+) -> None:
+    """SYNC_CAPTURE=debezium: Debezium's publication and slot and the heartbeat tables; no
+    built-in slot or binlog checkpoint, which nothing would read. A slot nobody reads keeps
+    WAL: `tandem status` says so, whichever capture it belongs to."""
+    debezium_slot = f"{tandem.values['SYNC_LEGACY_SLOT']}_dbz"
+    env = {"SYNC_CAPTURE": "debezium", "SYNC_DEBEZIUM_SLOT": debezium_slot}
+    try:
+        said = " ".join(tandem.ok("migrate", env=env).split())  # lines wrapped by the console
+        assert f"publication and slot {debezium_slot} at" in said
+        with engines["legacy"].connect() as conn:
+            slots = dict(
+                conn.execute(text("SELECT slot_name, plugin FROM pg_replication_slots")).all()
+            )
+            published = set(
+                conn.execute(
+                    text("SELECT tablename FROM pg_publication_tables WHERE pubname = :p"),
+                    {"p": debezium_slot},
+                ).scalars()
+            )
+        assert slots.get(debezium_slot) == "pgoutput"
+        assert tandem.values["SYNC_LEGACY_SLOT"] not in slots
+        assert published == {"legacy_users", "legacy_posts", "legacy_likes", HEARTBEAT_TABLE}
+        with engines["revamp"].connect() as conn:
+            beats = conn.execute(text(f"SELECT id FROM {HEARTBEAT_TABLE}")).scalars().all()
+        assert beats == [1]
+        assert not (Path(tandem.values["SYNC_STATE_DIR"]) / "revamp-binlog.offset").exists()
+
+        with engines["legacy"].begin() as conn:  # WAL the unread slot has to keep
+            conn.execute(text(f"UPDATE {HEARTBEAT_TABLE} SET beat = beat + 1"))
+        report = json.loads(tandem.ok("status", "--json", env=env))
+        assert any(
+            f"replication slot {debezium_slot} is inactive and retains" in warning
+            for warning in report["warnings"]
+        ), report["warnings"]
+    finally:
+        drop_postgres(tandem.values["SYNC_LEGACY_DSN"], debezium_slot, debezium_slot)
+
+
 _LEGACY_AT = f"postgresql+psycopg://app:{SECRET}@127.0.0.1:{{port}}/x"
 
 
@@ -235,6 +277,7 @@ def bad_settings(tmp_path: Path) -> list[tuple[str, dict[str, str]]]:
         ("SYNC_MAPPING", {"SYNC_MAPPING": str(tmp_path / "missing.yaml")}),
         ("SYNC_KAFKA_SECURITY_PROTOCOL", {"SYNC_KAFKA_SECURITY_PROTOCOL": "carrier-pigeon"}),
         ("SYNC_KAFKA_BOOTSTRAP", {"SYNC_KAFKA_BOOTSTRAP": "no-port-here"}),
+        ("SYNC_CAPTURE", {"SYNC_CAPTURE": "maxwell"}),
     ]
 
 

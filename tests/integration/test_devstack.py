@@ -70,6 +70,20 @@ def test_mariadb_has_full_row_binlog(stack: tuple[Path, dict[str, str]]) -> None
     conn.close()
 
 
+def test_mariadb_reports_the_version_debezium_reads_as_mariadb(
+    stack: tuple[Path, dict[str, str]],
+) -> None:
+    """`5.5.5-10.x-MariaDB`, in VERSION() as in the handshake: Debezium 3.x's MySQL connector
+    otherwise takes 10.x for MySQL 8.4 and asks for SHOW BINARY LOG STATUS."""
+    conn = _mariadb(stack[1])
+    with conn.cursor() as cur:
+        cur.execute("SELECT VERSION()")
+        (version,) = cur.fetchone()
+    assert version.startswith("5.5.5-10.") and "MariaDB" in version
+    assert conn.get_server_info() == version
+    conn.close()
+
+
 def test_broker_answers_metadata(stack: tuple[Path, dict[str, str]]) -> None:
     from kafka import KafkaProducer
 

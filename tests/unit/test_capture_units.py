@@ -484,7 +484,7 @@ def test_mysql_envelopes() -> None:
         "snapshot": "false", "db": "revamp", "sequence": None,
         "ts_us": 1_700_000_000_000_000, "ts_ns": 1_700_000_000_000_000_000,
         "table": "revamp_users", "server_id": 1, "gtid": "0-1-9", "file": "binlog.000002",
-        "pos": 4321, "row": 3, "thread": None, "query": None, "origin_lsn": None,
+        "pos": 4321, "row": 3, "thread": None, "query": None,
     }  # fmt: skip
 
 

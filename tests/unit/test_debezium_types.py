@@ -211,3 +211,38 @@ def test_an_unchanged_column_passes_validation_and_is_not_written() -> None:
     entity = MAPPING.entity("thing")
     check_event(entity, event)
     assert set(entity.transform(after, Platform.LEGACY)) == {"at", "at_ms", "price"}
+
+
+@pytest.mark.parametrize(
+    ("expression", "kind", "not_null", "default"),
+    [
+        ("nextval('legacy_users_id_seq'::regclass)", ct.INT32, True, 0),
+        ("nextval('legacy_users_id_seq'::regclass)", ct.INT32, False, None),
+        ("'draft'::character varying", ct.STRING, False, "draft"),
+        ("'it''s'::text", ct.STRING, True, "it's"),
+        ("now()", ct.timestamp(6), True, None),
+        ("42", ct.INT64, True, 42),
+        ("true", ct.BOOLEAN, False, True),
+        (None, ct.STRING, True, None),
+    ],
+)
+def test_postgresql_column_defaults_are_carried_as_debezium_carries_them(
+    expression: str | None, kind: ct.ConnectType, not_null: bool, default: Any
+) -> None:
+    assert pgtypes.column_default(expression, kind, not_null) == default
+
+
+@pytest.mark.parametrize(
+    ("expression", "kind", "default"),
+    [
+        ("'Draft'", ct.STRING, "Draft"),
+        ("0", ct.INT32, 0),
+        ("NULL", ct.STRING, None),
+        ("current_timestamp(6)", ct.timestamp(6), None),
+        (None, ct.INT32, None),
+    ],
+)
+def test_mariadb_column_defaults_are_carried_as_debezium_carries_them(
+    expression: str | None, kind: ct.ConnectType, default: Any
+) -> None:
+    assert mysqltypes.column_default(expression, kind) == default

@@ -53,6 +53,8 @@ def test_good_settings_parse_with_the_contract_defaults() -> None:
         ("SYNC_BATCH_SIZE", "0"),
         ("SYNC_PARENT_WAIT_SECONDS", "-1"),
         ("SYNC_MAX_WAITING_IN_MEMORY", "many"),
+        ("SYNC_CAPTURE", "maxwell"),
+        ("SYNC_DEBEZIUM_SLOT", "Debezium-Slot"),
     ],
 )
 def test_a_bad_setting_is_named(name: str, value: str) -> None:
@@ -60,6 +62,11 @@ def test_a_bad_setting_is_named(name: str, value: str) -> None:
         parse(**{name: value})
     assert name in str(raised.value)
     assert SECRET not in str(raised.value)
+
+
+def test_the_capture_is_built_in_unless_debezium_is_chosen() -> None:
+    assert (parse().capture, parse().debezium_slot) == ("builtin", "tandem_debezium")
+    assert parse(SYNC_CAPTURE="Debezium").capture == "debezium"
 
 
 def test_the_env_file_is_read(tmp_path: Path) -> None:
