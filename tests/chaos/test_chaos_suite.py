@@ -51,9 +51,7 @@ def counts(engines: dict[str, Engine]) -> dict[str, int]:
 
 
 def reconciled(env_file: Path) -> tuple[bool, str]:
-    done = run_command(
-        [*TANDEM, "reconcile", "--json", "--env-file", str(env_file)], timeout_s=120
-    )
+    done = run_command([*TANDEM, "reconcile", "--json", "--env-file", str(env_file)], timeout_s=120)
     return done.returncode == 0, done.stdout[-6000:] + done.stderr[-1000:]  # which rows, how
 
 
