@@ -14,7 +14,7 @@ from adapters.debezium_values import by_field, by_schema, unavailable
 from domain.coercions import UNCHANGED
 from domain.errors import InvalidEventError, MappingError
 from domain.events import Operation, Platform, SourcePosition, SyncEvent
-from domain.mapping import EntityMapping, SchemaMapping
+from domain.mapping import EntityMapping, FieldMapping, SchemaMapping
 from domain.model import RawMessage
 
 
@@ -24,6 +24,10 @@ class DebeziumCodec:
     def __init__(self, mapping: SchemaMapping, prefixes: Mapping[Platform, str]) -> None:
         self.mapping = mapping
         self.platform_of_prefix = {prefix: platform for platform, prefix in prefixes.items()}
+        # looked up once, not per message: the mapping does not change under a codec
+        self._entities: dict[tuple[Platform, str], EntityMapping] = {}
+        self._topics_checked: set[tuple[str, Platform, str]] = set()
+        self._columns: dict[tuple[str, Platform], dict[str, FieldMapping]] = {}
 
     def original(self, message: RawMessage) -> Any:
         if message.value is None:
@@ -56,13 +60,11 @@ class DebeziumCodec:
         if not isinstance(source, dict):
             raise InvalidEventError("source", "is missing")
         table = source.get("table") or message.topic.rsplit(".", 1)[-1]
-        try:
-            entity = self.mapping.for_table(platform, str(table))
-        except MappingError as error:
-            raise InvalidEventError("source.table", str(error)) from error
+        entity = self._entity(platform, str(table))
         self._check_topic(message.topic, platform, entity.entity_type)
-        before = _image(payload, "before", fields, entity, platform)
-        after = _image(payload, "after", fields, entity, platform)
+        columns = self._columns_of(entity, platform)
+        before = _image(payload, "before", fields, columns, platform)
+        after = _image(payload, "after", fields, columns, platform)
         key_column = entity.key.on(platform)
         key: dict[str, Any] = {}
         if operation is not Operation.TRUNCATE:  # of the whole table: Debezium sends no key
@@ -80,14 +82,35 @@ class DebeziumCodec:
             position=_position(source, message),
         )
 
+    def _entity(self, platform: Platform, table: str) -> EntityMapping:
+        entity = self._entities.get((platform, table))
+        if entity is None:
+            try:
+                entity = self.mapping.for_table(platform, table)
+            except MappingError as error:
+                raise InvalidEventError("source.table", str(error)) from error
+            self._entities[(platform, table)] = entity
+        return entity
+
+    def _columns_of(self, entity: EntityMapping, platform: Platform) -> dict[str, FieldMapping]:
+        """The mapped fields of `entity` by their column name on `platform`."""
+        columns = self._columns.get((entity.entity_type, platform))
+        if columns is None:
+            columns = {f.names.on(platform): f for f in entity.fields}
+            self._columns[(entity.entity_type, platform)] = columns
+        return columns
+
     def _check_topic(self, topic: str, platform: Platform, entity_type: str) -> None:
         """A change of one table published on another mapped table's topic is refused."""
+        if (topic, platform, entity_type) in self._topics_checked:
+            return
         try:
             of_topic = self.mapping.for_table(platform, topic.rsplit(".", 1)[-1]).entity_type
         except MappingError:
-            return  # a topic renamed by routing: source.table alone names the table
+            of_topic = entity_type  # a topic renamed by routing: source.table alone names it
         if of_topic != entity_type:
             raise InvalidEventError("source.table", f"a {entity_type} change on {topic!r}")
+        self._topics_checked.add((topic, platform, entity_type))
 
     def _platform(self, topic: str) -> Platform:
         prefix = topic.split(".", 1)[0]
@@ -116,7 +139,7 @@ def _image(
     payload: dict[str, Any],
     name: str,
     fields: dict[str, Any],
-    entity: EntityMapping,
+    mapped: dict[str, FieldMapping],
     platform: Platform,
 ) -> dict[str, Any] | None:
     """An image with each value decoded: by its field schema when the event has the wrapper,
@@ -128,12 +151,11 @@ def _image(
     if not isinstance(image, dict):
         raise InvalidEventError(name, "must be a JSON object or null")
     schemas = fields.get(name)
-    mapped = {f.names.on(platform): f for f in entity.fields}
     decoded: dict[str, Any] = {}
     for column, value in image.items():
         schema = None if schemas is None else schemas.get(column) or {}
         field = mapped.get(column)
-        if _placeholder(value, schema, field):
+        if type(value) is str and _placeholder(value, schema, field):
             decoded[column] = UNCHANGED
             continue
         try:

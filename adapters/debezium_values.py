@@ -150,22 +150,23 @@ def _time(value: Any, precision: int, platform: Platform) -> time:
 def by_field(value: Any, field: FieldMapping, platform: Platform) -> Any:
     """A value with no schema, decoded by the mapping's declared type for `platform`'s column
     (Debezium's defaults: precise decimals, bytes as base64, adaptive time precision)."""
-    if value is None or field.kind is None:
+    kind = field.kind
+    if value is None or kind is None:
         return value
-    precision, scale = field.precision_on(platform), field.scale_on(platform)
-    if field.kind == "timestamp":
-        return _timestamp(value, precision)
-    if field.kind == "time":
-        return _time(value, precision, platform)
-    if field.kind == "date" and not isinstance(value, str):
+    if kind == "timestamp":
+        return _timestamp(value, field.precision_on(platform))
+    if kind == "time":
+        return _time(value, field.precision_on(platform), platform)
+    if kind == "date" and not isinstance(value, str):
         return EPOCH.date() + timedelta(days=_int(value))
-    if field.kind == "decimal":
+    if kind == "decimal":
         if isinstance(value, str):
+            scale = field.scale_on(platform)
             if scale is None:
                 raise ValueError("a base64 decimal without the schema wrapper needs `scale`")
             return scaled(value, scale)
         return number(value)
-    if field.kind == "binary":
+    if kind == "binary":
         return _base64(value)
     return value
 

@@ -6,8 +6,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-import attrs
-
+from application.batch_writer import BatchWriter, RowWrite
 from application.stats import Outcome
 from domain.coercions import to_micros
 from domain.errors import PermanentError
@@ -43,17 +42,6 @@ _VERDICT_OUTCOMES = {
 }
 
 
-@attrs.frozen
-class _Write:
-    """A create or update that won: the target row's values, and the change's version."""
-
-    entity: EntityMapping
-    event: SyncEvent
-    values: dict[str, Any]
-    origin_id: int
-    version: int
-
-
 class ChangeApplier:
     """Writes changes from `origin` to the target, idempotently and conflict-aware."""
 
@@ -64,7 +52,7 @@ class ChangeApplier:
         self.origin_store = origin_store
         self.policy = policy
         self.origin_links: dict[tuple[str, Platform, int], EntityLink | None] = {}
-        self.deferred: list[_Write] | None = None
+        self.writer = BatchWriter()  # the creates of a run, written together
 
     def prefetch(self, session: TargetSession, events: Sequence[SyncEvent]) -> None:
         """Read the links a batch needs in one query per entity type and database, instead
@@ -82,9 +70,10 @@ class ChangeApplier:
                 if field.references is not None and isinstance(parent_id, int):
                     wanted[field.references].add(parent_id)
         for origin in {event.origin for event in events}:
+            on_origin = self.origin_store.read_many_links(origin, wanted)
             for entity_type, ids in wanted.items():
                 links = session.links(entity_type, origin, ids)
-                found = self.origin_store.read_links(entity_type, origin, ids)
+                found = on_origin.get(entity_type, {})
                 for row_id in ids:
                     self.origin_links[(entity_type, origin, row_id)] = found.get(row_id)
                 links |= {i: link for i, link in found.items() if i not in links}
@@ -176,12 +165,13 @@ class ChangeApplier:
         verdict = (
             Verdict.APPLY if force else self._verdict(event, version, current, link, origin_link)
         )
-        write = _Write(entity, event, values, int(event.key[entity.key.on(event.origin)]), version)
+        write = RowWrite(
+            entity, event, values, int(event.key[entity.key.on(event.origin)]), version
+        )
         if verdict.applies and link is None:
             _refuse_partial_create(entity, event.origin, write.origin_id, values)
-        if verdict.applies and link is None and self.deferred is not None:
-            self.deferred.append(write)
-            return Outcome.APPLIED  # written, linked and marked by `insert_deferred`
+        if verdict.applies and link is None and self.writer.add(write):
+            return Outcome.APPLIED  # written, linked and marked by the writer's flush
         if verdict.applies:
             link = self._write(session, write, link)
             link.applied_version = max(link.applied_version, version)
@@ -205,24 +195,6 @@ class ChangeApplier:
             IncomingChange(event.origin, version, rejected_on_origin=rejected_on_origin),
             None if current is None else self._state(current, link, origin_link),
         )
-
-    def defer_inserts(self) -> None:
-        """From now on, plain creates are collected for one multi-row insert."""
-        self.deferred = []
-
-    def insert_deferred(self, session: TargetSession) -> None:
-        """Write the collected creates, one statement per entity type, with their links and
-        bookkeeping; collecting stops. A failure concerns the whole lot."""
-        deferred, self.deferred = self.deferred or [], None
-        for entity_type in dict.fromkeys(d.entity.entity_type for d in deferred):
-            group = [d for d in deferred if d.entity.entity_type == entity_type]
-            new_ids = session.insert_many(group[0].entity, [d.values for d in group])
-            for insert, new_id in zip(group, new_ids, strict=True):
-                origin = insert.event.origin
-                link = EntityLink.between(entity_type, origin, insert.origin_id, new_id)
-                link.applied_version = insert.version
-                session.save_link(link)
-                session.mark_processed(insert.event)
 
     def _delete(
         self,
@@ -258,7 +230,7 @@ class ChangeApplier:
         return Outcome.APPLIED
 
     @staticmethod
-    def _write(session: TargetRows, write: _Write, link: EntityLink | None) -> EntityLink:
+    def _write(session: TargetRows, write: RowWrite, link: EntityLink | None) -> EntityLink:
         """Insert the row and link it, or update the linked row."""
         entity, origin = write.entity, write.event.origin
         if link is None:

@@ -5,16 +5,20 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from concurrent import futures
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import attrs
 
 from application.outage import OutageLog
-from application.sync_service import SyncService
+from application.sync_service import Decoded, SyncService
 from domain.errors import PositionsLostError, TransientError
+from domain.model import RawMessage
 from domain.ports import ChangeSource, Clock
 from domain.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
+Batch = tuple[list[RawMessage], list[Decoded] | None]
 
 
 @attrs.define(eq=False)
@@ -24,6 +28,11 @@ class ConsumerLoop:
     A commit or poll that finds the group rebalanced drops what is not committed and polls
     again at once (which rejoins the group); an outage rewinds and backs off. Neither retries
     a commit: the redelivered batch is skipped as duplicates.
+
+    With `fetch_ahead`, while a batch is written the next one is polled and decoded in a
+    second thread; it is waited for before the commit (the source is never used by both
+    threads at once), and handled by the next step. Dropped on any failure, it comes again:
+    the source seeks back to it.
     """
 
     source: ChangeSource
@@ -32,6 +41,7 @@ class ConsumerLoop:
     outage_backoff: RetryPolicy
     batch_size: int = 500
     poll_timeout_s: float = 0.2
+    fetch_ahead: bool = False
     failures: int = attrs.field(default=0, init=False)  # consecutive outages
     rebalances: int = attrs.field(default=0, init=False)
     last_error: str = attrs.field(default="", init=False)
@@ -44,6 +54,8 @@ class ConsumerLoop:
     stop: threading.Event | None = attrs.field(default=None, init=False)
     outages: OutageLog = attrs.field(init=False)
     _rewind_due: bool = attrs.field(default=False, init=False)
+    _ahead: Future[Batch] | None = attrs.field(default=None, init=False)  # the next batch
+    _fetcher: ThreadPoolExecutor | None = attrs.field(default=None, init=False)
 
     @outages.default
     def _outage_log(self) -> OutageLog:
@@ -53,22 +65,61 @@ class ConsumerLoop:
         """Poll one batch, apply it and commit; returns how many messages it held."""
         try:
             if self._rewind_due:
+                self._drop_ahead()
                 self.source.rewind()
                 self._rewind_due = False
-            messages = self.source.poll(self.batch_size, self.poll_timeout_s)
-            offsets = self.service.handle(messages, backlogged=len(messages) >= self.batch_size)
+            messages, decoded = self._next_batch()
+            if self.fetch_ahead and messages:
+                self._ahead = self._fetch_ahead()
+            backlogged = len(messages) >= self.batch_size
+            offsets = self.service.handle(messages, backlogged, decoded)
+            if self._ahead is not None:
+                futures.wait([self._ahead])  # the source is this thread's again
             if offsets:
                 self.source.commit(offsets)
         except PositionsLostError as error:
+            self._drop_ahead()
             self._positions_lost(error)
             return 0
         except TransientError as error:
+            self._drop_ahead()
             self._outage(error)
             return 0
         self.failures = 0
         self.outages.recovered()
         self._note_progress(len(messages))
         return len(messages)
+
+    def _next_batch(self) -> Batch:
+        """The batch fetched ahead (its failure is raised now, as a poll's would be), else
+        one polled now."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            messages, decoded = ahead.result()
+            if messages:
+                return messages, decoded
+        return self.source.poll(self.batch_size, self.poll_timeout_s), None
+
+    def _fetch_ahead(self) -> Future[Batch]:
+        if self._fetcher is None:
+            name = f"fetch-{self.service.direction}"
+            self._fetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        return self._fetcher.submit(self._fetch)
+
+    def _fetch(self) -> Batch:
+        messages = self.source.poll(self.batch_size, self.poll_timeout_s)
+        return messages, self.service.decode_ahead(messages)
+
+    def _drop_ahead(self) -> None:
+        """Forget the batch fetched ahead; the source delivers it again (a poll that failed
+        delivered nothing)."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead.exception() is None:
+            messages, _ = ahead.result()
+            try:
+                self.source.redeliver(messages)
+            except TransientError:
+                self._rewind_due = True  # back to the committed offsets, then
 
     def _note_progress(self, handled: int) -> None:
         backlog = self.source.backlog() if not handled else None
@@ -119,4 +170,8 @@ class ConsumerLoop:
         return total
 
     def close(self) -> None:
+        self._drop_ahead()
+        if self._fetcher is not None:
+            self._fetcher.shutdown(wait=True)
+            self._fetcher = None
         self.source.close()

@@ -47,6 +47,15 @@ Offsets = dict[tuple[str, int], int]
 _NO_RETRIES = RetryPolicy(max_retries=0)
 
 
+@attrs.frozen
+class Decoded:
+    """A message decoded and checked ahead of `handle` (beside the batch before it): the
+    event, when decoding got that far, and what was wrong with it."""
+
+    event: SyncEvent | None
+    error: Exception | None = None
+
+
 class _NeedsIsolation(Exception):
     """An event failed in a batch written without savepoints: roll back, write it again."""
 
@@ -107,13 +116,24 @@ class SyncService:
         self.propagate_truncates = propagate_truncates
         self.unmapped = UnmappedColumns(mapping, origin)
 
-    def handle(self, messages: Sequence[RawMessage], backlogged: bool = False) -> Offsets:
+    def handle(
+        self,
+        messages: Sequence[RawMessage],
+        backlogged: bool = False,
+        decoded: Sequence[Decoded] | None = None,
+    ) -> Offsets:
         """Process a batch; returns the offsets that are safe to commit.
 
         `backlogged`: more messages are queued behind this batch. A waiting child's deadline
-        does not run out then: during a catch-up its parent may still be in the queue."""
+        does not run out then: during a catch-up its parent may still be in the queue.
+        `decoded`: the messages' `decode_ahead`, when it was done already."""
         started = time.perf_counter()
-        fresh = [item for m in messages if (item := self._admit(m)) is not None]
+        ahead = decoded if decoded is not None else [None] * len(messages)
+        fresh = [
+            item
+            for m, d in zip(messages, ahead, strict=True)
+            if (item := self._admit(m, d)) is not None
+        ]
         items = self._released([i.event for i in fresh], backlogged)
         self.held = self.waiting.held_keys(
             [i.event for i in fresh], [i.parked for i in items if i.parked is not None]
@@ -175,10 +195,12 @@ class SyncService:
             item.seq,
         )
 
-    def _admit(self, message: RawMessage) -> _Item | None:
-        """Decode and check the whole event before anything is written; whatever fails,
-        this message alone is dead-lettered."""
-        self.stats.add(self.direction, "consumed")
+    def decode_ahead(self, messages: Sequence[RawMessage]) -> list[Decoded]:
+        """Decode and check messages; touches nothing `handle` changes, so it may run in
+        another thread while a batch is written."""
+        return [self._decoded(m) for m in messages]
+
+    def _decoded(self, message: RawMessage) -> Decoded:
         event = None
         try:
             event = self.codec.decode(message)
@@ -188,6 +210,19 @@ class SyncService:
                         "source", f"{event.origin.value} event on {self.direction}"
                     )
                 check_event(self.mapping.entity(event.entity_type), event)
+        except Exception as error:  # what `_admit` makes of it, in the thread that handles
+            return Decoded(event, error)
+        return Decoded(event)
+
+    def _admit(self, message: RawMessage, decoded: Decoded | None = None) -> _Item | None:
+        """Decode and check the whole event before anything is written; whatever fails,
+        this message alone is dead-lettered."""
+        self.stats.add(self.direction, "consumed")
+        outcome = decoded or self._decoded(message)
+        event = outcome.event
+        try:
+            if outcome.error is not None:
+                raise outcome.error
         except TransientError:
             raise
         except Exception as error:  # hostile input must never take the consumer down
@@ -276,7 +311,7 @@ class SyncService:
         for item in items:
             item.outcome, item.error, item.waits_as, item.unparked = None, None, None, False
         with self.target.transaction() as session:
-            self.applier.deferred = None
+            self.applier.writer.drop()
             seen = session.processed([item.event.event_id for item in items])
             self.applier.prefetch(session, [i.event for i in items if i.event.event_id not in seen])
             while self._pass(session, items, seen, isolated) and any(
@@ -313,7 +348,7 @@ class SyncService:
             settled += self._apply_one(session, item, run, seen, blocked, isolated)
         if run:
             settled += self._insert_run(session, run)
-        self.applier.deferred = None
+        self.applier.writer.drop()
         return settled
 
     def _apply_one(
@@ -327,9 +362,10 @@ class SyncService:
     ) -> int:
         """Apply one item; returns 1 when it settled, 0 when it waits or joined the `run` of
         creates written together."""
+        writer = self.applier.writer
         if not isolated and item.event.operation is Operation.CREATE and not run:
-            self.applier.defer_inserts()
-        deferred_before = len(self.applier.deferred or ())
+            writer.start()
+        added_before = len(writer)
         try:
             with session.savepoint() if isolated else nullcontext():
                 item.outcome = self.applier.apply(session, item.event)
@@ -344,7 +380,7 @@ class SyncService:
             item.trace = traceback.format_exc()
             return 1
         seen.add(item.event.event_id)
-        if len(self.applier.deferred or ()) > deferred_before:
+        if len(writer) > added_before:
             run.append(item)
             return 0
         return 1
@@ -359,7 +395,7 @@ class SyncService:
 
     def _insert_run(self, session: TargetSession, run: list[_Item]) -> int:
         try:
-            self.applier.insert_deferred(session)
+            self.applier.writer.flush(session)
         except TransientError:
             raise
         except Exception as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import attrs
@@ -21,7 +22,7 @@ class Side:
     revamp: str
 
     def on(self, platform: Platform) -> str:
-        return self.legacy if platform is Platform.LEGACY else self.revamp
+        return self.legacy if platform.is_legacy else self.revamp
 
 
 @attrs.frozen
@@ -53,8 +54,8 @@ class FieldMapping:
             value = COERCIONS[self.kind](value)
         target = origin.other
         for legacy_value, revamp_value in self.values:
-            if value == (legacy_value if origin is Platform.LEGACY else revamp_value):
-                return revamp_value if target is Platform.REVAMP else legacy_value
+            if value == (legacy_value if origin.is_legacy else revamp_value):
+                return legacy_value if target.is_legacy else revamp_value
         if self.case is not None:
             value = change_case(str(value), self.case.on(target))
         return value
@@ -73,25 +74,31 @@ class EntityMapping:
     source_column: str = "source"
     unique_together: tuple[tuple[FieldMapping, ...], ...] = ()
 
-    @property
+    # cached: the sync asks for these for every event
+    @functools.cached_property
     def parents(self) -> tuple[str, ...]:
         return tuple(f.references for f in self.fields if f.references)
 
-    @property
+    @functools.cached_property
     def foreign_keys(self) -> tuple[FieldMapping, ...]:
         return tuple(f for f in self.fields if f.references)
 
     def columns(self, platform: Platform) -> tuple[str, ...]:
         return tuple(f.names.on(platform) for f in self.fields)
 
-    @property
+    @functools.cached_property
     def natural_key_fields(self) -> tuple[tuple[FieldMapping, ...], ...]:
         """The field sets that identify a row besides its id: unique fields and groups."""
         return tuple((f,) for f in self.fields if f.unique) + self.unique_together
 
     def natural_keys(self, platform: Platform) -> tuple[tuple[str, ...], ...]:
         """The natural keys as column names on `platform`."""
-        return tuple(tuple(f.names.on(platform) for f in g) for g in self.natural_key_fields)
+        return self._natural_keys[platform]
+
+    @functools.cached_property
+    def _natural_keys(self) -> dict[Platform, tuple[tuple[str, ...], ...]]:
+        groups = self.natural_key_fields
+        return {p: tuple(tuple(f.names.on(p) for f in g) for g in groups) for p in Platform}
 
     def version_column(self, platform: Platform) -> str | None:
         return None if self.version is None else self.version.on(platform)

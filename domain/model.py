@@ -24,7 +24,7 @@ class EntityLink:
     deleted: bool = False
 
     def id_on(self, platform: Platform) -> int:
-        return self.legacy_id if platform is Platform.LEGACY else self.revamp_id
+        return self.legacy_id if platform.is_legacy else self.revamp_id
 
     @classmethod
     def between(

@@ -41,6 +41,10 @@ class ChangeSource(Protocol):
     def rewind(self) -> None:
         """Deliver again everything after the committed offsets."""
 
+    def redeliver(self, messages: Sequence[RawMessage]) -> None:
+        """Deliver these polled messages again, not handled after all: each of their
+        partitions goes back to the first of them (cheap: no broker round trip)."""
+
     def backlog(self) -> int | None:
         """Messages behind this consumer's position as far as it knows; None when it cannot
         tell (not in touch with the broker)."""
@@ -184,6 +188,11 @@ class TargetStore(Protocol):
         self, entity_type: str, platform: Platform, ids: Collection[int]
     ) -> dict[int, EntityLink]:
         """Links stored in this database, outside any sync transaction."""
+
+    def read_many_links(
+        self, platform: Platform, wanted: Mapping[str, Collection[int]]
+    ) -> dict[str, dict[int, EntityLink]]:
+        """`read_links` for several entity types at once (one connection, not one each)."""
 
     def all_links(self, entity_type: str) -> Iterable[EntityLink]:
         """Every link of the entity type stored in this database."""

@@ -282,6 +282,8 @@ def _consumer_loop(
         topic_ranks=parents_first_ranks(mapping, origin, prefix),
     )
     service = sync_service(origin=origin)
+    # fetch_ahead stays off: on a 2-core machine shared with both databases the second
+    # thread only contends for the GIL (measured 10-20% slower, README "Throughput")
     return ConsumerLoop(source, service, clock, outage_backoff, batch_size=settings.batch_size)
 
 

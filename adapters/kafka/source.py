@@ -188,6 +188,27 @@ class KafkaChangeSource:
                 else:
                     self._consumer.seek(tp, committed)
 
+    def redeliver(self, messages: Sequence[RawMessage]) -> None:
+        """Seek back to the first of these messages in each partition still assigned and
+        positioned after it; never forward (a rebalance may have reset a partition to its
+        committed offset: it stays there)."""
+        first: dict[TopicPartition, int] = {}
+        for m in messages:
+            tp = TopicPartition(m.topic, m.partition)
+            first[tp] = min(first.get(tp, m.offset), m.offset)
+        with broker_errors(self.settings, f"seeking back for group {self.group_id}"):
+            assigned = self._consumer.assignment()
+            for tp, offset in first.items():
+                if tp not in assigned:
+                    continue
+                try:
+                    position = self._consumer.position(tp, timeout_ms=0)
+                except KafkaError:
+                    continue  # unknown: reset to the committed offset when fetched
+                if position is not None and position > offset:
+                    self._consumer.seek(tp, offset)
+                    self._delivered[tp] = offset  # what comes next continues from there
+
     def backlog(self) -> int | None:
         """Messages after this member's positions, from what the last fetches said; None when
         the group coordinator is unknown (the broker cannot be reached)."""

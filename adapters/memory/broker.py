@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from domain.model import RawMessage
 
@@ -80,6 +80,12 @@ class InMemoryChangeSource:
                 for topic in self.topics
                 for index in range(len(self.broker.topics[topic]))
             }
+
+    def redeliver(self, messages: Sequence[RawMessage]) -> None:
+        with self.broker.lock:
+            for m in messages:  # back to the first of them, never forward
+                where = (m.topic, m.partition)
+                self.positions[where] = min(self.positions.get(where, 0), m.offset)
 
     def backlog(self) -> int | None:
         ends = self.broker.end_offsets(self.topics)

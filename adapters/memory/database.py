@@ -99,6 +99,11 @@ class InMemoryDatabase:
                 if (link := self.find_link(entity_type, platform, i)) is not None
             }
 
+    def read_many_links(
+        self, platform: Platform, wanted: Mapping[str, Collection[int]]
+    ) -> dict[str, dict[int, EntityLink]]:
+        return {kind: self.read_links(kind, platform, ids) for kind, ids in wanted.items()}
+
     def forget_links(self, entity_type: str, platform: Platform, ids: Collection[int]) -> int:
         with self.lock:
             stale = [link for i in ids if (link := self.find_link(entity_type, platform, i))]

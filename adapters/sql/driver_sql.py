@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlalchemy import Connection, Table
 from sqlalchemy.engine import Dialect
 
 from adapters.sql.tables import SchemaTables
+from domain.errors import PermanentError
 from domain.events import Platform
 from domain.model import EntityLink
 
@@ -56,15 +58,14 @@ class DriverSql:
         self._mark = f"INSERT INTO {processed} ({marked}) VALUES "
         self._link_insert = f"INSERT INTO {links} ({', '.join(_LINK_WRITTEN)}) VALUES "
         updated = _LINK_WRITTEN[2:]
-        if self.postgres:
-            sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in updated)
-            self._link_upsert = f" ON CONFLICT (entity_type, legacy_id) DO UPDATE SET {sets}"
-        elif getattr(dialect, "_requires_alias_for_on_duplicate_key", False):  # MySQL 8.0.20+
-            sets = ", ".join(f"{c} = new.{c}" for c in updated)
-            self._link_upsert = f" AS new ON DUPLICATE KEY UPDATE {sets}"
-        else:
-            sets = ", ".join(f"{c} = VALUES({c})" for c in updated)
-            self._link_upsert = f" ON DUPLICATE KEY UPDATE {sets}"
+        sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in updated)
+        self._link_upsert = f" ON CONFLICT (entity_type, legacy_id) DO UPDATE SET {sets}"
+        copied = ", ".join(f"t.{c} = v.{c}" for c in updated[:-1])
+        self._link_update_head = f"UPDATE {links} AS t JOIN ("
+        self._link_update_tail = (
+            ") AS v ON t.entity_type = v.entity_type AND t.legacy_id = v.legacy_id"
+            f" SET {copied}, t.updated_at = %s"
+        )
         self._bool = tables.links.c.deleted.type._cached_bind_processor(dialect)
         self._types: dict[str, dict[str, str]] = {}  # PostgreSQL: table -> column -> type
         if self.postgres:  # arrays: a short, constant statement psycopg parses once, prepares
@@ -96,15 +97,19 @@ class DriverSql:
             found.update(r[0].strip() for r in conn.exec_driver_sql(sql, tuple(chunk)))
         return found
 
-    def mark_processed(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-        """Rows of (event_id, entity_type, origin, processed_at), multi-row."""
-        if self.postgres and rows:
-            columns = list(zip(*(row[:3] for row in rows), strict=True))
-            params = (rows[0][3], *(list(c) for c in columns))
-            conn.exec_driver_sql(self._mark_any, params)
+    def mark_processed(
+        self, conn: Connection, rows: Sequence[tuple[str, str, str]], now: datetime
+    ) -> None:
+        """Rows of (event_id, entity_type, origin), processed at `now`, multi-row."""
+        if not rows:
             return
+        if self.postgres:
+            columns = list(zip(*rows, strict=True))
+            conn.exec_driver_sql(self._mark_any, (now, *(list(c) for c in columns)))
+            return
+        row = f"(%s, %s, %s, {_datetime_literal(now)})"  # formatted once, not per row
         for chunk in chunks(rows):
-            sql = self._mark + marks(len(chunk), 4)
+            sql = self._mark + ", ".join([row] * len(chunk))
             conn.exec_driver_sql(sql, tuple(v for row in chunk for v in row))
 
     def links(
@@ -140,9 +145,17 @@ class DriverSql:
                 found[link.id_on(platform)] = link
         return found
 
-    def save_links(self, conn: Connection, links: Sequence[EntityLink], now: Any) -> None:
-        """Insert or update the links by (entity_type, legacy_id), multi-row."""
-        process = self._bool
+    def save_links(
+        self,
+        conn: Connection,
+        links: Sequence[EntityLink],
+        now: datetime,
+        stored: Mapping[tuple[str, int], bool],
+    ) -> None:
+        """Insert or update the links by (entity_type, legacy_id), multi-row. PostgreSQL: one
+        upsert ON CONFLICT on that key. MySQL: one UPDATE of those `stored` (as the transaction
+        read them; the others are read now), one INSERT of the rest, never ON DUPLICATE KEY
+        UPDATE, which (entity_type, revamp_id), unique too, could send to another row."""
         if self.postgres and links:
             params = (
                 now,
@@ -155,16 +168,52 @@ class DriverSql:
             )
             conn.exec_driver_sql(self._save_links_any, params)
             return
-        for chunk in chunks(links):
-            params: list[Any] = []
-            for link in chunk:
-                deleted = link.deleted if process is None else process(link.deleted)
-                params += (
-                    link.entity_type, link.legacy_id, link.revamp_id, link.applied_version,
-                    link.rejected_version, deleted, now,
-                )  # fmt: skip
-            sql = self._link_insert + marks(len(chunk), len(_LINK_WRITTEN)) + self._link_upsert
-            conn.exec_driver_sql(sql, tuple(params))
+        held = self._stored_links(conn, links, stored)
+        old = [k for k in links if (k.entity_type, k.legacy_id) in held]
+        new = [k for k in links if (k.entity_type, k.legacy_id) not in held]
+        for chunk in chunks(old):
+            sql = self._link_update_head + self._link_rows(len(chunk)) + self._link_update_tail
+            matched = conn.exec_driver_sql(sql, (*self._link_params(chunk), now)).rowcount
+            if matched != len(chunk):  # MySQL counts matched rows (CLIENT_FOUND_ROWS)
+                raise PermanentError(f"{len(chunk) - matched} links to update vanished")
+        row = "(" + marks(len(_LINK_COLUMNS) + 1) + f", {_datetime_literal(now)})"
+        for chunk in chunks(new):
+            sql = self._link_insert + ", ".join([row] * len(chunk))
+            conn.exec_driver_sql(sql, tuple(self._link_params(chunk)))
+
+    def _stored_links(
+        self,
+        conn: Connection,
+        links: Sequence[EntityLink],
+        stored: Mapping[tuple[str, int], bool],
+    ) -> set[tuple[str, int]]:
+        """The keys of `links` the database holds: as `stored` says, else read (locked)."""
+        held = {key for k in links if stored.get(key := (k.entity_type, k.legacy_id))}
+        unknown: dict[str, list[int]] = {}
+        for k in links:
+            if (k.entity_type, k.legacy_id) not in stored:
+                unknown.setdefault(k.entity_type, []).append(k.legacy_id)
+        for entity_type, ids in unknown.items():
+            found = self.links(conn, entity_type, Platform.LEGACY, ids, lock=True)
+            held |= {(entity_type, legacy_id) for legacy_id in found}
+        return held
+
+    @staticmethod
+    def _link_rows(count: int) -> str:
+        """A derived table of `count` links, to join the table to."""
+        first = "SELECT " + ", ".join(f"%s AS {c}" for c in (*_LINK_COLUMNS, "deleted"))
+        return first + f" UNION ALL SELECT {marks(len(_LINK_COLUMNS) + 1)}" * (count - 1)
+
+    def _link_params(self, links: Sequence[EntityLink]) -> list[Any]:
+        process = self._bool
+        params: list[Any] = []
+        for link in links:
+            deleted = link.deleted if process is None else process(link.deleted)
+            params += (
+                link.entity_type, link.legacy_id, link.revamp_id, link.applied_version,
+                link.rejected_version, deleted,
+            )  # fmt: skip
+        return params
 
     def select_rows(
         self, conn: Connection, table: Table, key: str, ids: Sequence[int]
@@ -194,6 +243,47 @@ class DriverSql:
                     k: v if p is None or v is None else p(v)
                     for k, v, p in zip(keys, raw, processors, strict=True)
                 }
+
+    def find_keys(
+        self,
+        conn: Connection,
+        table: Table,
+        key: str,
+        columns: Sequence[str],
+        values: Collection[tuple[Any, ...]],
+    ) -> dict[tuple[Any, ...], int]:
+        """Natural key values -> the id of the row holding them (rows locked FOR UPDATE),
+        compared as the columns' collations compare."""
+        quote = self.quote
+        binds = [table.c[c].type._cached_bind_processor(self.dialect) for c in columns]
+        names = [quote.quote(c) for c in columns]
+        target = names[0] if len(names) == 1 else f"({', '.join(names)})"
+        head = (
+            f"SELECT {quote.quote(key)}, {', '.join(names)} FROM {quote.format_table(table)}"
+            f" WHERE {target} IN "
+        )
+        found: dict[tuple[Any, ...], int] = {}
+        for chunk in chunks(list(values)):
+            params = [
+                v if p is None or v is None else p(v)
+                for row in chunk
+                for v, p in zip(row, binds, strict=True)
+            ]
+            sql = f"{head}({marks(len(chunk), len(names))}) FOR UPDATE"
+            result = conn.exec_driver_sql(sql, tuple(params))
+            description = result.cursor.description if result.cursor is not None else None
+            processors = [
+                table.c[c].type._cached_result_processor(self.dialect, d[1])
+                for c, d in zip(columns, (description or ())[1:], strict=False)
+            ]
+            for row_id, *raw in result:
+                found[
+                    tuple(
+                        v if p is None or v is None else p(v)
+                        for v, p in zip(raw, processors, strict=True)
+                    )
+                ] = int(row_id)
+        return found
 
     def insert_returning(
         self, conn: Connection, table: Table, key: str, rows: Sequence[Mapping[str, Any]]
@@ -286,6 +376,11 @@ class DriverSql:
                 value = row[column]
                 values.append(value if process is None or value is None else process(value))
         return arrays
+
+
+def _datetime_literal(moment: datetime) -> str:
+    """A naive datetime as a SQL literal (our own clock's, never a value from an event)."""
+    return f"'{moment:%Y-%m-%d %H:%M:%S.%f}'"
 
 
 # Bare, these names mean a length of 1 (`character` is char(1), `bit` is bit(1)): a cast to

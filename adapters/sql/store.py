@@ -8,11 +8,12 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, select, tuple_
+from sqlalchemy import Connection, Engine, and_, func, select
 
 from adapters.sql import waiting
 from adapters.sql.driver_sql import DriverSql
 from adapters.sql.errors import translated
+from adapters.sql.known_rows import KnownRows
 from adapters.sql.marking import MySQLMarking, PostgresMarking
 from adapters.sql.row_writes import PendingRowWrites
 from adapters.sql.tables import SchemaTables
@@ -72,6 +73,15 @@ class SqlTargetStore:
         with translated(f"{self.platform.value} entity_mappings"), self.engine.connect() as conn:
             return self.sql.links(conn, entity_type, platform, ids)
 
+    def read_many_links(
+        self, platform: Platform, wanted: Mapping[str, Collection[int]]
+    ) -> dict[str, dict[int, EntityLink]]:
+        wanted = {entity_type: ids for entity_type, ids in wanted.items() if ids}
+        if not wanted:
+            return {}
+        with translated(f"{self.platform.value} entity_mappings"), self.engine.connect() as conn:
+            return {kind: self.sql.links(conn, kind, platform, ids) for kind, ids in wanted.items()}
+
     def all_links(self, entity_type: str) -> list[EntityLink]:
         with translated(f"{self.platform.value} entity_mappings"), self.engine.connect() as conn:
             return list(self.sql.links(conn, entity_type, Platform.LEGACY, None).values())
@@ -119,6 +129,7 @@ class SqlTargetStore:
 
 
 LinkKey = tuple[str, Platform, int]
+_PLATFORMS = tuple(Platform)  # iterating the enum itself is several times slower
 
 
 class SqlSession:
@@ -145,11 +156,14 @@ class SqlSession:
         self.pending_processed: list[tuple[str, str, str]] = []  # event id, entity type, origin
         self.pending_links: dict[tuple[str, int], EntityLink] = {}
         self.known_links: dict[LinkKey, EntityLink | None] = {}
+        # (entity type, legacy id) -> whether the database holds that link (as read here)
+        self.stored_links: dict[tuple[str, int], bool] = {}
         self.undo: list[Callable[[], object]] = []
         self.savepoints = 0  # open savepoints: only their rollback needs the undo log
         # rows read in this transaction: locked FOR UPDATE, so only our own writes change them
-        self.known_rows: dict[tuple[str, int], StoredRow | None] = {}
-        self.known_keys: dict[tuple[str, tuple[str, ...], tuple[Any, ...]], int | None] = {}
+        self.known_rows = KnownRows(tables.mapping, platform)
+        # entity type -> (natural key columns, values) -> the row id holding them, or None
+        self.known_keys: dict[str, dict[tuple[tuple[str, ...], tuple[Any, ...]], int | None]] = {}
         self.row_writes = PendingRowWrites(conn, tables, platform, self.sql)
 
     def processed(self, event_ids: Collection[str]) -> set[str]:
@@ -173,6 +187,7 @@ class SqlSession:
             found = self.sql.links(self.conn, entity_type, platform, unknown, lock=True)
             for row_id in unknown:
                 self._remember((entity_type, platform, row_id), found.get(row_id))
+            self._note_stored(entity_type, platform, unknown, found.values())
         return {
             i: _copied(link)
             for i in ids
@@ -182,9 +197,26 @@ class SqlSession:
     def all_links(self, entity_type: str) -> list[EntityLink]:
         found = self.sql.links(self.conn, entity_type, Platform.LEGACY, None, lock=True)
         for link in found.values():
-            for platform in Platform:
+            for platform in _PLATFORMS:
                 self._remember((entity_type, platform, link.id_on(platform)), link)
+        self._note_stored(entity_type, Platform.REVAMP, (), found.values())
         return [_copied(link) for link in found.values()]
+
+    def _note_stored(
+        self,
+        entity_type: str,
+        platform: Platform,
+        ids: Collection[int],
+        found: Collection[EntityLink],
+    ) -> None:
+        """Which links the database holds, by their (entity type, legacy id) key: saving one
+        updates it then, else inserts it (MySQL: no ON DUPLICATE KEY, which the other unique
+        key, (entity type, revamp id), could send to another row)."""
+        if platform is Platform.LEGACY:
+            for row_id in ids:
+                self.stored_links.setdefault((entity_type, row_id), False)
+        for link in found:
+            self.stored_links[(entity_type, link.legacy_id)] = True
 
     def save_link(self, link: EntityLink) -> None:
         saved = _copied(link)
@@ -192,7 +224,7 @@ class SqlSession:
         replaced = self.known_links.get((link.entity_type, Platform.LEGACY, link.legacy_id))
         if replaced is not None and replaced.revamp_id != link.revamp_id:
             self._remember((link.entity_type, Platform.REVAMP, replaced.revamp_id), None)
-        for platform in Platform:
+        for platform in _PLATFORMS:
             self._remember((link.entity_type, platform, link.id_on(platform)), saved)
 
     def _remember(self, key: LinkKey, link: EntityLink | None) -> None:
@@ -225,33 +257,35 @@ class SqlSession:
             rows = self.sql.select_rows(self.conn, self.tables.of(entity), key, unknown)
             found = {int(r[key]): StoredRow.of(r, version, entity.source_column) for r in rows}
             for row_id in unknown:
-                self.known_rows[(kind, row_id)] = found.get(row_id)
+                self.known_rows.remember((kind, row_id), found.get(row_id))
         return {i: row for i in ids if (row := self.known_rows[(kind, i)]) is not None}
 
     def find_by(self, entity: EntityMapping, values: Mapping[str, Any]) -> int | None:
         columns, wanted = tuple(values), tuple(values.values())
-        cached = (entity.entity_type, columns, wanted)
-        if cached not in self.known_keys:
+        known = self.known_keys.get(entity.entity_type, {})
+        if (columns, wanted) not in known:
             self.find_many(entity, columns, [wanted])
-        return self.known_keys[cached]
+        return self.known_keys[entity.entity_type][(columns, wanted)]
 
     def find_many(
         self, entity: EntityMapping, columns: tuple[str, ...], values: Collection[tuple[Any, ...]]
     ) -> dict[tuple[Any, ...], int]:
         self.write_pending()
         table = self.tables.of(entity)
-        key = table.c[entity.key.on(self.platform)]
-        natural = tuple_(*(table.c[c] for c in columns))
-        query = select(key, *(table.c[c] for c in columns)).where(natural.in_(list(values)))
-        found = {tuple(r[1:]): int(r[0]) for r in self.conn.execute(query.with_for_update()).all()}
+        key = entity.key.on(self.platform)
+        found = self.sql.find_keys(self.conn, table, key, columns, values) if values else {}
+        known = self.known_keys.setdefault(entity.entity_type, {})
+        loose: set[tuple[Any, ...]] | None = None  # the found values, loosely: once
         for wanted in values:
             match = found.get(wanted)
-            if match is None and _loosely_in(found, wanted):
+            if match is None and found:
+                loose = {_loose(v) for v in found} if loose is None else loose
+            if match is None and loose is not None and _loose(wanted) in loose:
                 # a row equal but for case, accents or trailing spaces: whether it matches is
                 # the column collation's to say (utf8mb4_bin: no; a *_ci one: yes)
                 match = self._find_one(entity, columns, wanted)
-            self.known_keys[(entity.entity_type, columns, wanted)] = match
-        return {v: i for v in values if (i := self.known_keys[(entity.entity_type, columns, v)])}
+            known[(columns, wanted)] = match
+        return {v: i for v in values if (i := known[(columns, v)])}
 
     def _find_one(
         self, entity: EntityMapping, columns: tuple[str, ...], wanted: tuple[Any, ...]
@@ -288,13 +322,13 @@ class SqlSession:
         # as the triggers keep a sync write: its own values, written by the sync service
         row = {**values, entity.key.on(self.platform): row_id, entity.source_column: SYNC_SERVICE}
         version = entity.version_column(self.platform)
-        self.known_rows[(entity.entity_type, row_id)] = StoredRow.of(
-            row, version, entity.source_column
+        self.known_rows.remember(
+            (entity.entity_type, row_id), StoredRow.of(row, version, entity.source_column)
         )
+        known = self.known_keys.setdefault(entity.entity_type, {})
         for columns in entity.natural_keys(self.platform):
             if all(values.get(c) is not None for c in columns):
-                wanted = tuple(values[c] for c in columns)
-                self.known_keys[(entity.entity_type, columns, wanted)] = row_id
+                known[(columns, tuple(values[c] for c in columns))] = row_id
 
     def update(self, entity: EntityMapping, row_id: int, values: Mapping[str, Any]) -> bool:
         known = self.known_rows.get((entity.entity_type, row_id), _UNKNOWN)
@@ -304,17 +338,17 @@ class SqlSession:
             self.row_writes.update(entity, row_id, dict(values))
             row = {**known.values, **values, entity.source_column: SYNC_SERVICE}
             version = entity.version_column(self.platform)
-            self.known_rows[(entity.entity_type, row_id)] = StoredRow.of(
-                row, version, entity.source_column
+            self.known_rows.remember(
+                (entity.entity_type, row_id), StoredRow.of(row, version, entity.source_column)
             )
-            self._forget_keys(entity)
+            self.known_keys.pop(entity.entity_type, None)
             return True
         self.write_pending()
         table = self.tables.of(entity)
         key = table.c[entity.key.on(self.platform)]
         result = self.conn.execute(table.update().where(key == row_id).values(**values))
-        self.known_rows.pop((entity.entity_type, row_id), None)
-        self._forget_keys(entity)
+        self.known_rows.forget((entity.entity_type, row_id))
+        self.known_keys.pop(entity.entity_type, None)
         return bool(result.rowcount)  # MySQL counts matched rows (CLIENT_FOUND_ROWS)
 
     def delete(self, entity: EntityMapping, row_id: int) -> bool:
@@ -323,7 +357,8 @@ class SqlSession:
             return False
         if isinstance(known, StoredRow):  # read and locked here: held back, written set-based
             self.row_writes.delete(entity, row_id)
-            self._cascade(entity, row_id)
+            for touched in self.known_rows.deleted((entity.entity_type, row_id)):
+                self.known_keys.pop(touched, None)
             return True
         self.write_pending()
         table = self.tables.of(entity)
@@ -333,37 +368,10 @@ class SqlSession:
         self.known_keys.clear()
         return deleted
 
-    def _cascade(self, entity: EntityMapping, row_id: int) -> None:
-        """Forget a deleted row, and the known rows its delete cascades to (ON DELETE CASCADE
-        of the reference schemas), as the database will."""
-        self.known_rows[(entity.entity_type, row_id)] = None
-        self._forget_keys(entity)
-        for child in self.tables.mapping.entities:
-            columns = [
-                f.names.on(self.platform)
-                for f in child.foreign_keys
-                if f.references == entity.entity_type
-            ]
-            if not columns:
-                continue
-            doomed = [
-                child_id
-                for (kind, child_id), row in self.known_rows.items()
-                if kind == child.entity_type
-                and row is not None
-                and any(row.values.get(c) == row_id for c in columns)
-            ]
-            for child_id in doomed:
-                self._cascade(child, child_id)
-
     def write_pending(self) -> None:
         """Send the updates and deletes held back."""
         if self.row_writes:
             self.row_writes.send()
-
-    def _forget_keys(self, entity: EntityMapping) -> None:
-        for cached in [k for k in self.known_keys if k[0] == entity.entity_type]:
-            del self.known_keys[cached]
 
     def park_children(self, children: Sequence[ParkedChild]) -> None:
         if children:
@@ -397,9 +405,10 @@ class SqlSession:
         self.write_pending()
         now = _utcnow()
         if self.pending_links:
-            self.sql.save_links(self.conn, list(self.pending_links.values()), now)
+            links = list(self.pending_links.values())
+            self.sql.save_links(self.conn, links, now, self.stored_links)
         if self.pending_processed:
-            self.sql.mark_processed(self.conn, [(*p, now) for p in self.pending_processed])
+            self.sql.mark_processed(self.conn, self.pending_processed, now)
         self.pending_links, self.pending_processed, self.undo = {}, [], []
 
 
@@ -414,13 +423,8 @@ def _copied(link: EntityLink) -> EntityLink:
     )  # fmt: skip
 
 
-def _loosely_in(found: Mapping[tuple[Any, ...], int], wanted: tuple[Any, ...]) -> bool:
-    """Whether a found row's values equal `wanted` ignoring case, accents and trailing spaces."""
-    loose = _loose(wanted)
-    return any(_loose(values) == loose for values in found)
-
-
 def _loose(values: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The values ignoring case, accents and trailing spaces."""
     return tuple(
         "".join(c for c in unicodedata.normalize("NFKD", v) if not unicodedata.combining(c))
         .casefold()

@@ -130,6 +130,19 @@ class TargetStoreContract(ABC):
         assert by_legacy[10].applied_version == 6 and by_legacy[10].deleted
 
     @pytest.mark.parametrize("platform", list(Platform))
+    def test_a_link_to_a_row_another_link_holds_is_refused_and_changes_nothing(
+        self, platform: Platform, mapping
+    ) -> None:
+        """Saving a link never lands on another link's row through the other unique key."""
+        with self.store(platform).transaction() as session:
+            session.save_link(EntityLink("user", 30, 40, applied_version=1))
+        with pytest.raises(ConstraintViolationError), self.store(platform).transaction() as s:
+            s.save_link(EntityLink("user", 31, 40, applied_version=2))
+        links = self.store(platform).read_links("user", Platform.LEGACY, [30, 31])
+        assert list(links) == [30] and links[30].revamp_id == 40
+        assert links[30].applied_version == 1
+
+    @pytest.mark.parametrize("platform", list(Platform))
     def test_a_failed_savepoint_forgets_its_links_and_processed_events(
         self, platform: Platform, mapping
     ) -> None:
@@ -228,6 +241,22 @@ class TargetStoreContract(ABC):
             assert session.links("post", Platform.REVAMP, [1007])[1007].applied_version == 70
         links = self.store(platform).read_links("post", Platform.REVAMP, range(1001, 1201))
         assert len(links) == 200 and links[1007].deleted and links[1200].applied_version == 200
+
+    @pytest.mark.parametrize("platform", list(Platform))
+    def test_links_of_several_entity_types_are_read_at_once(
+        self, platform: Platform, mapping
+    ) -> None:
+        with self.store(platform).transaction() as session:
+            session.save_link(EntityLink("user", 1, 11))
+            session.save_link(EntityLink("post", 2, 12, deleted=True))
+        found = self.store(platform).read_many_links(
+            Platform.REVAMP, {"user": [11, 99], "post": [12], "like": []}
+        )
+        assert {kind: list(links) for kind, links in found.items() if links} == {
+            "user": [11],
+            "post": [12],
+        }
+        assert found["user"][11].legacy_id == 1 and found["post"][12].deleted
 
     @pytest.mark.parametrize("platform", list(Platform))
     def test_natural_keys_are_found_many_at_once_and_reads_see_own_writes(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from adapters.memory.clock import FakeClock
 from demo.in_memory import InMemoryPipeline
 from domain.errors import PositionsLostError, TargetUnavailableError
@@ -13,6 +15,13 @@ from tests.support.messages import new_post, new_user, produce
 
 LEGACY = Platform.LEGACY
 GROUP = "tandem-legacy-to-revamp"
+
+
+@pytest.fixture(autouse=True, params=[False, True], ids=["plain", "fetching-ahead"])
+def fetch_ahead(request: pytest.FixtureRequest, pipeline: InMemoryPipeline) -> None:
+    """Every test twice: batches fetched one by one, and the next fetched while one is written."""
+    for loop in pipeline.loops.values():
+        loop.fetch_ahead = request.param
 
 
 def committed(pipeline: InMemoryPipeline, topic: str, partition: int) -> int | None:
@@ -125,8 +134,9 @@ class RebalancingSource:
     """The in-memory source whose next commits are refused as a rebalance would refuse them:
     like Kafka's, the refused member's positions go back to the committed offsets."""
 
-    def __init__(self, inner: Any, refusals: int) -> None:
+    def __init__(self, inner: Any, refusals: int, rewinds: bool = True) -> None:
         self.inner, self.refusals, self.commits_tried = inner, refusals, 0
+        self.rewinds = rewinds  # False: the member keeps its partitions and their positions
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -135,7 +145,8 @@ class RebalancingSource:
         self.commits_tried += 1
         if self.refusals:
             self.refusals -= 1
-            self.inner.rewind()  # the group hands the partitions out again from the commits
+            if self.rewinds:  # the group hands the partitions out again from the commits
+                self.inner.rewind()
             raise PositionsLostError("group tandem-legacy-to-revamp: commit refused")
         self.inner.commit(offsets)
 
@@ -174,3 +185,63 @@ def test_a_rebalance_forgets_waiting_children_and_their_partitions_until_redeliv
     assert len(pipeline.revamp.rows_of("post")) == 1
     assert committed(pipeline, post.topic, post.partition) == post.offset + 1
     assert pipeline.dead_letters.letters() == []
+
+
+def three_users(pipeline: InMemoryPipeline, feed: DebeziumFeed) -> list[Any]:
+    """Three users, handled one batch each: while one is written the next is fetched ahead."""
+    pipeline.loops[LEGACY].batch_size = 1
+    return produce(
+        pipeline, new_user(feed, 4, "alice"), new_user(feed, 5, "bob"), new_user(feed, 6, "cyd")
+    )
+
+
+def all_committed(pipeline: InMemoryPipeline, messages: list[Any]) -> bool:
+    return all((committed(pipeline, m.topic, m.partition) or 0) > m.offset for m in messages)
+
+
+def test_a_batch_fetched_ahead_is_committed_only_once_handled(
+    pipeline: InMemoryPipeline, feed: DebeziumFeed
+) -> None:
+    messages = three_users(pipeline, feed)
+    loop = pipeline.loops[LEGACY]
+    assert loop.step() == 1
+    assert len(pipeline.revamp.rows_of("user")) == 1  # the next one fetched, not written
+    assert sum(pipeline.broker.committed.values()) == 1
+    loop.close()  # a crash: the batch fetched ahead is lost with the process
+    restart(pipeline)
+    loop.drain()
+    assert len(pipeline.revamp.rows_of("user")) == 3
+    assert all_committed(pipeline, messages)
+    assert pipeline.stats.total("duplicates_skipped") == 0
+
+
+@pytest.mark.parametrize("rewinds", [True, False])
+def test_a_refused_commit_drops_the_batch_fetched_ahead_and_it_comes_again(
+    pipeline: InMemoryPipeline, feed: DebeziumFeed, rewinds: bool
+) -> None:
+    messages = three_users(pipeline, feed)
+    loop = pipeline.loops[LEGACY]
+    loop.source = RebalancingSource(loop.source, 1, rewinds)  # type: ignore[assignment]
+    assert loop.step() == 0 and loop.rebalances == 1
+    loop.drain()
+    assert len(pipeline.revamp.rows_of("user")) == 3
+    # the first was applied, then its commit refused: it comes again when the source rewinds
+    assert pipeline.stats.total("duplicates_skipped") == (1 if rewinds else 0)
+    assert all_committed(pipeline, messages)
+    assert pipeline.dead_letters.letters() == []
+
+
+def test_an_outage_drops_the_batch_fetched_ahead_and_it_comes_again(
+    pipeline: InMemoryPipeline, feed: DebeziumFeed
+) -> None:
+    messages = three_users(pipeline, feed)
+    pipeline.revamp.fail_next_transactions(
+        *[TargetUnavailableError("revamp database is unreachable") for _ in range(4)]
+    )
+    loop = pipeline.loops[LEGACY]
+    assert loop.step() == 0 and loop.failures == 1
+    loop.drain()
+    assert len(pipeline.revamp.rows_of("user")) == 3
+    assert all_committed(pipeline, messages)
+    assert pipeline.dead_letters.letters() == []
+    assert pipeline.stats.total("duplicates_skipped") == 0

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import attrs
 import pytest
 
 from domain.errors import InvalidEventError
-from domain.events import Operation, Platform, SourcePosition, SyncEvent
+from domain.events import Operation, Platform, SourcePosition, SyncEvent, derive_event_id
 
 ROW = {"id": 1, "username": "alice", "source": "legacy"}
 AT = SourcePosition("lsn:100", "7", 1_767_225_600_000)
@@ -89,3 +90,13 @@ def test_the_event_id_differs_for_another_position_or_row(changes: dict[str, Any
 def test_the_event_id_ignores_the_key_order() -> None:
     first = captured(key={"a": 1, "b": 2})
     assert first.event_id == captured(key={"b": 2, "a": 1}).event_id
+
+
+@pytest.mark.parametrize("table", ["legacy_users", "naïve_ünïcode_€", ""])
+def test_the_event_id_is_the_uuid5_of_where_the_change_sits(table: str) -> None:
+    """Ids recorded by earlier versions stay valid: the same name-based UUID, version 5."""
+    position = SourcePosition("lsn:100", None, 0)
+    key = {"id": 1}
+    name = f'legacy|{table}|c|{{"id": 1}}|lsn:100|'
+    expected = str(uuid.uuid5(uuid.UUID("6f1d3c2a-8b7e-4f55-9a61-3c0e2d9b7a10"), name))
+    assert derive_event_id(Platform.LEGACY, table, Operation.CREATE, key, position) == expected
