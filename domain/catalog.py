@@ -16,6 +16,7 @@ SYNC_TABLES = frozenset(
         "processed_events",
         "tandem_sync_marker",
         "tandem_waiting_children",
+        "tandem_capture_heartbeat",
         "schema_migrations",
     }
 )

@@ -158,6 +158,7 @@ def test_the_added_types_convert_both_platforms_values() -> None:
 
 
 def test_every_bookkeeping_table_of_the_sync_is_left_out_of_the_catalog() -> None:
+    from adapters.capture.debezium_engine.connector import HEARTBEAT_TABLE
     from adapters.mapping_file import load_mapping
     from adapters.sql.tables import SchemaTables
     from domain.catalog import SYNC_TABLES
@@ -168,3 +169,4 @@ def test_every_bookkeeping_table_of_the_sync_is_left_out_of_the_catalog() -> Non
         t.name for t in tables.by_entity.values()
     }
     assert bookkeeping and bookkeeping <= SYNC_TABLES
+    assert HEARTBEAT_TABLE in SYNC_TABLES  # the Debezium capture's own table
