@@ -261,7 +261,6 @@ def _sync_service(
 
 
 def _consumer_loop(
-    origin: Platform,
     settings: Settings,
     mapping: SchemaMapping,
     prefixes: dict[Platform, str],
@@ -269,6 +268,8 @@ def _consumer_loop(
     sync_service: providers.Factory,
     clock: Any,
     outage_backoff: RetryPolicy,
+    *,
+    origin: Platform,
     assign_all: bool = False,
 ) -> ConsumerLoop:
     """One direction: its consumer group on the origin's change topics, parents' topics first,
@@ -288,13 +289,14 @@ def _consumer_loop(
 
 
 def _snapshotter(
-    origin: Platform,
     settings: Settings,
     mapping: SchemaMapping,
     rows: dict[Platform, Any],
     stores: dict[Platform, TargetStore],
     stats: SyncStats,
     checkpoints: Checkpoints,
+    *,
+    origin: Platform,
 ) -> Snapshotter:
     origin_store, target = stores[origin], stores[origin.other]
     policy = settings.conflict_policy
@@ -326,25 +328,15 @@ class Services(containers.DeclarativeContainer):
         stats=core.stats,
         schema_guard=adapters.schema_guard,
     )
+    # each built for one direction: `consumer_loop(origin=…)`, `snapshotter(origin=…)`
     consumer_loop = providers.Factory(
-        _consumer_loop,
-        settings=core.settings,
-        mapping=core.mapping,
-        prefixes=core.prefixes,
-        change_source=adapters.change_source.provider,
-        sync_service=sync_service.provider,
-        clock=core.clock,
-        outage_backoff=core.outage_backoff,
-    )
+        _consumer_loop, core.settings, core.mapping, core.prefixes,
+        adapters.change_source.provider, sync_service.provider, core.clock, core.outage_backoff,
+    )  # fmt: skip
     snapshotter = providers.Factory(
-        _snapshotter,
-        settings=core.settings,
-        rows=rows,
-        stores=stores,
-        mapping=core.mapping,
-        stats=core.stats,
-        checkpoints=adapters.snapshot_checkpoints,
-    )
+        _snapshotter, core.settings, core.mapping, rows, stores, core.stats,
+        adapters.snapshot_checkpoints,
+    )  # fmt: skip
     reconciler = providers.Factory(
         Reconciler, core.mapping, adapters.legacy_rows, adapters.revamp_rows
     )
