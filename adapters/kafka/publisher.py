@@ -9,6 +9,7 @@ from typing import Any
 
 from kafka import KafkaProducer
 from kafka.errors import MessageSizeTooLargeError, RecordListTooLargeError
+from kafka.partitioner.default import DefaultPartitioner, murmur2
 
 from adapters.kafka.admin import ensure_topics, supports_idempotence
 from adapters.kafka.errors import broker_errors, translate
@@ -56,6 +57,8 @@ class KafkaEventPublisher:
             options.update(
                 enable_idempotence=False, retries=5, max_in_flight_requests_per_connection=1
             )
+        if topic_partitions:
+            options["partitioner"] = FirstPartitions(topic_partitions)
         self._options = options
         self.topic_partitions = topic_partitions
         self.on_topics_lost = on_topics_lost
@@ -146,3 +149,25 @@ class KafkaEventPublisher:
 
 def _too_large(error: BaseException | None) -> bool:
     return isinstance(error, MessageSizeTooLargeError | RecordListTooLargeError)
+
+
+class FirstPartitions(DefaultPartitioner):
+    """Kafka's key partitioning (murmur2) over the first `count` partitions: the ones
+    `tandem migrate` creates. A memory-only broker that lost a topic may recreate it on its own
+    with more partitions (Tansu: 4) before the publisher does; a key's changes still go to the
+    partition they went to before, and none to a partition the broker does not serve yet."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+
+    def partition(  # type: ignore[override]
+        self, topic: str, key: Any, serialized_key: bytes | None, value: Any,
+        serialized_value: Any, cluster: Any,
+    ) -> int:  # fmt: skip
+        if serialized_key is None:
+            return int(super().partition(topic, key, None, value, serialized_value, cluster))
+        known = sorted(cluster.partitions_for_topic(topic) or ())
+        if not known:
+            raise ValueError(f"Topic {topic} not found in ClusterMetadata")
+        first = known[: min(self.count, len(known))]
+        return int(first[(murmur2(serialized_key) & 0x7FFFFFFF) % len(first)])
