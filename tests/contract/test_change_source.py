@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from adapters.kafka.source import KafkaChangeSource
 from adapters.memory.broker import InMemoryBroker
 from domain.model import RawMessage
 from domain.ports import ChangeSource
+from tests.support.sources import poll
 
 Offsets = dict[tuple[str, int], int]
 
@@ -92,17 +92,6 @@ class ChangeSourceContract(ABC):
         source = self.open(group())
         poll(source, 5)
         assert source.backlog() == 0
-
-
-def poll(source: ChangeSource, count: int, within_s: float = 30.0) -> list[RawMessage]:
-    """Exactly `count` messages (a group join may come first), then nothing more pending."""
-    got: list[RawMessage] = []
-    deadline = time.monotonic() + within_s
-    while len(got) < count and time.monotonic() < deadline:
-        got += source.poll(100, 0.5)
-    assert len(got) == count, f"got {len(got)} of {count} messages"
-    assert source.poll(100, 0.5) == []
-    return got
 
 
 def next_offsets(messages: list[RawMessage]) -> Offsets:

@@ -24,6 +24,7 @@ from adapters.kafka.settings import KafkaSettings
 from adapters.kafka.source import KafkaChangeSource
 from domain.errors import BrokerUnavailableError
 from domain.model import DeadLetter, RawMessage
+from tests.support.sources import poll
 
 pytestmark = pytest.mark.integration
 HOST = "127.0.0.1"
@@ -113,17 +114,6 @@ def _source(settings: KafkaSettings, group: str, topic: str) -> KafkaChangeSourc
     return KafkaChangeSource(settings, group, [topic], max_poll_records=100)
 
 
-def _poll(source: KafkaChangeSource, count: int, within_s: float = 30.0) -> list[RawMessage]:
-    """Exactly `count` messages (the group join included), then nothing more pending."""
-    got: list[RawMessage] = []
-    deadline = time.monotonic() + within_s
-    while len(got) < count and time.monotonic() < deadline:
-        got += source.poll(100, 0.5)
-    assert len(got) == count, f"got {len(got)} of {count} messages"
-    assert source.poll(100, 0.5) == []
-    return got
-
-
 def _publish(publisher: KafkaEventPublisher, topic: str, pairs: list[tuple[bytes, bytes]]) -> None:
     for key, value in pairs:
         publisher.publish(topic, key, value)
@@ -146,7 +136,7 @@ def test_keys_land_on_their_murmur2_partition_in_order(settings, publisher, topi
     _publish(publisher, topic, pairs)
     source = _source(settings, _group(), topic)
     try:
-        messages = _poll(source, 40)
+        messages = poll(source, 40)
     finally:
         source.close()
     for m in messages:  # where Java clients (Debezium) would have put the key
@@ -166,7 +156,7 @@ def test_lag_reports_committed_and_end_offsets_per_partition(settings, publisher
     group = _group()
     source = _source(settings, group, topic)
     try:
-        messages = _poll(source, 12)
+        messages = poll(source, 12)
         source.commit(_next_offsets(messages[:6]))
         lag = source.lag()
     finally:
