@@ -88,7 +88,7 @@ def run_consumers(
     with long_running(settings, stop) as runtime:
         container = runtime.container
         with reported_errors():
-            problem = first_mapping_problem(container, capture=False)
+            problem = first_mapping_problem(container, capture=False, stop=stop)
         if problem is not None:
             print(f"mapping check: {problem}", file=sys.stderr)
             return 2

@@ -54,20 +54,40 @@ def long_running(
             lock.release()
 
 
-def first_mapping_problem(container: Container, capture: bool) -> str | None:
+def first_mapping_problem(container: Container, capture: bool, stop: threading.Event) -> str | None:
     """The mapping checked against both live schemas before anything runs; the first problem.
-    A database that cannot be reached at start is a TargetUnavailableError saying so (once
-    running, the parts wait out an outage instead)."""
+    A database or broker that cannot be reached at start is waited for up to
+    SYNC_START_WAIT_SECONDS (a restart in the middle of a short outage rides it out), then is a
+    TargetUnavailableError saying so; once running, the parts wait out an outage themselves."""
+    from adapters.kafka.admin import check_reachable
     from domain.errors import SyncError, TargetUnavailableError, TransientError
 
-    try:
-        problems = container.adapters.schema_guard().problems(capture=capture)
-    except TransientError as error:
-        raise TargetUnavailableError(
-            f"cannot start: {' '.join(str(error).split())} (start the database, or check its DSN)"
-        ) from None
-    except SyncError as error:  # the catalogs cannot be read (privileges): say so in one line
-        return f"cannot read the catalogs: {' '.join(str(error).split())}"
+    settings = container.core.settings()
+    deadline = time.monotonic() + settings.start_wait_s
+    waiting = False
+    while True:
+        try:
+            check_reachable(container.adapters.kafka())
+            problems = container.adapters.schema_guard().problems(capture=capture)
+            break
+        except TransientError as error:
+            reason = " ".join(str(error).split())
+            if time.monotonic() >= deadline or stop.is_set():
+                raise TargetUnavailableError(
+                    f"cannot start: {reason} (start it, or check its address)"
+                ) from None
+            if not waiting:
+                log.warning(
+                    "waiting up to %.0f s at start (SYNC_START_WAIT_SECONDS): %s",
+                    settings.start_wait_s,
+                    reason,
+                )
+                waiting = True
+            stop.wait(1.0)
+        except SyncError as error:  # the catalogs cannot be read (privileges): say so in one line
+            return f"cannot read the catalogs: {' '.join(str(error).split())}"
+    if waiting:
+        log.warning("reached every server; starting")
     return problems[0] if problems else None
 
 

@@ -37,6 +37,7 @@ DEFAULTS = {
     "SYNC_CAPTURE": "builtin",
     "SYNC_DEBEZIUM_SLOT": "tandem_debezium",
     "SYNC_STALL_SECONDS": "30",
+    "SYNC_START_WAIT_SECONDS": "30",
     "SYNC_SCHEMAS_ENABLE": "true",
 }
 CAPTURES = ("builtin", "debezium")
@@ -99,6 +100,7 @@ class Settings:
     legacy_slot: str = "tandem_legacy"
     max_waiting_in_memory: int = 10_000
     stall_s: float = 30.0
+    start_wait_s: float = 30.0
     http_host: str = "127.0.0.1"
     truncate: str = "dead-letter"
     schemas_enable: bool = True  # the built-in capture sends JsonConverter's schema wrapper
@@ -128,6 +130,7 @@ class Settings:
             legacy_slot=_slot(raw, "SYNC_LEGACY_SLOT"),
             max_waiting_in_memory=_integer(raw, "SYNC_MAX_WAITING_IN_MEMORY", 0, 10_000_000),
             stall_s=float(_integer(raw, "SYNC_STALL_SECONDS", 1, 86_400)),
+            start_wait_s=float(_integer(raw, "SYNC_START_WAIT_SECONDS", 0, 86_400)),
             http_host=_address(raw, "SYNC_HTTP_HOST"),
             truncate=_one_of(raw, "SYNC_TRUNCATE", ("dead-letter", "propagate")),
             schemas_enable=_one_of(raw, "SYNC_SCHEMAS_ENABLE", ("true", "false")) == "true",

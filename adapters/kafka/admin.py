@@ -29,6 +29,12 @@ def admin_client(settings: KafkaSettings) -> Iterator[KafkaAdminClient]:
         admin.close()
 
 
+def check_reachable(settings: KafkaSettings) -> None:
+    """BrokerUnavailableError unless a broker answers (an admin client bootstraps)."""
+    with admin_client(settings):
+        pass
+
+
 def ensure_topics(
     settings: KafkaSettings, names: Iterable[str], partitions: int = 3, replication: int = 1
 ) -> list[str]:

@@ -48,7 +48,7 @@ def register_run(app: typer.Typer) -> None:
         with long_running(settings, stop, owner=owner) as runtime:
             container = runtime.container
             with reported_errors():
-                problem = first_mapping_problem(container, capture=capturing)
+                problem = first_mapping_problem(container, capture=capturing, stop=stop)
             if problem is not None:
                 typer.echo(f"mapping check: {problem}", err=True)
                 raise typer.Exit(2)

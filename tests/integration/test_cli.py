@@ -29,6 +29,7 @@ from adapters.mapping_file import load_mapping
 from adapters.topics import change_topics
 from domain.events import Platform
 from domain.model import DeadLetter
+from tests.support.tcp_forwarder import TcpForwarder, free_port
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -236,15 +237,45 @@ _LEGACY_AT = f"postgresql+psycopg://app:{SECRET}@127.0.0.1:{{port}}/x"
 def test_a_server_down_at_start_fails_in_one_line(
     tandem: Tandem, module: str, args: tuple[str, ...], setting: str, value: str, named: str
 ) -> None:
-    closed = socket.socket()
-    closed.bind(("127.0.0.1", 0))
-    port = closed.getsockname()[1]
-    closed.close()
-    done = tandem(*args, module=module, env={setting: value.format(port=port)}, timeout=120)
+    environment = {setting: value.format(port=free_port()), "SYNC_START_WAIT_SECONDS": "0"}
+    done = tandem(*args, module=module, env=environment, timeout=120)
     assert done.returncode == 1, done.stderr
     assert len(done.stderr.splitlines()) == 1, done.stderr
     assert named in done.stderr and ("unreachable" in done.stderr or "failed" in done.stderr)
     assert SECRET not in done.stdout + done.stderr
+
+
+def test_a_database_that_comes_up_during_the_start_wait_is_used(tandem: Tandem) -> None:
+    """A restart in the middle of an outage waits for the server instead of exiting."""
+    legacy = make_url(tandem.values["SYNC_LEGACY_DSN"])
+    port = free_port()
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("SYNC_")} | {
+        "SYNC_LEGACY_DSN": legacy.set(port=port).render_as_string(hide_password=False),
+        "SYNC_START_WAIT_SECONDS": "120",
+    }
+    command = [sys.executable, "-m", "entrypoints.consumer", "--seconds", "2"]
+    consumer = subprocess.Popen(
+        [*command, "--env-file", str(tandem.env_file)],
+        cwd=REPO,
+        env=environ,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert consumer.stderr is not None
+    forwarder = None
+    try:
+        seen = [consumer.stderr.readline()]
+        while seen[-1] and "waiting up to" not in seen[-1]:
+            seen.append(consumer.stderr.readline())
+        assert "waiting up to 120 s at start" in seen[-1] and "legacy" in seen[-1], seen
+        forwarder = TcpForwarder(port, (legacy.host or "127.0.0.1", legacy.port or 5432))
+        rest = consumer.stderr.read()
+        assert consumer.wait(timeout=120) == 0, rest
+        assert "reached every server" in rest
+    finally:
+        consumer.kill()
+        if forwarder is not None:
+            forwarder.close()
 
 
 # --- bad settings --------------------------------------------------------------------------
