@@ -26,15 +26,6 @@ class BinlogPosition:
     pos: int
     gtid: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "pos": self.pos, "gtid": self.gtid}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> BinlogPosition:
-        if not isinstance(data.get("file"), str) or not isinstance(data.get("pos"), int):
-            raise ValueError(f"not a binlog position: {dict(data)!r}")
-        return cls(data["file"], data["pos"], data.get("gtid"))
-
 
 @dataclass(frozen=True)
 class RowChange:

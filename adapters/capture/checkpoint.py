@@ -1,4 +1,5 @@
-"""A small JSON state file replaced atomically and durably (temp file, fsync, rename, fsync)."""
+"""The built-in MySQL capture's checkpoint: a JSON file replaced atomically and durably (temp
+file, fsync, rename, fsync), read and written through a private cattrs converter."""
 
 from __future__ import annotations
 
@@ -8,8 +9,49 @@ import os
 from pathlib import Path
 from typing import IO, Any
 
+import attrs
+import cattrs
+
 from adapters.atomic_file import write_json_atomically
+from adapters.capture.binlog import BinlogPosition
 from adapters.capture.errors import CaptureConfigurationError, SlotBusyError
+
+
+@attrs.frozen
+class BinlogCheckpoint:
+    """Where the next transaction starts, and the server it was read from (None in files
+    written before servers were recorded)."""
+
+    file: str
+    pos: int
+    gtid: str | None = None
+    server: dict[str, Any] | None = None
+
+    @classmethod
+    def at(cls, position: BinlogPosition, server: dict[str, Any] | None) -> BinlogCheckpoint:
+        return cls(position.file, position.pos, position.gtid, server or None)
+
+    @property
+    def position(self) -> BinlogPosition:
+        return BinlogPosition(self.file, self.pos, self.gtid)
+
+
+def _exactly(kind: type) -> Any:
+    def structure(value: Any, _: type) -> Any:
+        if type(value) is not kind:
+            raise TypeError(f"expected {kind.__name__}, got {value!r}")
+        return value
+
+    return structure
+
+
+_files = cattrs.Converter(forbid_extra_keys=True)
+_files.register_structure_hook(str, _exactly(str))
+_files.register_structure_hook(int, _exactly(int))
+_files.register_unstructure_hook(
+    BinlogCheckpoint,
+    lambda c: {k: v for k, v in attrs.asdict(c).items() if v is not None or k == "gtid"},
+)
 
 
 class CheckpointFile:
@@ -37,22 +79,25 @@ class CheckpointFile:
         if handle is not None:
             handle.close()  # closing the descriptor releases the lock
 
-    def load(self) -> dict[str, Any] | None:
-        """The saved document, or None when nothing was saved yet."""
+    def load(self) -> BinlogCheckpoint | None:
+        """The saved checkpoint, or None when nothing was saved yet."""
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return None
         try:
-            document = json.loads(text)
-        except ValueError as error:
+            return _files.structure(json.loads(text), BinlogCheckpoint)
+        except (ValueError, TypeError, cattrs.BaseValidationError) as error:
+            why = (
+                "; ".join(cattrs.transform_error(error))
+                if isinstance(error, cattrs.BaseValidationError)
+                else str(error)
+            )
             raise CaptureConfigurationError(
-                f"capture state file {self.path} is not JSON ({error}): fix or remove it"
-            ) from error
-        if not isinstance(document, dict):
-            raise CaptureConfigurationError(f"capture state file {self.path} is not an object")
-        return document
+                f"capture state file {self.path} is not a binlog checkpoint ({why}): "
+                "fix or remove it"
+            ) from None
 
-    def save(self, document: dict[str, Any]) -> None:
-        """Replace the saved document; returns once it is on disk."""
-        write_json_atomically(self.path, document)
+    def save(self, checkpoint: BinlogCheckpoint) -> None:
+        """Replace the saved checkpoint; returns once it is on disk."""
+        write_json_atomically(self.path, _files.unstructure(checkpoint))

@@ -3,12 +3,13 @@ MySQL, read from the servers and the capture's own checkpoint, for `tandem statu
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, text
 
+from adapters.capture.checkpoint import CheckpointFile
+from adapters.capture.errors import CaptureConfigurationError
 from adapters.sql.errors import translated
 
 _SLOTS = text(
@@ -41,10 +42,12 @@ def binlog_distance(engine: Engine, checkpoint: Path) -> dict[str, Any]:
         logs = [(str(row[0]), int(row[1])) for row in conn.execute(text("SHOW BINARY LOGS"))]
     end = f"{logs[-1][0]}:{logs[-1][1]}" if logs else None
     try:
-        saved = json.loads(checkpoint.read_text())
-        file, pos = str(saved["file"]), int(saved["pos"])
-    except (OSError, ValueError, KeyError, TypeError):
+        saved = CheckpointFile(checkpoint).load()
+    except (OSError, CaptureConfigurationError):
+        saved = None
+    if saved is None:
         return {"server": end, "checkpoint": None, "behind_bytes": None}
+    file, pos = saved.file, saved.pos
     names = [name for name, _ in logs]
     if file not in names:
         return {"server": end, "checkpoint": f"{file}:{pos}", "behind_bytes": None}

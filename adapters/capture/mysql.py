@@ -29,7 +29,7 @@ from adapters.capture.binlog import (
     debezium_messages,
     truncated_table,
 )
-from adapters.capture.checkpoint import CheckpointFile
+from adapters.capture.checkpoint import BinlogCheckpoint, CheckpointFile
 from adapters.capture.errors import CaptureConfigurationError, SlotBusyError
 from adapters.capture.mysqlserver import (
     BROKEN_STREAM,
@@ -105,9 +105,7 @@ class MySQLChangeCapture:
         try:
             check_server(self._settings, self.server_id)
             saved = self._load_own_checkpoint()
-            position = (
-                BinlogPosition.from_dict(saved) if saved else current_position(self._settings)
-            )
+            position = saved.position if saved else current_position(self._settings)
             if saved is None:
                 self._save(position)
         except (pymysql.err.OperationalError, *BROKEN_STREAM) as error:
@@ -153,10 +151,9 @@ class MySQLChangeCapture:
             self._saved = self._done
 
     def _save(self, position: BinlogPosition) -> None:
-        identity = {"server": self._identity} if self._identity else {}
-        self.checkpoint.save({**position.to_dict(), **identity})
+        self.checkpoint.save(BinlogCheckpoint.at(position, self._identity))
 
-    def _load_own_checkpoint(self) -> dict[str, Any] | None:
+    def _load_own_checkpoint(self) -> BinlogCheckpoint | None:
         """The saved checkpoint, refused when it was taken from another server."""
         self._identity = server_identity(self._settings)
         saved = self.checkpoint.load()
@@ -271,7 +268,7 @@ class MySQLChangeCapture:
             log.info("no capture checkpoint: starting at the end of the binlog",
                      extra={"file": self._saved.file, "pos": self._saved.pos})  # fmt: skip
         else:
-            self._saved = BinlogPosition.from_dict(saved)
+            self._saved = saved.position
         self._done = self._saved
         self._stream = BinLogStreamReader(
             dict(self._settings, read_timeout=self.read_timeout_s, connect_timeout=5),

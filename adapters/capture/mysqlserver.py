@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 
 from adapters.capture import mysqltypes
 from adapters.capture.binlog import BinlogPosition, RowChange
+from adapters.capture.checkpoint import BinlogCheckpoint
 from adapters.capture.errors import (
     CaptureConfigurationError,
     SlotBusyError,
@@ -110,20 +111,19 @@ def binlog_sizes(settings: dict[str, Any]) -> dict[str, int]:
 
 
 def foreign_checkpoint(
-    saved: dict[str, Any], identity: dict[str, Any], binlogs: dict[str, int]
+    saved: BinlogCheckpoint, identity: dict[str, Any], binlogs: dict[str, int]
 ) -> str | None:
     """Why a saved checkpoint cannot be from this server (None when it can): another
     server_uuid or server_id, or a binlog file this server never wrote that far."""
-    recorded = saved.get("server") or {}
+    recorded = saved.server or {}
     for key in ("server_uuid", "server_id"):
         was, now = recorded.get(key), identity.get(key)
         if was is not None and now is not None and was != now:
-            return f"it was taken from {key} {recorded[key]}, this server is {identity[key]}"
-    file, pos = saved.get("file"), saved.get("pos", 0)
-    if file not in binlogs:
-        return f"binlog {file} does not exist on this server"
-    if pos > binlogs[file]:
-        return f"binlog {file} is only {binlogs[file]} bytes here, not {pos}"
+            return f"it was taken from {key} {was}, this server is {now}"
+    if saved.file not in binlogs:
+        return f"binlog {saved.file} does not exist on this server"
+    if saved.pos > binlogs[saved.file]:
+        return f"binlog {saved.file} is only {binlogs[saved.file]} bytes here, not {saved.pos}"
     return None
 
 

@@ -24,7 +24,7 @@ from adapters.capture.binlog import (
     TransactionBuffer,
     debezium_messages,
 )
-from adapters.capture.checkpoint import CheckpointFile
+from adapters.capture.checkpoint import BinlogCheckpoint, CheckpointFile
 from adapters.capture.errors import (
     CaptureConfigurationError,
     SlotBusyError,
@@ -580,8 +580,10 @@ def test_capture_keeps_an_unfinished_transaction_for_the_next_call(tmp_path: Pat
 def test_checkpoint_round_trip_and_missing_file(tmp_path: Path) -> None:
     checkpoint = CheckpointFile(tmp_path / "deep" / "revamp.offset")
     assert checkpoint.load() is None
-    checkpoint.save({"file": "binlog.000001", "pos": 4})
-    assert checkpoint.load() == {"file": "binlog.000001", "pos": 4}
+    saved = BinlogCheckpoint("binlog.000001", 4, server={"server_uuid": None, "server_id": 1})
+    checkpoint.save(saved)
+    assert checkpoint.load() == saved
+    assert checkpoint.load().position == BinlogPosition("binlog.000001", 4)  # type: ignore[union-attr]
     assert os.listdir(tmp_path / "deep") == ["revamp.offset"]
 
 
@@ -589,15 +591,15 @@ def test_checkpoint_failed_write_keeps_the_previous_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     checkpoint = CheckpointFile(tmp_path / "revamp.offset")
-    checkpoint.save({"pos": 1})
+    checkpoint.save(BinlogCheckpoint("binlog.000001", 1))
 
     def crash(fd: int) -> None:
         raise OSError("disk gone")
 
     monkeypatch.setattr(os, "fsync", crash)
     with pytest.raises(OSError, match="disk gone"):
-        checkpoint.save({"pos": 2})
-    assert checkpoint.load() == {"pos": 1}
+        checkpoint.save(BinlogCheckpoint("binlog.000001", 2))
+    assert checkpoint.load() == BinlogCheckpoint("binlog.000001", 1)
     assert os.listdir(tmp_path) == ["revamp.offset"]  # no temporary file left behind
 
 
@@ -613,11 +615,13 @@ def test_checkpoint_lock_admits_one_capture_at_a_time(tmp_path: Path) -> None:
 
 
 def test_checkpoint_corrupt_file_is_a_configuration_error(tmp_path: Path) -> None:
-    (tmp_path / "revamp.offset").write_text("{not json")
-    with pytest.raises(CaptureConfigurationError, match=r"revamp\.offset"):
-        CheckpointFile(tmp_path / "revamp.offset").load()
-    with pytest.raises(ValueError):
-        BinlogPosition.from_dict({"file": 3})
+    path = tmp_path / "revamp.offset"
+    for document in ("{not json", '{"file": 3, "pos": 4}', '{"file": "b.1"}', '{"pos": "4"}'):
+        path.write_text(document)
+        with pytest.raises(CaptureConfigurationError, match=r"revamp\.offset"):
+            CheckpointFile(path).load()
+    path.write_text('{"file": "b.1", "pos": 4, "gtid": null}')  # written before servers were
+    assert CheckpointFile(path).load() == BinlogCheckpoint("b.1", 4)
 
 
 # --- runner -----------------------------------------------------------------------------------

@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import attrs
 import pytest
 
+from adapters.capture.checkpoint import BinlogCheckpoint
 from adapters.capture.mysqlserver import foreign_checkpoint
 from adapters.checkpoint_file import JsonFileCheckpoints
 from adapters.state_lock import StateInUseError, StateLock
@@ -29,22 +31,22 @@ IDENTITY = {"server_uuid": None, "server_id": 1}
 
 
 def test_a_checkpoint_of_this_server_is_accepted() -> None:
-    saved = {"file": "binlog.000002", "pos": 400, "server": IDENTITY}
+    saved = BinlogCheckpoint("binlog.000002", 400, server=IDENTITY)
     assert foreign_checkpoint(saved, IDENTITY, {"binlog.000002": 900}) is None
 
 
 def test_a_checkpoint_of_another_server_id_or_uuid_is_refused() -> None:
-    saved = {"file": "binlog.000001", "pos": 4, "server": {"server_uuid": "a", "server_id": 1}}
+    saved = BinlogCheckpoint("binlog.000001", 4, server={"server_uuid": "a", "server_id": 1})
     mysql = {"server_uuid": "b", "server_id": 1}
     assert "server_uuid a" in str(foreign_checkpoint(saved, mysql, {"binlog.000001": 9}))
     other = {"server_uuid": None, "server_id": 7}
-    assert "server_id 1" in str(foreign_checkpoint(saved | {"server": IDENTITY}, other, {}))
+    assert "server_id 1" in str(foreign_checkpoint(attrs.evolve(saved, server=IDENTITY), other, {}))
 
 
 def test_a_checkpoint_past_what_this_server_wrote_is_refused() -> None:
-    saved = {"file": "binlog.000003", "pos": 4}  # an old checkpoint, no identity recorded
+    saved = BinlogCheckpoint("binlog.000003", 4)  # an old checkpoint, no identity recorded
     assert "does not exist" in str(foreign_checkpoint(saved, IDENTITY, {"binlog.000001": 9}))
-    saved = {"file": "binlog.000001", "pos": 5000}
+    saved = BinlogCheckpoint("binlog.000001", 5000)
     assert "only 9 bytes" in str(foreign_checkpoint(saved, IDENTITY, {"binlog.000001": 9}))
 
 
