@@ -50,8 +50,15 @@ def _schema_of(mapping: SchemaMapping, platform: Platform) -> str:
     return mapping.entities[0].schemas.on(platform)
 
 
+def _state_lock(settings: Settings, owner: str) -> Any:
+    from adapters.state_lock import StateLock
+
+    return StateLock(settings.state_dir, owner)
+
+
 class Core(containers.DeclarativeContainer):
-    """What every adapter set and service shares: settings, mapping, clock, stats, codec."""
+    """What every adapter set and service shares: settings, mapping, clock, stats, codec, and
+    the lock of the state directory's owner."""
 
     settings = providers.Dependency(instance_of=Settings)
     mapping = providers.Singleton(load_mapping, settings.provided.mapping_path)
@@ -62,6 +69,7 @@ class Core(containers.DeclarativeContainer):
     part_backoff = providers.Object(RetryPolicy(max_delay_s=30.0))
     prefixes = providers.Callable(_prefixes, settings)
     codec = providers.Singleton(DebeziumCodec, mapping, prefixes)
+    state_lock = providers.Factory(_state_lock, settings)
 
 
 # --- the real adapter set: SQL databases and Kafka -------------------------------------------

@@ -33,16 +33,15 @@ def long_running(
     `stop_on_signals`) or a deadline. With `owner`, the
     command owns the state directory (the capture positions have one owner; consumers may be
     many) and holds its lock until the teardown is over."""
-    from adapters.state_lock import StateLock
     from entrypoints.startup import reported_errors, state_dir
 
-    lock = StateLock(settings.state_dir, owner) if owner is not None else None
+    container = build_container(settings, adapters)
+    lock = container.core.state_lock(owner=owner) if owner is not None else None
     if lock is not None:
         with reported_errors():
             state_dir(settings)
             lock.acquire()
     try:
-        container = build_container(settings, adapters)
         container.init_resources()
         runtime = ServiceRuntime(settings, container, stop)
         try:

@@ -123,7 +123,6 @@ def _capture_lag(container: Any, report: dict[str, Any]) -> dict[str, Any]:
     """Slot bytes behind on PostgreSQL, binlog distance of the built-in capture on MySQL; a
     warning for every inactive slot that keeps WAL."""
     from adapters.capture.lag import binlog_distance, slot_lag
-    from adapters.state_lock import StateLock
 
     dbs, settings = container.adapters, container.core.settings()
     capture: dict[str, Any] = {}
@@ -131,7 +130,7 @@ def _capture_lag(container: Any, report: dict[str, Any]) -> dict[str, Any]:
         slots = slot_lag(dbs.legacy_engine())
         capture["legacy"] = {"slots": slots}
         # the built-in capture peeks and advances its slot by SQL: never `active` in between
-        owner = StateLock(settings.state_dir, "status").holder()
+        owner = container.core.state_lock(owner="status").holder()
         for slot in slots:
             if slot["slot"] == settings.legacy_slot and owner is not None:
                 slot["active"], slot["reader"] = True, owner

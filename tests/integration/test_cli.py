@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -276,6 +277,33 @@ def test_a_database_that_comes_up_during_the_start_wait_is_used(tandem: Tandem) 
         consumer.kill()
         if forwarder is not None:
             forwarder.close()
+
+
+def test_a_second_tandem_run_on_the_same_state_exits_naming_the_first(tandem: Tandem) -> None:
+    tandem.ok("migrate")
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("SYNC_")}
+    command = [sys.executable, "-m", "entrypoints.cli", "run", "--seconds", "120"]
+    first = subprocess.Popen(
+        [*command, "--env-file", str(tandem.env_file)],
+        cwd=REPO,
+        env=environ,
+        stderr=subprocess.DEVNULL,
+    )
+    lock = Path(tandem.values["SYNC_STATE_DIR"]) / "tandem.lock"
+    try:
+        for _ in range(600):
+            if lock.exists() and "pid" in lock.read_text():
+                break
+            assert first.poll() is None, "the first run ended"
+            time.sleep(0.1)
+        second = tandem("run", "--seconds", "5")
+        assert second.returncode == 1, second.stderr
+        assert len(second.stderr.splitlines()) == 1, second.stderr
+        assert f"tandem run (pid {first.pid})" in second.stderr
+        assert first.poll() is None  # the first goes on
+    finally:
+        first.terminate()
+        first.wait(timeout=30)
 
 
 # --- bad settings --------------------------------------------------------------------------
