@@ -39,9 +39,10 @@ class ConsumerLoop:
     service: SyncService
     clock: Clock
     outage_backoff: RetryPolicy
-    batch_size: int = 500
-    poll_timeout_s: float = 0.2
-    fetch_ahead: bool = False
+    # tuning: messages per poll (one target transaction), how long a poll waits, overlap
+    batch_size: int = attrs.field(default=500)
+    poll_timeout_s: float = attrs.field(default=0.2)
+    fetch_ahead: bool = attrs.field(default=False)
     failures: int = attrs.field(default=0, init=False)  # consecutive outages
     rebalances: int = attrs.field(default=0, init=False)
     last_error: str = attrs.field(default="", init=False)
