@@ -129,24 +129,27 @@ class KafkaChangeSource:
     def _check_continuity(self, batches: Mapping[TopicPartition, Sequence[Any]]) -> None:
         """PositionsLostError when the records do not continue what was delivered: the group
         gave this member a new assignment, or a partition starts over (recreated topic, e.g.
-        a broker that keeps topics in memory restarted). The records are sought back to, so
-        they come again once the caller dropped what it had not committed."""
+        a broker that keeps topics in memory restarted). Once the caller dropped what it had
+        not committed, it must get it again: after a reassignment every partition goes back
+        to its committed offset (kafka-python keeps the position of a partition the member
+        keeps, which is past messages delivered but not committed, such as children waiting
+        for a parent); a partition that starts over is read again from these records."""
         reassigned = self._assignments.count > max(self._seen_assignments, 1)
         self._seen_assignments = max(self._seen_assignments, self._assignments.count)
         if reassigned:
-            self._delivered.clear()
+            self.rewind()
+            raise PositionsLostError(f"group {self.group_id}: partitions reassigned")
         restarted = [
             tp
             for tp, records in batches.items()
             if records and records[0].offset < self._delivered.get(tp, 0)
         ]
-        if reassigned or restarted:
+        if restarted:
             for tp, records in batches.items():
                 if records:
                     self._consumer.seek(tp, records[0].offset)
             self._delivered.clear()
-            why = "partitions reassigned" if reassigned else f"{restarted[0]} starts over"
-            raise PositionsLostError(f"group {self.group_id}: {why}")
+            raise PositionsLostError(f"group {self.group_id}: {restarted[0]} starts over")
         for tp, records in batches.items():
             if records:
                 self._delivered[tp] = records[-1].offset + 1

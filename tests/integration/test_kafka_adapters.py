@@ -7,10 +7,11 @@ import json
 import os
 import socket
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import attrs
 import pytest
@@ -22,7 +23,7 @@ from adapters.kafka.offsets import read_to_end
 from adapters.kafka.publisher import KafkaEventPublisher
 from adapters.kafka.settings import KafkaSettings
 from adapters.kafka.source import KafkaChangeSource
-from domain.errors import BrokerUnavailableError
+from domain.errors import BrokerUnavailableError, PositionsLostError
 from domain.model import DeadLetter, RawMessage
 from tests.support.sources import poll
 
@@ -310,3 +311,51 @@ def test_parents_topics_are_read_first_while_behind(settings, publisher):
     last_parent = max(i for i, m in enumerate(got) if m.topic == parents)
     # left alone, the consumer finishes the children it fetched first: none would follow
     assert len(got) - 1 - last_parent >= 100
+
+
+def test_after_a_rebalance_a_kept_partition_redelivers_what_was_not_committed(settings, publisher):
+    """A member that keeps a partition through a rebalance gets again every message after
+    the committed offset (kafka-python keeps its position past them), so the children it held
+    waiting in memory, dropped with the uncommitted batch, are not skipped."""
+    topic = f"test.{uuid.uuid4().hex[:8]}"
+    ensure_topics(settings, [topic], partitions=4)
+    _publish(publisher, topic, [(b"%d" % i, b"v%d" % i) for i in range(80)])
+    group = _group()
+    first = _source(settings, group, topic)
+    second = _source(settings, group, topic)
+    stop = threading.Event()
+    try:
+        delivered: list[RawMessage] = []
+        deadline = time.monotonic() + 30
+        while len(delivered) < 80 and time.monotonic() < deadline:
+            delivered += first.poll(100, 0.5)
+        assert len(delivered) == 80
+        first.commit({where: 1 for where in _next_offsets(delivered)})  # the rest "waits"
+        threading.Thread(target=_keep_polling, args=(second, stop), daemon=True).start()
+        again: list[RawMessage] = []
+        lost, idle = 0, 0
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline and (not lost or idle < 4):
+            try:
+                got = first.poll(100, 0.5)
+            except PositionsLostError:
+                lost, again, idle = lost + 1, [], 0  # dropped: what is not committed comes again
+                continue
+            again += got
+            idle = 0 if got else idle + 1
+        assert lost, "the rebalance was not noticed"
+        kept = {m.partition for m in again}
+        assert kept and len(kept) < 4  # the second member took some partitions
+        for partition in kept:
+            expected = [m.offset for m in delivered if m.partition == partition][1:]
+            assert [m.offset for m in again if m.partition == partition] == expected
+    finally:
+        stop.set()
+        first.close()
+        second.close()
+
+
+def _keep_polling(source: KafkaChangeSource, stop: threading.Event) -> None:
+    while not stop.is_set():
+        with suppress(PositionsLostError):
+            source.poll(100, 0.5)
