@@ -3,12 +3,15 @@ engine, on the mapped tables, their offsets and schema history in the state dire
 
 from __future__ import annotations
 
+import logging
 import zlib
 from collections.abc import Callable
 from typing import Any
 
 from domain.mapping import SchemaMapping
 from entrypoints.settings import Settings
+
+log = logging.getLogger("tandem.capture.debezium")
 
 
 def debezium_runners(
@@ -24,8 +27,14 @@ def debezium_runners(
         postgres_connector,
     )
     from adapters.capture.debezium_engine.heartbeat import Heartbeat
+    from adapters.capture.debezium_engine.own_transactions import (
+        MarkedTransactions,
+        NoOwnTransactions,
+        SyncOrigins,
+    )
     from adapters.capture.debezium_engine.runner import DebeziumCaptureRunner
     from adapters.capture.debezium_engine.slot import prepare_postgres
+    from adapters.sql.marking import REPLICATION_ORIGIN
 
     state = settings.state_dir.absolute()
     runners: dict[str, Any] = {}
@@ -43,6 +52,7 @@ def debezium_runners(
             Heartbeat(settings.legacy_dsn, connector.heartbeat_schema),
             name=settings.legacy_prefix,
             prepare_source=lambda: prepare_postgres(settings.legacy_dsn, slot, slot, published),
+            own=SyncOrigins([REPLICATION_ORIGIN]),
         )
     if "revamp" in which:
         tables = [(e.schemas.revamp, e.tables.revamp) for e in mapping.entities]
@@ -52,10 +62,19 @@ def debezium_runners(
             server_id=200_000 + zlib.crc32(str(history).encode()) % 2**30, state_dir=state,
             schemas=settings.schemas_enable,
         )  # fmt: skip
+        marker = connector.marker_topic
+        if marker is None:
+            log.warning(
+                "Debezium's MySQL schema history predates the sync marker: the sync service's "
+                "own MySQL transactions are published, so every mapped table needs the source "
+                "triggers (to read the marker, start from an empty state directory)",
+                extra={"history": connector.properties["schema.history.internal.file.filename"]},
+            )
         runners["capture-revamp"] = DebeziumCaptureRunner(
             connector,
             publisher(),
             Heartbeat(settings.revamp_dsn, connector.heartbeat_schema),
             name=settings.revamp_prefix,
+            own=NoOwnTransactions() if marker is None else MarkedTransactions(marker),
         )
     return runners

@@ -62,6 +62,9 @@ class PostgresMarking:
             "by another sync transaction"
         )
 
+    def close(self, conn: Connection) -> None:
+        """Nothing: the replication origin marks the transaction as a whole."""
+
     def end(self, conn: Connection) -> None:
         if self.use_origin:
             conn.execute(
@@ -89,9 +92,16 @@ class PostgresMarking:
         )
 
 
+# The marker row's token when it opens a transaction of the sync service, and when it closes
+# it: Debezium's MySQL connector does not tell MariaDB's transactions apart, but a binlog holds
+# each transaction's events together, so everything between the two is the sync service's.
+MARKER_OPENS, MARKER_CLOSES = "open/", "close/"
+
+
 class MySQLMarking:
     """A session variable for the `source` trigger, and a marker row written first in the
-    transaction so that binlog capture can drop the whole transaction."""
+    transaction, so that binlog capture can drop the whole transaction, and again last, so
+    that a capture that cannot see where a transaction ends (Debezium's, on MariaDB) can."""
 
     def __init__(self, tables: SchemaTables) -> None:
         self.marker = tables.marker
@@ -103,8 +113,13 @@ class MySQLMarking:
 
     def begin(self, conn: Connection) -> None:
         conn.exec_driver_sql("SET @tandem_origin = 'sync_service'")
-        token = uuid.uuid4().hex
-        conn.exec_driver_sql(self._write, (token, token))
+        conn.info["tandem_marker_token"] = token = uuid.uuid4().hex
+        conn.exec_driver_sql(self._write, (MARKER_OPENS + token,) * 2)
+
+    def close(self, conn: Connection) -> None:
+        """The transaction's last write, before its commit."""
+        token = conn.info.pop("tandem_marker_token")
+        conn.exec_driver_sql(self._write, (MARKER_CLOSES + token,) * 2)
 
     def end(self, conn: Connection) -> None:
         conn.exec_driver_sql("SET @tandem_origin = NULL")

@@ -61,6 +61,7 @@ class SqlTargetStore:
                     session = SqlSession(conn, self.tables, marking, self.platform, self.sql)
                     yield session
                     session.flush()
+                    marking.close(conn)
             finally:
                 if not conn.invalidated:
                     marking.end(conn)

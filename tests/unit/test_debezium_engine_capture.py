@@ -71,6 +71,31 @@ def test_the_mysql_connector_reads_mariadb(tmp_path: Path) -> None:
     assert p["database.password"] == ""
     assert p["converter.schemas.enable"] == "false"
     assert connector.heartbeat_topic == f"revamp.revamp.{HEARTBEAT_TABLE}"
+    # the sync service's marker table, in the DSN's database, says which are its transactions
+    assert p["table.include.list"].endswith(r",revamp\.tandem_sync_marker")
+    assert connector.marker_topic == "revamp.revamp.tandem_sync_marker"
+
+
+def test_the_marker_table_is_read_in_the_dsns_database(tmp_path: Path) -> None:
+    connector = mysql_connector(
+        REVAMP, prefix="revamp", tables=[("app", "users")], server_id=1, state_dir=tmp_path,
+    )  # fmt: skip
+    assert connector.properties["database.include.list"] == "app,revamp"
+    assert connector.marker_topic == "revamp.revamp.tandem_sync_marker"
+
+
+def test_a_schema_history_from_before_the_marker_leaves_the_marker_unread(
+    tmp_path: Path,
+) -> None:
+    """Debezium stops at a row of a table its history does not know: such a state keeps
+    running as it did (the `source` triggers stop the echoes), and says so at start."""
+    (tmp_path / "debezium-revamp.history").write_text('{"ddl":"CREATE TABLE `revamp_users`"}')
+    connector = mysql_connector(
+        REVAMP, prefix="revamp", tables=[("revamp", "revamp_users")], server_id=1,
+        state_dir=tmp_path,
+    )  # fmt: skip
+    assert connector.marker_topic is None
+    assert "tandem_sync_marker" not in connector.properties["table.include.list"]
 
 
 def test_table_names_are_anchored_regular_expressions() -> None:

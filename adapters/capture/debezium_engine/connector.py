@@ -10,6 +10,7 @@ import attrs
 from sqlalchemy.engine import make_url
 
 HEARTBEAT_TABLE = "tandem_capture_heartbeat"
+MARKER_TABLE = "tandem_sync_marker"  # SchemaTables.marker: written by the sync service
 
 
 @attrs.frozen
@@ -19,10 +20,17 @@ class Connector:
     name: str  # legacy or revamp
     properties: dict[str, str] = attrs.field(repr=False)  # holds the database password
     heartbeat_schema: str
+    marker: tuple[str, str] | None = None  # the sync service's marker table (MySQL)
 
     @property
     def heartbeat_topic(self) -> str:
         return f"{self.properties['topic.prefix']}.{self.heartbeat_schema}.{HEARTBEAT_TABLE}"
+
+    @property
+    def marker_topic(self) -> str | None:
+        if self.marker is None:
+            return None
+        return f"{self.properties['topic.prefix']}.{self.marker[0]}.{self.marker[1]}"
 
 
 def _common(
@@ -90,6 +98,15 @@ def postgres_connector(
     return Connector("legacy", properties, heartbeat_schema)
 
 
+def history_predates_marker(history: Path) -> bool:
+    """A schema history written before Tandem captured its marker table: it does not know
+    the table, and Debezium stops at a row of a table its history does not know."""
+    try:
+        return MARKER_TABLE.encode() not in history.read_bytes()
+    except FileNotFoundError:
+        return False
+
+
 def mysql_connector(
     dsn: str,
     *,
@@ -102,19 +119,26 @@ def mysql_connector(
 ) -> Connector:
     """Debezium's MySQL connector, which also reads MariaDB: a server that reports
     `5.5.5-10.x` (as MariaDB's handshake does), and a schema history of the captured tables
-    only (it cannot parse every MariaDB DDL, e.g. `DEFAULT utc_timestamp(6)`)."""
+    only (it cannot parse every MariaDB DDL, e.g. `DEFAULT utc_timestamp(6)`). It reads the
+    sync service's marker table too (in the DSN's database), whose rows say which
+    transactions are the sync service's."""
     heartbeat_schema = tables[0][0]
+    marker = (make_url(dsn).database or heartbeat_schema, MARKER_TABLE)
+    history = state_dir / "debezium-revamp.history"
+    if history_predates_marker(history):
+        marker = None  # its schema is unknown there: Debezium would stop at its first row
+    captured = [*tables, (heartbeat_schema, HEARTBEAT_TABLE), *([marker] if marker else [])]
     properties = _common("revamp", prefix, state_dir, schemas, poll_interval_ms) | _server(dsn)
     properties |= {
         "connector.class": "io.debezium.connector.mysql.MySqlConnector",
         "database.server.id": str(server_id),
         "database.connectionTimeZone": "UTC",
-        "database.include.list": ",".join(dict.fromkeys(re.escape(s) for s, _ in tables)),
-        "table.include.list": include_list([*tables, (heartbeat_schema, HEARTBEAT_TABLE)]),
+        "database.include.list": ",".join(dict.fromkeys(re.escape(s) for s, _ in captured)),
+        "table.include.list": include_list(captured),
         "include.schema.changes": "false",
         "schema.history.internal": "io.debezium.storage.file.history.FileSchemaHistory",
-        "schema.history.internal.file.filename": str(state_dir / "debezium-revamp.history"),
+        "schema.history.internal.file.filename": str(history),
         "schema.history.internal.store.only.captured.tables.ddl": "true",
         "schema.history.internal.store.only.captured.databases.ddl": "true",
     }
-    return Connector("revamp", properties, heartbeat_schema)
+    return Connector("revamp", properties, heartbeat_schema, marker)

@@ -24,6 +24,8 @@ JVM_OPTIONS = (
     "-Dslf4j.internal.verbosity=WARN",
 )
 Record = tuple[str, bytes | None, bytes | None]  # topic, key, value: the converter's bytes
+# a batch's records in, how many of them (a prefix; None: all) may be marked processed out
+Deliver = Callable[[list[Record]], int | None]
 _jvm_lock = threading.Lock()
 
 
@@ -77,13 +79,13 @@ def start_jvm() -> None:
 class Engine:
     """One Debezium engine of the JSON byte format (the JsonConverter's bytes themselves, as
     Kafka Connect's producer sends them): `deliver` gets each batch, and the engine marks it
-    processed (and may commit its offsets) only once `deliver` returned; `completed` is told
-    how the engine ended (success, message, error)."""
+    processed (and may commit its offsets) only once `deliver` returned, as far as it says;
+    `completed` is told how the engine ended (success, message, error)."""
 
     def __init__(
         self,
         properties: dict[str, str],
-        deliver: Callable[[list[Record]], None],
+        deliver: Deliver,
         completed: Callable[[bool, str, str | None], None],
     ) -> None:
         start_jvm()
@@ -125,7 +127,7 @@ class Engine:
                 time.sleep(0.1)
 
 
-def _consumer(engine: Engine, deliver: Callable[[list[Record]], None]) -> Any:
+def _consumer(engine: Engine, deliver: Deliver) -> Any:
     import jpype
 
     @jpype.JImplements("io.debezium.engine.DebeziumEngine$ChangeConsumer")
@@ -134,10 +136,12 @@ def _consumer(engine: Engine, deliver: Callable[[list[Record]], None]) -> Any:
         def handleBatch(self, records: Any, committer: Any) -> None:
             engine._batch_done.clear()
             try:
-                deliver(
+                settled = deliver(
                     [(str(r.destination()), _bytes(r.key()), _bytes(r.value())) for r in records]
                 )
-                for record in records:
+                for index, record in enumerate(records):
+                    if settled is not None and index >= settled:
+                        break  # read again after a restart
                     committer.markProcessed(record)
                 committer.markBatchFinished()
             except engine._interrupted:

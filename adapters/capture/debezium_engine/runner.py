@@ -13,6 +13,7 @@ from typing import Any
 from adapters.capture.debezium_engine.connector import Connector
 from adapters.capture.debezium_engine.engine import Engine, Record, check_available
 from adapters.capture.debezium_engine.heartbeat import Heartbeat, beat_of
+from adapters.capture.debezium_engine.own_transactions import NoOwnTransactions, OwnTransactions
 from adapters.capture.errors import SourceUnavailableError
 from application.outage import OutageLog
 from domain.errors import TransientError
@@ -37,9 +38,11 @@ class DebeziumCaptureRunner:
         *,
         name: str,
         prepare_source: Callable[[], str] | None = None,
+        own: OwnTransactions | None = None,
         max_backoff_s: float = 5.0,
     ) -> None:
         self.connector, self.publisher, self.heartbeat = connector, publisher, heartbeat
+        self.own: OwnTransactions = own or NoOwnTransactions()  # the sync's, not published
         self.name, self.max_backoff_s = name, max_backoff_s
         self.prepare_source = prepare_source
         self.published = 0
@@ -86,6 +89,7 @@ class DebeziumCaptureRunner:
         self._ended.clear()
         self._stopping.clear()
         self._failure, self._ending = None, (True, "")
+        self.own.reset()
         self._engine = Engine(self.connector.properties, self.deliver, self._completed)
         self._thread = threading.Thread(
             target=self._run_engine, args=(self._engine,), name=self.name, daemon=True
@@ -171,10 +175,11 @@ class DebeziumCaptureRunner:
 
     # the engine's batches
 
-    def deliver(self, records: list[Record]) -> None:
-        """One batch of the engine, published as it is; returns once the broker has it (the
-        engine then marks it processed), retrying through outages until the capture stops."""
-        changes = [r for r in records if not self._internal(r)]
+    def deliver(self, records: list[Record]) -> int:
+        """One batch of the engine, published as it is but for the sync service's own
+        transactions; returns once the broker has it, retrying through outages until the
+        capture stops, with how many of its records the engine may mark processed."""
+        changes = [r for r in self.own.keep(records) if not self._internal(r)]
         beats = [b for topic, _, v in records if topic == self.connector.heartbeat_topic
                  if (b := beat_of(v)) is not None]  # fmt: skip
         while True:
@@ -201,6 +206,12 @@ class DebeziumCaptureRunner:
             with self._seen:
                 self._seen_beat = max(self._seen_beat, *beats)
                 self._seen.notify_all()
+        return self.own.settled(records)
+
+    @property
+    def skipped_transactions(self) -> int:
+        """The sync service's own transactions dropped (not published)."""
+        return self.own.skipped_transactions
 
     def _internal(self, record: Record) -> bool:
         """The heartbeat table's rows and Debezium's heartbeats: the capture's, not changes."""
