@@ -80,6 +80,7 @@ class DebeziumCodec:
             before=before,
             after=after,
             position=_position(source, message),
+            source_origin=_origin(source),
         )
 
     def _entity(self, platform: Platform, table: str) -> EntityMapping:
@@ -197,6 +198,12 @@ def _key(raw: bytes | None) -> dict[str, Any] | None:
     if not isinstance(key, dict):
         raise InvalidEventError("key", "must be a JSON object")
     return key
+
+
+def _origin(source: dict[str, Any]) -> str | None:
+    """The replication origin of the change's transaction (PostgreSQL; null when none)."""
+    origin = source.get("origin")
+    return origin if isinstance(origin, str) and origin else None
 
 
 def _position(source: dict[str, Any], message: RawMessage) -> SourcePosition:

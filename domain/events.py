@@ -7,7 +7,7 @@ import functools
 import hashlib
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import attrs
@@ -60,6 +60,20 @@ class Platform(enum.Enum):
 SYNC_SERVICE = "sync_service"
 """The `source` value of every row the sync service writes."""
 
+SYNC_ORIGIN = "tandem_sync"
+"""The PostgreSQL replication origin of the sync service's sessions: logical decoding sends it
+with each of their transactions (Debezium puts it in `source.origin`). Concurrent sessions of
+one direction each take their own: `tandem_sync`, then the numbered `tandem_sync_2` .. `_8`."""
+SYNC_ORIGINS = (SYNC_ORIGIN, *(f"{SYNC_ORIGIN}_{n}" for n in range(2, 9)))
+
+
+def is_sync_origin(name: object, bases: Collection[str] = (SYNC_ORIGIN,)) -> bool:
+    """`name` is one of the replication origins `bases`, or a numbered sibling of one."""
+    if not isinstance(name, str):
+        return False
+    base, _, number = name.rpartition("_")
+    return name in bases or (number.isdigit() and base in bases)
+
 
 @attrs.frozen
 class SourcePosition:
@@ -84,6 +98,9 @@ class SyncEvent:
     after: Row | None
     position: SourcePosition
     event_version: str = EVENT_VERSION
+    # the replication origin of the source transaction, when the capture names one
+    # (Debezium's PostgreSQL `source.origin`): the sync service's own are echoes
+    source_origin: str | None = None
 
     @classmethod
     def captured(
@@ -97,6 +114,7 @@ class SyncEvent:
         before: Row | None,
         after: Row | None,
         position: SourcePosition,
+        source_origin: str | None = None,
     ) -> SyncEvent:
         """Build an event whose id is derived from its log position, so redeliveries share it."""
         event = cls(
@@ -109,6 +127,7 @@ class SyncEvent:
             before=None if before is None else dict(before),
             after=None if after is None else dict(after),
             position=position,
+            source_origin=source_origin,
         )
         event.validate()
         return event

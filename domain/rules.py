@@ -6,7 +6,7 @@ import enum
 
 import attrs
 
-from domain.events import SYNC_SERVICE, Operation, Platform, SyncEvent
+from domain.events import SYNC_SERVICE, Operation, Platform, SyncEvent, is_sync_origin
 
 
 class ConflictPolicy(enum.Enum):
@@ -30,12 +30,17 @@ TIE_BREAK_WINNER = Platform.LEGACY
 
 
 def is_echo(event: SyncEvent) -> bool:
-    """A row image the sync service wrote itself; syncing it back would loop.
+    """A change the sync service made itself; syncing it back would loop.
 
-    Deletes are never echoes by this test: `before.source` names the last writer, not the
-    deleter, and an application may delete a row the sync service wrote. A delete echoed by
-    capture finds its row already gone and changes nothing.
+    A change of a transaction whose replication origin is the sync service's is one, deletes
+    included (a capture that does not drop them: Debezium run by Kafka Connect). Otherwise a
+    row image whose `source` is the sync service's; deletes are never echoes by this test:
+    `before.source` names the last writer, not the deleter, and an application may delete a
+    row the sync service wrote. A delete echoed by capture finds its row already gone and
+    changes nothing.
     """
+    if event.source_origin is not None and is_sync_origin(event.source_origin):
+        return True
     return event.operation is not Operation.DELETE and event.source_flag == SYNC_SERVICE
 
 

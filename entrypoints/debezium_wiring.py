@@ -8,6 +8,7 @@ import zlib
 from collections.abc import Callable
 from typing import Any
 
+from domain.events import SYNC_ORIGIN
 from domain.mapping import SchemaMapping
 from entrypoints.settings import Settings
 
@@ -34,7 +35,6 @@ def debezium_runners(
     )
     from adapters.capture.debezium_engine.runner import DebeziumCaptureRunner
     from adapters.capture.debezium_engine.slot import prepare_postgres
-    from adapters.sql.marking import REPLICATION_ORIGIN
 
     state = settings.state_dir.absolute()
     runners: dict[str, Any] = {}
@@ -52,7 +52,7 @@ def debezium_runners(
             Heartbeat(settings.legacy_dsn, connector.heartbeat_schema),
             name=settings.legacy_prefix,
             prepare_source=lambda: prepare_postgres(settings.legacy_dsn, slot, slot, published),
-            own=SyncOrigins([REPLICATION_ORIGIN]),
+            own=SyncOrigins([SYNC_ORIGIN]),
         )
     if "revamp" in which:
         tables = [(e.schemas.revamp, e.tables.revamp) for e in mapping.entities]

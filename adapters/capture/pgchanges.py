@@ -26,7 +26,7 @@ from adapters.capture.pgtypes import BYTEA, connect_type, convert
 from adapters.debezium_envelope import TableTypes, change_message, dumps
 from adapters.debezium_values import UNAVAILABLE
 from adapters.topics import change_topic
-from domain.events import Operation
+from domain.events import SYNC_ORIGIN, Operation, is_sync_origin
 
 log = logging.getLogger("tandem.capture.postgres")
 
@@ -70,7 +70,7 @@ class PgChangeDecoder:
         *,
         topic_prefix: str,
         database: str,
-        skip_origins: Collection[str] = ("tandem_sync",),
+        skip_origins: Collection[str] = (SYNC_ORIGIN,),
         primary_key: PrimaryKey = replica_identity_key,
         tombstones: bool = True,
         schemas: bool = True,
@@ -90,8 +90,7 @@ class PgChangeDecoder:
     def _skipped_origin(self, name: str) -> bool:
         """An origin to skip, or one of its numbered siblings (`tandem_sync_2`..): concurrent
         sync transactions each hold their own."""
-        base, _, number = name.rpartition("_")
-        return name in self.skip_origins or (number.isdigit() and base in self.skip_origins)
+        return is_sync_origin(name, self.skip_origins)
 
     @property
     def in_transaction(self) -> bool:

@@ -16,6 +16,7 @@ from adapters.capture.pgslot import SlotLag
 from adapters.capture.pgtypes import column_default, connect_type
 from adapters.capture.version import CONNECTOR_VERSION
 from adapters.debezium_envelope import TableTypes
+from domain.events import SYNC_ORIGIN
 from domain.ports import EventPublisher
 
 log = logging.getLogger("tandem.capture.postgres")
@@ -33,7 +34,7 @@ class PostgresChangeCapture:
         topic_prefix: str = "legacy",
         slot: str = "tandem_legacy",
         publication: str = "tandem_legacy",
-        skip_origins: Collection[str] = ("tandem_sync",),
+        skip_origins: Collection[str] = (SYNC_ORIGIN,),
         batch_changes: int = 5000,
         fetch_rows: int = 1000,
         tombstones: bool = True,

@@ -10,9 +10,9 @@ from sqlalchemy.exc import DBAPIError
 
 from adapters.sql.tables import SchemaTables
 from domain.errors import TargetUnavailableError
+from domain.events import SYNC_ORIGIN, SYNC_ORIGINS
 
-REPLICATION_ORIGIN = "tandem_sync"
-ORIGINS = (REPLICATION_ORIGIN, *(f"{REPLICATION_ORIGIN}_{n}" for n in range(2, 9)))
+REPLICATION_ORIGIN, ORIGINS = SYNC_ORIGIN, SYNC_ORIGINS  # the names: domain.events
 # in use by another session (55006), not created (42704), may not be created (42501)
 _ORIGIN_UNAVAILABLE = {"55006", "42704", "42501"}
 _SETUP_ORIGIN = text("SELECT pg_replication_origin_session_setup(:origin)")

@@ -122,6 +122,19 @@ def test_the_log_position_locates_the_change(codec: DebeziumCodec, feed: Debeziu
     assert revamp.position.log_position == f"binlog:mysql-bin.000003:{feed.binlog_pos}:0"
 
 
+def test_the_replication_origin_of_the_change_is_carried(
+    codec: DebeziumCodec, feed: DebeziumFeed
+) -> None:
+    """Debezium's PostgreSQL `source.origin`: the sync service's decides an echo downstream."""
+    message = feed.change(LEGACY, "legacy_users", "c", 4, after=user(LEGACY, feed))
+    by_sync = edit(message, lambda p: p["source"].update(origin="tandem_sync_2"))
+    unset = edit(message, lambda p: p["source"].update(origin=None))
+    assert [codec.decode(raw(message, v)).source_origin for v in (by_sync, unset)] == [  # type: ignore[union-attr]
+        "tandem_sync_2",
+        None,
+    ]
+
+
 def edit(message: Message, change: Any) -> bytes:
     document = json.loads(message.value or b"")
     change(document.get("payload", document))

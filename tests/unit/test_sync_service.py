@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import pytest
@@ -11,7 +12,7 @@ from application.sync_service import SyncService
 from demo.in_memory import InMemoryPipeline
 from domain.events import SYNC_SERVICE, Platform
 from tests.support.debezium_messages import DebeziumFeed, Message
-from tests.support.messages import new_post, new_user, produce
+from tests.support.messages import new_post, new_user, produce, user_row
 
 LEGACY = Platform.LEGACY
 
@@ -41,6 +42,31 @@ def test_an_echo_is_skipped(
     service.handle(produce(pipeline, new_user(feed, 4, "alice", source=SYNC_SERVICE)))
     assert pipeline.stats.total("echoes_skipped") == 1
     assert revamp_names(pipeline) == []
+
+
+@pytest.mark.parametrize("origin", ["tandem_sync", "tandem_sync_3"])
+def test_a_change_of_the_sync_services_replication_origin_is_an_echo(
+    pipeline: InMemoryPipeline, service: SyncService, feed: DebeziumFeed, origin: str
+) -> None:
+    """Debezium run by Kafka Connect publishes the sync service's own PostgreSQL transactions:
+    their `source.origin` says so, whatever the row's `source` column (here none kept it), and
+    a delete is one too."""
+    mine = [
+        feed.change(LEGACY, "legacy_users", "c", 4, after=user_row(feed, 4, "alice")),
+        feed.change(LEGACY, "legacy_users", "d", 4, before={"id": 4, "source": "legacy"}),
+    ]
+    theirs = feed.change(LEGACY, "legacy_users", "c", 5, after=user_row(feed, 5, "bob"))
+    other = feed.change(LEGACY, "legacy_users", "c", 6, after=user_row(feed, 6, "carol"))
+    service.handle(produce(pipeline, *(with_origin(m, origin) for m in mine)))
+    service.handle(produce(pipeline, theirs, with_origin(other, "another_tool")))
+    assert pipeline.stats.total("echoes_skipped") == 2
+    assert revamp_names(pipeline) == ["bob", "carol"]
+
+
+def with_origin(message: Message, origin: str) -> Message:
+    document = json.loads(message.value or b"")
+    document.get("payload", document)["source"]["origin"] = origin
+    return Message(message.topic, message.key, json.dumps(document).encode())
 
 
 def test_a_delete_is_never_taken_for_an_echo(

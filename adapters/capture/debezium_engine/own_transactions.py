@@ -23,6 +23,7 @@ import orjson
 
 from adapters.capture.debezium_engine.engine import Record
 from adapters.sql.marking import MARKER_CLOSES, MARKER_OPENS
+from domain.events import is_sync_origin
 
 log = logging.getLogger("tandem.capture.debezium")
 
@@ -71,10 +72,7 @@ class SyncOrigins:
         self._transaction: Any = None  # the last one dropped
 
     def _is_sync(self, origin: Any) -> bool:
-        if not isinstance(origin, str):
-            return False
-        base, _, number = origin.rpartition("_")
-        return origin in self.origins or (number.isdigit() and base in self.origins)
+        return is_sync_origin(origin, self.origins)
 
     def keep(self, records: list[Record]) -> list[Record]:
         kept = []
