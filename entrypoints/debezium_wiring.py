@@ -33,6 +33,7 @@ def debezium_runners(
         NoOwnTransactions,
         SyncOrigins,
     )
+    from adapters.capture.debezium_engine.position import BinlogPositionFile, position_file
     from adapters.capture.debezium_engine.runner import DebeziumCaptureRunner
     from adapters.capture.debezium_engine.slot import prepare_postgres
 
@@ -76,5 +77,6 @@ def debezium_runners(
             Heartbeat(settings.revamp_dsn, connector.heartbeat_schema),
             name=settings.revamp_prefix,
             own=NoOwnTransactions() if marker is None else MarkedTransactions(marker),
+            position=BinlogPositionFile(position_file(state)),
         )
     return runners

@@ -120,9 +120,9 @@ def _behind(container: Any, lag: dict[tuple[str, int], tuple[int, int]]) -> dict
 
 
 def _capture_lag(container: Any, report: dict[str, Any]) -> dict[str, Any]:
-    """Slot bytes behind on PostgreSQL, binlog distance of the built-in capture on MySQL; a
+    """Slot bytes behind on PostgreSQL, binlog distance of the capture on MySQL; a
     warning for every inactive slot that keeps WAL."""
-    from adapters.capture.lag import binlog_distance, slot_lag
+    from adapters.capture.lag import binlog_distance, debezium_binlog_distance, slot_lag
 
     dbs, settings = container.adapters, container.core.settings()
     capture: dict[str, Any] = {}
@@ -141,7 +141,16 @@ def _capture_lag(container: Any, report: dict[str, Any]) -> dict[str, Any]:
                     f"(SELECT pg_drop_replication_slot('{slot['slot']}'))"
                 )
     if report["databases"]["revamp"]["reachable"]:
-        distance = binlog_distance(dbs.revamp_engine(), settings.binlog_checkpoint)
+        if settings.capture == "debezium":
+            from adapters.capture.debezium_engine.position import (
+                load_binlog_position,
+                position_file,
+            )
+
+            at = load_binlog_position(position_file(settings.state_dir))
+            distance = debezium_binlog_distance(dbs.revamp_engine(), at)
+        else:
+            distance = binlog_distance(dbs.revamp_engine(), settings.binlog_checkpoint)
         capture["revamp"] = {"binlog": distance}
     return capture
 

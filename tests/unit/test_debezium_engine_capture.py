@@ -221,3 +221,25 @@ def test_without_java_the_debezium_capture_says_so(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(jpype, "getDefaultJVMPath", no_java)
     with pytest.raises(CaptureConfigurationError, match="Java 17"):
         check_available()
+
+
+def test_the_binlog_position_of_the_last_delivered_event_is_recorded(tmp_path: Path) -> None:
+    from adapters.capture.debezium_engine.position import (
+        BinlogPositionFile,
+        load_binlog_position,
+    )
+
+    def event(pos: int, wrapped: bool) -> bytes:
+        payload = {"op": "c", "source": {"file": "mysql-bin.000002", "pos": pos, "row": 0}}
+        return orjson.dumps({"schema": {}, "payload": payload} if wrapped else payload)
+
+    path = tmp_path / "position.json"
+    recorder = BinlogPositionFile(path)
+    recorder.record([])
+    assert load_binlog_position(path) is None
+    beat = ("__debezium-heartbeat.x", b"{}", b'{"ts_ms":1}')
+    recorder.record([("t", b"{}", event(400, True)), ("t", b"{}", event(900, False)),
+                     ("t", b"{}", None), beat])  # fmt: skip
+    assert load_binlog_position(path) == ("mysql-bin.000002", 900)
+    recorder.record([("t", b"{}", event(1200, True))])
+    assert load_binlog_position(path) == ("mysql-bin.000002", 1200)

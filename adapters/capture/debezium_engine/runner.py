@@ -14,6 +14,7 @@ from adapters.capture.debezium_engine.connector import Connector
 from adapters.capture.debezium_engine.engine import Engine, Record, check_available
 from adapters.capture.debezium_engine.heartbeat import Heartbeat, beat_of
 from adapters.capture.debezium_engine.own_transactions import NoOwnTransactions, OwnTransactions
+from adapters.capture.debezium_engine.position import BinlogPositionFile
 from adapters.capture.errors import SourceUnavailableError
 from application.outage import OutageLog
 from domain.errors import TransientError
@@ -39,10 +40,12 @@ class DebeziumCaptureRunner:
         name: str,
         prepare_source: Callable[[], str] | None = None,
         own: OwnTransactions | None = None,
+        position: BinlogPositionFile | None = None,
         max_backoff_s: float = 5.0,
     ) -> None:
         self.connector, self.publisher, self.heartbeat = connector, publisher, heartbeat
         self.own: OwnTransactions = own or NoOwnTransactions()  # the sync's, not published
+        self.position = position  # where the connector is in the binlog, for `tandem status`
         self.name, self.max_backoff_s = name, max_backoff_s
         self.prepare_source = prepare_source
         self.published = 0
@@ -206,7 +209,10 @@ class DebeziumCaptureRunner:
             with self._seen:
                 self._seen_beat = max(self._seen_beat, *beats)
                 self._seen.notify_all()
-        return self.own.settled(records)
+        settled = self.own.settled(records)
+        if self.position is not None:
+            self.position.record(records[:settled])
+        return settled
 
     @property
     def skipped_transactions(self) -> int:
