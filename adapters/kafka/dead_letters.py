@@ -103,7 +103,8 @@ class KafkaDeadLetterQueue:
         self.publisher.flush()
 
     def letters(self, include_resolved: bool = False) -> list[DeadLetter]:
-        """Letters not resolved (or all), oldest first; `id` is "<partition>-<offset>"."""
+        """Letters not resolved (or all), oldest first (by the broker's millisecond timestamp,
+        then partition and offset); `id` is "<partition>-<offset>"."""
         return [
             letter for _, _, letter in self._read() if include_resolved or letter.resolution is None
         ]
