@@ -27,7 +27,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy domain application
 
 test: install lint typecheck
-	$(BIN)/pytest $(PYTEST_ARGS)
+	bash infra/run-tests.sh $(PYTEST_ARGS)
 
 test-unit: $(STAMP)
 	$(BIN)/pytest tests/unit tests/contract -m "not integration" $(PYTEST_ARGS)
