@@ -13,9 +13,10 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, CursorResult, Table
 from sqlalchemy.engine import Dialect
 
+from adapters.sql import mysql_literals
 from adapters.sql.tables import SchemaTables
 from domain.errors import PermanentError
 from domain.events import Platform
@@ -47,6 +48,8 @@ class DriverSql:
         self.dialect = dialect
         self.tables = tables
         self.postgres = dialect.name == "postgresql"
+        # PyMySQL inlines the values itself: done here in one pass, the same text
+        self._inline = dialect.name in ("mysql", "mariadb") and dialect.driver == "pymysql"
         quote = dialect.identifier_preparer
         self.quote = quote
         links = quote.format_table(tables.links)
@@ -87,14 +90,20 @@ class DriverSql:
                 + self._link_upsert
             )
 
+    def execute(self, conn: Connection, sql: str, params: Sequence[Any] = ()) -> CursorResult[Any]:
+        """`sql` with positional `%s` parameters, as the driver would send it."""
+        if self._inline:
+            return mysql_literals.execute(conn, sql, params)
+        return conn.exec_driver_sql(sql, tuple(params))
+
     def processed(self, conn: Connection, event_ids: Sequence[str]) -> set[str]:
         if self.postgres:
-            rows = conn.exec_driver_sql(self._processed_any, (list(event_ids),))
+            rows = self.execute(conn, self._processed_any, (list(event_ids),))
             return {r[0].strip() for r in rows}
         found: set[str] = set()
         for chunk in chunks(event_ids):
             sql = f"{self._processed}({marks(len(chunk))})"
-            found.update(r[0].strip() for r in conn.exec_driver_sql(sql, tuple(chunk)))
+            found.update(r[0].strip() for r in self.execute(conn, sql, tuple(chunk)))
         return found
 
     def mark_processed(
@@ -105,12 +114,12 @@ class DriverSql:
             return
         if self.postgres:
             columns = list(zip(*rows, strict=True))
-            conn.exec_driver_sql(self._mark_any, (now, *(list(c) for c in columns)))
+            self.execute(conn, self._mark_any, (now, *(list(c) for c in columns)))
             return
         row = f"(%s, %s, %s, {_datetime_literal(now)})"  # formatted once, not per row
         for chunk in chunks(rows):
             sql = self._mark + ", ".join([row] * len(chunk))
-            conn.exec_driver_sql(sql, tuple(v for row in chunk for v in row))
+            self.execute(conn, sql, tuple(v for row in chunk for v in row))
 
     def links(
         self,
@@ -136,9 +145,7 @@ class DriverSql:
             ]  # fmt: skip
         found: dict[int, EntityLink] = {}
         for sql, params in statements:
-            for kind, legacy, revamp, applied, rejected, deleted in conn.exec_driver_sql(
-                sql, params
-            ):
+            for kind, legacy, revamp, applied, rejected, deleted in self.execute(conn, sql, params):
                 link = EntityLink(
                     kind, int(legacy), int(revamp), int(applied), int(rejected), bool(deleted)
                 )
@@ -166,20 +173,20 @@ class DriverSql:
                 [k.rejected_version for k in links],
                 [bool(k.deleted) for k in links],
             )
-            conn.exec_driver_sql(self._save_links_any, params)
+            self.execute(conn, self._save_links_any, params)
             return
         held = self._stored_links(conn, links, stored)
         old = [k for k in links if (k.entity_type, k.legacy_id) in held]
         new = [k for k in links if (k.entity_type, k.legacy_id) not in held]
         for chunk in chunks(old):
             sql = self._link_update_head + self._link_rows(len(chunk)) + self._link_update_tail
-            matched = conn.exec_driver_sql(sql, (*self._link_params(chunk), now)).rowcount
+            matched = self.execute(conn, sql, (*self._link_params(chunk), now)).rowcount
             if matched != len(chunk):  # MySQL counts matched rows (CLIENT_FOUND_ROWS)
                 raise PermanentError(f"{len(chunk) - matched} links to update vanished")
         row = "(" + marks(len(_LINK_COLUMNS) + 1) + f", {_datetime_literal(now)})"
         for chunk in chunks(new):
             sql = self._link_insert + ", ".join([row] * len(chunk))
-            conn.exec_driver_sql(sql, tuple(self._link_params(chunk)))
+            self.execute(conn, sql, tuple(self._link_params(chunk)))
 
     def _stored_links(
         self,
@@ -231,7 +238,7 @@ class DriverSql:
                 for chunk in chunks(ids)
             ]
         for sql, params in statements:
-            result = conn.exec_driver_sql(sql, params)
+            result = self.execute(conn, sql, params)
             description = result.cursor.description if result.cursor is not None else None
             processors = [
                 c.type._cached_result_processor(self.dialect, d[1])
@@ -270,7 +277,7 @@ class DriverSql:
                 for v, p in zip(row, binds, strict=True)
             ]
             sql = f"{head}({marks(len(chunk), len(names))}) FOR UPDATE"
-            result = conn.exec_driver_sql(sql, tuple(params))
+            result = self.execute(conn, sql, tuple(params))
             description = result.cursor.description if result.cursor is not None else None
             processors = [
                 table.c[c].type._cached_result_processor(self.dialect, d[1])
@@ -316,7 +323,7 @@ class DriverSql:
             )
             arrays = self.arrays(table, columns, rows)
             with self.forgetting_types(table):
-                return sorted(int(r[0]) for r in conn.exec_driver_sql(sql, tuple(arrays)))
+                return sorted(int(r[0]) for r in self.execute(conn, sql, tuple(arrays)))
         processors = [table.c[c].type._cached_bind_processor(self.dialect) for c in columns]
         head = (
             f"INSERT INTO {quote.format_table(table)} "
@@ -330,7 +337,7 @@ class DriverSql:
                     value = row[column]
                     params.append(value if process is None or value is None else process(value))
             sql = head + marks(len(chunk), len(columns)) + f" RETURNING {quote.quote(key)}"
-            new_ids += sorted(int(r[0]) for r in conn.exec_driver_sql(sql, tuple(params)))
+            new_ids += sorted(int(r[0]) for r in self.execute(conn, sql, tuple(params)))
         return new_ids
 
     def array_types(
@@ -343,7 +350,8 @@ class DriverSql:
             return None
         name = self.quote.format_table(table)
         if name not in self._types:
-            rows = conn.exec_driver_sql(
+            rows = self.execute(
+                conn,
                 "SELECT attname, format_type(atttypid, NULL) FROM pg_attribute"
                 " WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
                 (name,),
