@@ -59,12 +59,15 @@ class ChangeApplier:
         of a round trip per event; call at the start of each target transaction."""
         self.origin_links = {}
         wanted: dict[str, set[int]] = defaultdict(set)
+        own: dict[str, set[int]] = defaultdict(set)  # the events' own keys, by entity type
         for event in events:
             if event.operation is Operation.TRUNCATE:
                 continue
             entity = self.mapping.entity(event.entity_type)
             origin = event.origin
-            wanted[entity.entity_type].add(int(event.key[entity.key.on(origin)]))
+            row_id = int(event.key[entity.key.on(origin)])
+            wanted[entity.entity_type].add(row_id)
+            own[entity.entity_type].add(row_id)
             for field in entity.foreign_keys:
                 parent_id = event.row.get(field.names.on(origin)) if event.row else None
                 if field.references is not None and isinstance(parent_id, int):
@@ -77,10 +80,27 @@ class ChangeApplier:
                 for row_id in ids:
                     self.origin_links[(entity_type, origin, row_id)] = found.get(row_id)
                 links |= {i: link for i, link in found.items() if i not in links}
-                target_ids = [link.id_on(origin.other) for link in links.values()]
-                if target_ids:  # the current rows and the parents, locked, in one query
-                    session.rows(self.mapping.entity(entity_type), target_ids)
+                self._lock_rows(session, entity_type, origin, links, own[entity_type])
         self._prefetch_natural_keys(session, events)
+
+    def _lock_rows(
+        self,
+        session: TargetRows,
+        entity_type: str,
+        origin: Platform,
+        links: dict[int, EntityLink],
+        own: set[int],
+    ) -> None:
+        """The current rows of the events' own keys, read whole for the conflict rules, and
+        the parents only referenced, locked without their values: two queries at most."""
+        entity = self.mapping.entity(entity_type)
+        target = origin.other
+        current = [link.id_on(target) for i, link in links.items() if i in own]
+        parents = [link.id_on(target) for i, link in links.items() if i not in own]
+        if current:
+            session.rows(entity, current)
+        if parents:
+            session.existing(entity, parents)
 
     def _prefetch_natural_keys(self, session: TargetRows, events: Sequence[SyncEvent]) -> None:
         """The rows a create could adopt, for natural keys without foreign keys (emails)."""
@@ -312,7 +332,7 @@ class ChangeApplier:
                 raise ParentPendingError(f"{where} is not on {origin.other.value} yet", missing)
             target_id = parent.id_on(origin.other)
             parent_entity = self.mapping.entity(field.references)
-            if parent.deleted or not session.rows(parent_entity, [target_id]):
+            if parent.deleted or not session.existing(parent_entity, [target_id]):
                 raise ParentDeletedError(f"{where} was deleted on {origin.other.value}")
             values[column] = target_id
         return values

@@ -223,11 +223,17 @@ class DriverSql:
         return params
 
     def select_rows(
-        self, conn: Connection, table: Table, key: str, ids: Sequence[int]
+        self,
+        conn: Connection,
+        table: Table,
+        key: str,
+        ids: Sequence[int],
+        only: Sequence[str] | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """The rows of these ids, locked FOR UPDATE, as SQLAlchemy would read them."""
+        """The rows of these ids (`only` these columns), locked FOR UPDATE, as SQLAlchemy
+        would read them."""
         name = self.quote.format_table(table)
-        columns = list(table.c)
+        columns = list(table.c) if only is None else [table.c[c] for c in only]
         names = ", ".join(self.quote.quote(c.name) for c in columns)
         head = f"SELECT {names} FROM {name} WHERE {self.quote.quote(key)}"
         if self.postgres:
