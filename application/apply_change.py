@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from application.batch_writer import BatchWriter, RowWrite
@@ -131,10 +131,17 @@ class ChangeApplier:
             self.origin_links[key] = found.get(row_id)
         return self.origin_links[key]
 
-    def apply(self, session: TargetSession, event: SyncEvent, force: bool = False) -> Outcome:
+    def apply(
+        self,
+        session: TargetSession,
+        event: SyncEvent,
+        force: bool = False,
+        values: Mapping[str, Any] | None = None,
+    ) -> Outcome:
         """Apply the event in `session`; raises ParentPendingError or a PermanentError.
 
         `force` skips conflict resolution: repairs copy the side that reconcile chose.
+        `values`: the event's row as `entity.transform` maps it, when `check_event` did it.
         """
         entity = self.mapping.entity(event.entity_type)
         if event.operation is Operation.TRUNCATE:
@@ -146,17 +153,16 @@ class ChangeApplier:
         if event.operation is Operation.DELETE:
             return self._delete(session, entity, event, link)
         try:
-            values = self._translate_references(
-                session, entity, origin, entity.transform(event.row, origin)
-            )
+            mapped = entity.transform(event.row, origin) if values is None else dict(values)
+            row = self._translate_references(session, entity, origin, mapped)
         except ParentDeletedError:
             session.mark_processed(event)
             return Outcome.CONFLICT_LOST
         if link is None:
-            link = self._adopt(session, entity, origin, origin_id, values)
+            link = self._adopt(session, entity, origin, origin_id, row)
             if link is not None:
                 session.save_link(link)  # the twins stay one entity whatever the verdict
-        return self._upsert(session, entity, event, values, link, origin_link, force)
+        return self._upsert(session, entity, event, row, link, origin_link, force)
 
     def _upsert(
         self,
