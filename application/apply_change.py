@@ -369,6 +369,8 @@ def _refuse_partial_create(
 ) -> None:
     """A row cannot be created from a change that did not carry every column (a TOASTed value
     left out under REPLICA IDENTITY DEFAULT): refused rather than created with NULLs."""
+    if len(values) == len(entity.fields):  # it holds the fields' columns only: every one
+        return
     missing = [f.names.on(origin) for f in entity.fields if f.names.on(origin.other) not in values]
     if missing:
         raise PermanentError(

@@ -131,6 +131,8 @@ class SyncService:
         does not run out then: during a catch-up its parent may still be in the queue.
         `decoded`: the messages' `decode_ahead`, when it was done already."""
         started = time.perf_counter()
+        if messages:
+            self.stats.add(self.direction, "consumed", len(messages))
         ahead = decoded if decoded is not None else [None] * len(messages)
         fresh = [
             item
@@ -220,7 +222,6 @@ class SyncService:
     def _admit(self, message: RawMessage, decoded: Decoded | None = None) -> _Item | None:
         """Decode and check the whole event before anything is written; whatever fails,
         this message alone is dead-lettered."""
-        self.stats.add(self.direction, "consumed")
         outcome = decoded or self._decoded(message)
         event = outcome.event
         try:

@@ -139,10 +139,18 @@ class SchemaMapping:
                     raise MappingError(f"{entity.entity_type}: references unknown entity {parent}")
 
     def entity(self, entity_type: str) -> EntityMapping:
+        entity = self._by_type.get(entity_type)
+        if entity is None:
+            raise MappingError(f"unknown entity type {entity_type!r}")
+        return entity
+
+    @functools.cached_property
+    def _by_type(self) -> dict[str, EntityMapping]:
+        """Asked for several times per event: a dict, not a scan (the first of a type wins)."""
+        by_type: dict[str, EntityMapping] = {}
         for entity in self.entities:
-            if entity.entity_type == entity_type:
-                return entity
-        raise MappingError(f"unknown entity type {entity_type!r}")
+            by_type.setdefault(entity.entity_type, entity)
+        return by_type
 
     def for_table(self, platform: Platform, table: str) -> EntityMapping:
         """The entity stored in `table` (bare or schema-qualified) on `platform`."""

@@ -53,7 +53,7 @@ class DriverSql:
         quote = dialect.identifier_preparer
         self.quote = quote
         links = quote.format_table(tables.links)
-        columns = ", ".join((*_LINK_COLUMNS, "deleted"))
+        columns = ", ".join((*_LINK_COLUMNS[1:], "deleted"))  # the entity type is asked for
         self._links = f"SELECT {columns} FROM {links} WHERE entity_type = %s"
         processed = quote.format_table(tables.processed)
         self._processed = f"SELECT event_id FROM {processed} WHERE event_id IN "
@@ -144,12 +144,18 @@ class DriverSql:
                 for chunk in chunks(list(ids))
             ]  # fmt: skip
         found: dict[int, EntityLink] = {}
+        legacy_side = platform is Platform.LEGACY
         for sql, params in statements:
-            for kind, legacy, revamp, applied, rejected, deleted in self.execute(conn, sql, params):
+            for legacy, revamp, applied, rejected, deleted in self.execute(conn, sql, params):
                 link = EntityLink(
-                    kind, int(legacy), int(revamp), int(applied), int(rejected), bool(deleted)
+                    entity_type,
+                    int(legacy),
+                    int(revamp),
+                    int(applied),
+                    int(rejected),
+                    bool(deleted),
                 )
-                found[link.id_on(platform)] = link
+                found[link.legacy_id if legacy_side else link.revamp_id] = link
         return found
 
     def save_links(
@@ -251,6 +257,10 @@ class DriverSql:
                 for c, d in zip(columns, description or (), strict=False)
             ]
             keys = [c.name for c in columns]
+            if not any(processors):  # the driver's values are the column types' already
+                for raw in result:
+                    yield dict(zip(keys, raw, strict=True))
+                continue
             for raw in result:
                 yield {
                     k: v if p is None or v is None else p(v)
