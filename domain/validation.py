@@ -34,12 +34,11 @@ def check_event(entity: EntityMapping, event: SyncEvent) -> dict[str, Any] | Non
     _check_key(entity, event)
     if event.operation is Operation.DELETE or event.after is None:
         return None
-    target = event.origin.other
     mapped: dict[str, Any] = {}
-    for field in entity.fields:
-        value = _check_field(entity, field, event)
+    for field, name, target_name in entity.named_fields(event.origin):
+        value = _check_field(entity, field, name, event)
         if value is not UNCHANGED:
-            mapped[field.names.on(target)] = value
+            mapped[target_name] = value
     version = entity.version_column(event.origin)
     if version is not None and event.after.get(version) is not None:
         try:
@@ -83,10 +82,10 @@ def _check_key(entity: EntityMapping, event: SyncEvent) -> None:
             )
 
 
-def _check_field(entity: EntityMapping, field: FieldMapping, event: SyncEvent) -> Any:
-    """The value converted for the other platform (UNCHANGED, None as they are)."""
+def _check_field(entity: EntityMapping, field: FieldMapping, name: str, event: SyncEvent) -> Any:
+    """The value of column `name` converted for the other platform (UNCHANGED, None as they
+    are)."""
     assert event.after is not None
-    name = field.names.on(event.origin)
     if name not in event.after:
         raise MissingFieldError(f"after.{name}", f"is missing ({entity.entity_type} maps it)")
     value = event.after[name]
