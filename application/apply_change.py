@@ -11,7 +11,7 @@ from application.stats import Outcome
 from domain.coercions import to_micros
 from domain.errors import PermanentError
 from domain.events import SYNC_SERVICE, Operation, Platform, SyncEvent
-from domain.mapping import EntityMapping, SchemaMapping
+from domain.mapping import EntityMapping, FieldMapping, SchemaMapping
 from domain.model import EntityLink, ParentKey, StoredRow
 from domain.ports import EntityLinks, TargetRows, TargetSession, TargetStore
 from domain.rules import ConflictPolicy, IncomingChange, TargetRowState, Verdict, resolve
@@ -329,17 +329,17 @@ class ChangeApplier:
             if parent_id is None or field.references is None:
                 continue
             parent = self._find_link(session, field.references, origin, int(parent_id))
-            where = (
-                f"{entity.entity_type}.{field.names.on(origin)}: {field.references} "
-                f"{parent_id} of {origin.value}"
-            )
             if parent is None:
                 missing = (field.references, int(parent_id))
+                where = _where(entity, field, origin, parent_id)
                 raise ParentPendingError(f"{where} is not on {origin.other.value} yet", missing)
             target_id = parent.id_on(origin.other)
             parent_entity = self.mapping.entity(field.references)
             if parent.deleted or not session.existing(parent_entity, [target_id]):
-                raise ParentDeletedError(f"{where} was deleted on {origin.other.value}")
+                raise ParentDeletedError(
+                    f"{_where(entity, field, origin, parent_id)} was deleted on "
+                    f"{origin.other.value}"
+                )
             values[column] = target_id
         return values
 
@@ -362,6 +362,14 @@ class ChangeApplier:
             ),
             local_change_rejected=bool(link and link.rejected_version >= current.version),
         )
+
+
+def _where(entity: EntityMapping, field: FieldMapping, origin: Platform, parent_id: Any) -> str:
+    """The reference a child holds, as its errors name it."""
+    return (
+        f"{entity.entity_type}.{field.names.on(origin)}: {field.references} "
+        f"{parent_id} of {origin.value}"
+    )
 
 
 def _refuse_partial_create(

@@ -182,6 +182,12 @@ class SqlSession:
     def links(
         self, entity_type: str, platform: Platform, ids: Collection[int]
     ) -> dict[int, EntityLink]:
+        if len(ids) == 1:  # the usual call, once per event: without the comprehensions
+            (row_id,) = ids
+            key = (entity_type, platform, row_id)
+            if key in self.known_links:
+                link = self.known_links[key]
+                return {} if link is None else {row_id: _copied(link)}
         unknown = [i for i in ids if (entity_type, platform, i) not in self.known_links]
         if unknown:
             found = self.sql.links(self.conn, entity_type, platform, unknown, lock=True)
