@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+import attrs
 import orjson
 
 from adapters.connect_types import python_type
 from adapters.debezium_envelope import dumps
-from adapters.debezium_values import by_field, by_schema, unavailable
+from adapters.debezium_values import (
+    UNAVAILABLE,
+    UNAVAILABLE_BYTES,
+    by_schema,
+    field_decoder,
+    unavailable,
+)
 from domain.coercions import UNCHANGED
 from domain.errors import InvalidEventError, MappingError
 from domain.events import Operation, Platform, SourcePosition, SyncEvent
@@ -27,7 +34,7 @@ class DebeziumCodec:
         # looked up once, not per message: the mapping does not change under a codec
         self._entities: dict[tuple[Platform, str], EntityMapping] = {}
         self._topics_checked: set[tuple[str, Platform, str]] = set()
-        self._columns: dict[tuple[str, Platform], dict[str, FieldMapping]] = {}
+        self._columns: dict[tuple[str, Platform], _Columns] = {}
 
     def original(self, message: RawMessage) -> Any:
         if message.value is None:
@@ -52,10 +59,9 @@ class DebeziumCodec:
         payload, fields = _unwrap(document)
         platform = self._platform(message.topic)
         op = payload.get("op")
-        try:
-            operation = Operation(op)
-        except ValueError as error:
-            raise InvalidEventError("op", f"unknown operation {op!r}") from error
+        operation = _OPERATIONS.get(op) if isinstance(op, str) else None
+        if operation is None:
+            raise InvalidEventError("op", f"unknown operation {op!r}")
         source = payload.get("source")
         if not isinstance(source, dict):
             raise InvalidEventError("source", "is missing")
@@ -93,11 +99,11 @@ class DebeziumCodec:
             self._entities[(platform, table)] = entity
         return entity
 
-    def _columns_of(self, entity: EntityMapping, platform: Platform) -> dict[str, FieldMapping]:
+    def _columns_of(self, entity: EntityMapping, platform: Platform) -> _Columns:
         """The mapped fields of `entity` by their column name on `platform`."""
         columns = self._columns.get((entity.entity_type, platform))
         if columns is None:
-            columns = {f.names.on(platform): f for f in entity.fields}
+            columns = _Columns.of(entity, platform)
             self._columns[(entity.entity_type, platform)] = columns
         return columns
 
@@ -136,11 +142,37 @@ def _unwrap(document: dict[str, Any]) -> tuple[dict[str, Any], dict[str, dict[st
     return document, {}
 
 
+_OPERATIONS = {operation.value: operation for operation in Operation}
+
+
+@attrs.frozen
+class _Columns:
+    """How the columns of one entity's table on one platform are decoded without a schema:
+    the mapped field, the decoder of its declared type (None: kept as is) and the text of
+    Debezium's placeholder for it, by column name."""
+
+    fields: dict[str, FieldMapping]
+    decoders: dict[str, Callable[[Any], Any] | None]
+    placeholders: dict[str, str]
+
+    @classmethod
+    def of(cls, entity: EntityMapping, platform: Platform) -> _Columns:
+        fields = {f.names.on(platform): f for f in entity.fields}
+        return cls(
+            fields,
+            {c: field_decoder(f, platform) for c, f in fields.items()},
+            {
+                c: UNAVAILABLE_BYTES if f.kind == "binary" else UNAVAILABLE
+                for c, f in fields.items()
+            },
+        )
+
+
 def _image(
     payload: dict[str, Any],
     name: str,
     fields: dict[str, Any],
-    mapped: dict[str, FieldMapping],
+    mapped: _Columns,
     platform: Platform,
 ) -> dict[str, Any] | None:
     """An image with each value decoded: by its field schema when the event has the wrapper,
@@ -152,20 +184,36 @@ def _image(
     if not isinstance(image, dict):
         raise InvalidEventError(name, "must be a JSON object or null")
     schemas = fields.get(name)
+    if schemas is None:
+        return _by_mapping(image, name, mapped)
     decoded: dict[str, Any] = {}
     for column, value in image.items():
-        schema = None if schemas is None else schemas.get(column) or {}
-        field = mapped.get(column)
-        if type(value) is str and _placeholder(value, schema, field):
+        schema = schemas.get(column) or {}
+        if type(value) is str and _placeholder(value, schema, mapped.fields.get(column)):
             decoded[column] = UNCHANGED
             continue
         try:
-            if schema is not None:
-                decoded[column] = by_schema(value, schema)
-            elif field is not None:
-                decoded[column] = by_field(value, field, platform)
-            else:
-                decoded[column] = value
+            decoded[column] = by_schema(value, schema)
+        except (ValueError, TypeError, OverflowError, ArithmeticError) as error:
+            raise InvalidEventError(f"{name}.{column}", f"cannot be decoded: {error}") from error
+    return decoded
+
+
+def _by_mapping(image: dict[str, Any], name: str, mapped: _Columns) -> dict[str, Any]:
+    """An image without field schemas, decoded by the mapping's declared types (`by_field`);
+    unmapped columns as they are."""
+    decoders, placeholders = mapped.decoders, mapped.placeholders
+    decoded: dict[str, Any] = {}
+    for column, value in image.items():
+        if type(value) is str and value == placeholders.get(column, UNAVAILABLE):
+            decoded[column] = UNCHANGED
+            continue
+        decode = decoders.get(column)
+        if decode is None or value is None:
+            decoded[column] = value
+            continue
+        try:
+            decoded[column] = decode(value)
         except (ValueError, TypeError, OverflowError, ArithmeticError) as error:
             raise InvalidEventError(f"{name}.{column}", f"cannot be decoded: {error}") from error
     return decoded

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
@@ -171,9 +172,19 @@ def by_field(value: Any, field: FieldMapping, platform: Platform) -> Any:
     return value
 
 
+_DECODED_KINDS = {"timestamp", "time", "date", "decimal", "binary"}  # the rest: as they are
+
+
+def field_decoder(field: FieldMapping, platform: Platform) -> Callable[[Any], Any] | None:
+    """`by_field` for one field, decided once; None when it keeps every value as it is."""
+    if field.kind not in _DECODED_KINDS:
+        return None
+    return functools.partial(by_field, field=field, platform=platform)
+
+
 def unavailable(value: Any, binary: bool = False) -> bool:
     """Whether a value is Debezium's placeholder for a TOASTed column it did not receive."""
     return bool(value == (UNAVAILABLE_BYTES if binary else UNAVAILABLE))
 
 
-__all__ = ["by_field", "by_schema", "date", "unavailable"]
+__all__ = ["by_field", "by_schema", "date", "field_decoder", "unavailable"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from application.batch_writer import BatchWriter, RowWrite
@@ -11,7 +11,7 @@ from application.stats import Outcome
 from domain.coercions import to_micros
 from domain.errors import PermanentError
 from domain.events import SYNC_SERVICE, Operation, Platform, SyncEvent
-from domain.mapping import EntityMapping, SchemaMapping
+from domain.mapping import EntityMapping, FieldMapping, SchemaMapping
 from domain.model import EntityLink, ParentKey, StoredRow
 from domain.ports import EntityLinks, TargetRows, TargetSession, TargetStore
 from domain.rules import ConflictPolicy, IncomingChange, TargetRowState, Verdict, resolve
@@ -59,12 +59,15 @@ class ChangeApplier:
         of a round trip per event; call at the start of each target transaction."""
         self.origin_links = {}
         wanted: dict[str, set[int]] = defaultdict(set)
+        own: dict[str, set[int]] = defaultdict(set)  # the events' own keys, by entity type
         for event in events:
             if event.operation is Operation.TRUNCATE:
                 continue
             entity = self.mapping.entity(event.entity_type)
             origin = event.origin
-            wanted[entity.entity_type].add(int(event.key[entity.key.on(origin)]))
+            row_id = int(event.key[entity.key.on(origin)])
+            wanted[entity.entity_type].add(row_id)
+            own[entity.entity_type].add(row_id)
             for field in entity.foreign_keys:
                 parent_id = event.row.get(field.names.on(origin)) if event.row else None
                 if field.references is not None and isinstance(parent_id, int):
@@ -77,10 +80,27 @@ class ChangeApplier:
                 for row_id in ids:
                     self.origin_links[(entity_type, origin, row_id)] = found.get(row_id)
                 links |= {i: link for i, link in found.items() if i not in links}
-                target_ids = [link.id_on(origin.other) for link in links.values()]
-                if target_ids:  # the current rows and the parents, locked, in one query
-                    session.rows(self.mapping.entity(entity_type), target_ids)
+                self._lock_rows(session, entity_type, origin, links, own[entity_type])
         self._prefetch_natural_keys(session, events)
+
+    def _lock_rows(
+        self,
+        session: TargetRows,
+        entity_type: str,
+        origin: Platform,
+        links: dict[int, EntityLink],
+        own: set[int],
+    ) -> None:
+        """The current rows of the events' own keys, read whole for the conflict rules, and
+        the parents only referenced, locked without their values: two queries at most."""
+        entity = self.mapping.entity(entity_type)
+        target = origin.other
+        current = [link.id_on(target) for i, link in links.items() if i in own]
+        parents = [link.id_on(target) for i, link in links.items() if i not in own]
+        if current:
+            session.rows(entity, current)
+        if parents:
+            session.existing(entity, parents)
 
     def _prefetch_natural_keys(self, session: TargetRows, events: Sequence[SyncEvent]) -> None:
         """The rows a create could adopt, for natural keys without foreign keys (emails)."""
@@ -111,10 +131,17 @@ class ChangeApplier:
             self.origin_links[key] = found.get(row_id)
         return self.origin_links[key]
 
-    def apply(self, session: TargetSession, event: SyncEvent, force: bool = False) -> Outcome:
+    def apply(
+        self,
+        session: TargetSession,
+        event: SyncEvent,
+        force: bool = False,
+        values: Mapping[str, Any] | None = None,
+    ) -> Outcome:
         """Apply the event in `session`; raises ParentPendingError or a PermanentError.
 
         `force` skips conflict resolution: repairs copy the side that reconcile chose.
+        `values`: the event's row as `entity.transform` maps it, when `check_event` did it.
         """
         entity = self.mapping.entity(event.entity_type)
         if event.operation is Operation.TRUNCATE:
@@ -126,17 +153,16 @@ class ChangeApplier:
         if event.operation is Operation.DELETE:
             return self._delete(session, entity, event, link)
         try:
-            values = self._translate_references(
-                session, entity, origin, entity.transform(event.row, origin)
-            )
+            mapped = entity.transform(event.row, origin) if values is None else dict(values)
+            row = self._translate_references(session, entity, origin, mapped)
         except ParentDeletedError:
             session.mark_processed(event)
             return Outcome.CONFLICT_LOST
         if link is None:
-            link = self._adopt(session, entity, origin, origin_id, values)
+            link = self._adopt(session, entity, origin, origin_id, row)
             if link is not None:
                 session.save_link(link)  # the twins stay one entity whatever the verdict
-        return self._upsert(session, entity, event, values, link, origin_link, force)
+        return self._upsert(session, entity, event, row, link, origin_link, force)
 
     def _upsert(
         self,
@@ -303,17 +329,17 @@ class ChangeApplier:
             if parent_id is None or field.references is None:
                 continue
             parent = self._find_link(session, field.references, origin, int(parent_id))
-            where = (
-                f"{entity.entity_type}.{field.names.on(origin)}: {field.references} "
-                f"{parent_id} of {origin.value}"
-            )
             if parent is None:
                 missing = (field.references, int(parent_id))
+                where = _where(entity, field, origin, parent_id)
                 raise ParentPendingError(f"{where} is not on {origin.other.value} yet", missing)
             target_id = parent.id_on(origin.other)
             parent_entity = self.mapping.entity(field.references)
-            if parent.deleted or not session.rows(parent_entity, [target_id]):
-                raise ParentDeletedError(f"{where} was deleted on {origin.other.value}")
+            if parent.deleted or not session.existing(parent_entity, [target_id]):
+                raise ParentDeletedError(
+                    f"{_where(entity, field, origin, parent_id)} was deleted on "
+                    f"{origin.other.value}"
+                )
             values[column] = target_id
         return values
 
@@ -338,11 +364,21 @@ class ChangeApplier:
         )
 
 
+def _where(entity: EntityMapping, field: FieldMapping, origin: Platform, parent_id: Any) -> str:
+    """The reference a child holds, as its errors name it."""
+    return (
+        f"{entity.entity_type}.{field.names.on(origin)}: {field.references} "
+        f"{parent_id} of {origin.value}"
+    )
+
+
 def _refuse_partial_create(
     entity: EntityMapping, origin: Platform, origin_id: int, values: dict[str, Any]
 ) -> None:
     """A row cannot be created from a change that did not carry every column (a TOASTed value
     left out under REPLICA IDENTITY DEFAULT): refused rather than created with NULLs."""
+    if len(values) == len(entity.fields):  # it holds the fields' columns only: every one
+        return
     missing = [f.names.on(origin) for f in entity.fields if f.names.on(origin.other) not in values]
     if missing:
         raise PermanentError(

@@ -8,6 +8,7 @@ import traceback
 from collections.abc import Sequence
 from contextlib import nullcontext
 from datetime import UTC, datetime
+from typing import Any
 
 import attrs
 
@@ -54,6 +55,7 @@ class Decoded:
 
     event: SyncEvent | None
     error: Exception | None = None
+    values: dict[str, Any] | None = None  # a write's row as check_event mapped it
 
 
 class _NeedsIsolation(Exception):
@@ -64,6 +66,7 @@ class _NeedsIsolation(Exception):
 class _Item:
     message: RawMessage
     event: SyncEvent
+    values: dict[str, Any] | None = None  # the row mapped for the target, when checked already
     parked: Waiting | None = None
     seq: int = 0  # arrival order in the batch
     expired: bool = False  # its deadline passed: applied now or dead-lettered
@@ -128,6 +131,8 @@ class SyncService:
         does not run out then: during a catch-up its parent may still be in the queue.
         `decoded`: the messages' `decode_ahead`, when it was done already."""
         started = time.perf_counter()
+        if messages:
+            self.stats.add(self.direction, "consumed", len(messages))
         ahead = decoded if decoded is not None else [None] * len(messages)
         fresh = [
             item
@@ -201,7 +206,7 @@ class SyncService:
         return [self._decoded(m) for m in messages]
 
     def _decoded(self, message: RawMessage) -> Decoded:
-        event = None
+        event = values = None
         try:
             event = self.codec.decode(message)
             if event is not None:
@@ -209,15 +214,14 @@ class SyncService:
                     raise InvalidEventError(
                         "source", f"{event.origin.value} event on {self.direction}"
                     )
-                check_event(self.mapping.entity(event.entity_type), event)
+                values = check_event(self.mapping.entity(event.entity_type), event)
         except Exception as error:  # what `_admit` makes of it, in the thread that handles
             return Decoded(event, error)
-        return Decoded(event)
+        return Decoded(event, None, values)
 
     def _admit(self, message: RawMessage, decoded: Decoded | None = None) -> _Item | None:
         """Decode and check the whole event before anything is written; whatever fails,
         this message alone is dead-lettered."""
-        self.stats.add(self.direction, "consumed")
         outcome = decoded or self._decoded(message)
         event = outcome.event
         try:
@@ -243,7 +247,7 @@ class SyncService:
             self._dead_letter(message, _truncate_kept(event), "", retries=0)
             return None
         self.unmapped.observe(event)
-        return _Item(message, event)
+        return _Item(message, event, outcome.values)
 
     def _apply(self, items: list[_Item]) -> None:
         """One transaction for the batch; when it fails as a whole at commit (a bookkeeping
@@ -368,7 +372,7 @@ class SyncService:
         added_before = len(writer)
         try:
             with session.savepoint() if isolated else nullcontext():
-                item.outcome = self.applier.apply(session, item.event)
+                item.outcome = self.applier.apply(session, item.event, values=item.values)
         except ParentPendingError as error:
             return self._parent_pending(item, error, blocked)
         except TransientError:

@@ -27,6 +27,7 @@ from benchmarks.report import Result, Target
 from benchmarks.stack import bench_container, empty_databases, engines_of, server_versions
 from domain.events import Operation, Platform
 from domain.mapping import SchemaMapping
+from entrypoints.heap import frozen_long_lived
 
 NAME = "apply_workloads"
 EVENTS = {"full": 50_000, "quick": 5_000}
@@ -65,7 +66,9 @@ def run(stack: dict[str, str], mode: str) -> Result:
                 publish(container, messages)
                 tandem = consume(container, origin, len(messages))
             raw_writer = raw_writer or RawWriter(engines[origin.other], origin, mapping)
-            raw = raw_writer.run(raw_rows.workload(workload, "raw", mapping))
+            raw_changes = raw_rows.workload(workload, "raw", mapping)
+            with frozen_long_lived():  # as for Tandem's loop: the same collector on both sides
+                raw = raw_writer.run(raw_changes)
             metrics[label][workload] = tandem | {
                 "raw_events_per_s": raw,
                 "ratio_to_raw": round(tandem["events_per_s"] / raw, 2),
@@ -189,14 +192,17 @@ def consume(container: Any, origin: Platform, expected: int) -> dict[str, Any]:
     loop = container.services.consumer_loop(origin=origin, assign_all=True)
     stats, direction = container.core.stats(), loop.service.direction
     try:
-        while not loop.step():  # the first batch: partitions assigned and fetched
-            pass
-        started = time.perf_counter()  # the first batch is the warm-up, not counted
-        first = stats.total(f"{direction}:consumed")
-        deadline = started + 600
-        while stats.total(f"{direction}:consumed") < expected and time.perf_counter() < deadline:
-            loop.step()
-        elapsed = time.perf_counter() - started
+        with frozen_long_lived():  # as the consumer process, once built (ServiceRuntime.start)
+            while not loop.step():  # the first batch: partitions assigned and fetched
+                pass
+            started = time.perf_counter()  # the first batch is the warm-up, not counted
+            first = stats.total(f"{direction}:consumed")
+            deadline = started + 600
+            while (
+                stats.total(f"{direction}:consumed") < expected and time.perf_counter() < deadline
+            ):
+                loop.step()
+            elapsed = time.perf_counter() - started
     finally:
         loop.close()
     counts = stats.snapshot()

@@ -186,5 +186,5 @@ def _number(value: Any) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, float) and not value.is_integer():
-        return f"{value:,.1f}"
+        return f"{value:,.2f}".rstrip("0")  # a ratio of 0.47 is not shown as a met 0.5
     return f"{int(value):,}"

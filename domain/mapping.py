@@ -86,6 +86,16 @@ class EntityMapping:
     def columns(self, platform: Platform) -> tuple[str, ...]:
         return tuple(f.names.on(platform) for f in self.fields)
 
+    def named_fields(self, origin: Platform) -> tuple[tuple[FieldMapping, str, str], ...]:
+        """Each field with its column names on `origin` and on the other platform."""
+        return self._named_fields[origin]
+
+    @functools.cached_property
+    def _named_fields(self) -> dict[Platform, tuple[tuple[FieldMapping, str, str], ...]]:
+        return {
+            p: tuple((f, f.names.on(p), f.names.on(p.other)) for f in self.fields) for p in Platform
+        }
+
     @functools.cached_property
     def natural_key_fields(self) -> tuple[tuple[FieldMapping, ...], ...]:
         """The field sets that identify a row besides its id: unique fields and groups."""
@@ -105,10 +115,8 @@ class EntityMapping:
 
     def transform(self, row: Row, origin: Platform) -> dict[str, Any]:
         """Map a row of `origin` to the other platform; foreign keys still hold origin ids."""
-        target = origin.other
         mapped: dict[str, Any] = {}
-        for field in self.fields:
-            name = field.names.on(origin)
+        for field, name, target_name in self.named_fields(origin):
             if name not in row:
                 raise MappingError(
                     f"{self.entity_type}.{name}: missing from the {origin.value} row"
@@ -119,7 +127,7 @@ class EntityMapping:
             if value is None and not field.nullable:
                 raise MappingError(f"{self.entity_type}.{name}: is null but required")
             try:
-                mapped[field.names.on(target)] = field.convert(value, origin)
+                mapped[target_name] = field.convert(value, origin)
             except (ValueError, TypeError, OverflowError) as error:
                 raise MappingError(f"{self.entity_type}.{name}: {error}") from error
         return mapped
@@ -139,10 +147,18 @@ class SchemaMapping:
                     raise MappingError(f"{entity.entity_type}: references unknown entity {parent}")
 
     def entity(self, entity_type: str) -> EntityMapping:
+        entity = self._by_type.get(entity_type)
+        if entity is None:
+            raise MappingError(f"unknown entity type {entity_type!r}")
+        return entity
+
+    @functools.cached_property
+    def _by_type(self) -> dict[str, EntityMapping]:
+        """Asked for several times per event: a dict, not a scan (the first of a type wins)."""
+        by_type: dict[str, EntityMapping] = {}
         for entity in self.entities:
-            if entity.entity_type == entity_type:
-                return entity
-        raise MappingError(f"unknown entity type {entity_type!r}")
+            by_type.setdefault(entity.entity_type, entity)
+        return by_type
 
     def for_table(self, platform: Platform, table: str) -> EntityMapping:
         """The entity stored in `table` (bare or schema-qualified) on `platform`."""

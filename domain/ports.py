@@ -128,6 +128,10 @@ class TargetRows(Protocol):
     def rows(self, entity: EntityMapping, ids: Collection[int]) -> dict[int, StoredRow]:
         """The current target rows with these ids, locked for this transaction."""
 
+    def existing(self, entity: EntityMapping, ids: Collection[int]) -> set[int]:
+        """Which of these rows exist, locked for this transaction like `rows` locks them (their
+        values need not be read: a parent is only checked and kept)."""
+
     def find_by(self, entity: EntityMapping, values: Mapping[str, Any]) -> int | None:
         """The id of a row whose columns equal `values` (a natural key), locked; else None.
         Equal as the column's collation says (the reference schemas: case-sensitive)."""

@@ -21,24 +21,31 @@ _WIRE_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
-def check_event(entity: EntityMapping, event: SyncEvent) -> None:
+def check_event(entity: EntityMapping, event: SyncEvent) -> dict[str, Any] | None:
     """Raise InvalidEventError naming the first thing wrong: the key, then every mapped field
-    of the row image a write carries, with its type and range; the version column."""
+    of the row image a write carries, with its type and range; the version column.
+
+    For a write, returns its row as `entity.transform` maps it (each value converted once,
+    here); None for a delete or a truncate."""
     if not 0 <= event.position.commit_ts_ms <= _COMMIT_TS_MAX_MS:
         raise InvalidEventError("source.ts_ms", f"{event.position.commit_ts_ms} is out of range")
     if event.operation is Operation.TRUNCATE:
-        return
+        return None
     _check_key(entity, event)
     if event.operation is Operation.DELETE or event.after is None:
-        return
-    for field in entity.fields:
-        _check_field(entity, field, event)
+        return None
+    mapped: dict[str, Any] = {}
+    for field, name, target_name in entity.named_fields(event.origin):
+        value = _check_field(entity, field, name, event)
+        if value is not UNCHANGED:
+            mapped[target_name] = value
     version = entity.version_column(event.origin)
     if version is not None and event.after.get(version) is not None:
         try:
             to_micros(event.after[version])
         except (ValueError, TypeError, OverflowError) as error:
             raise InvalidEventError(f"after.{version}", f"not a version: {error}") from error
+    return mapped
 
 
 def is_bigint(value: Any) -> bool:
@@ -75,36 +82,41 @@ def _check_key(entity: EntityMapping, event: SyncEvent) -> None:
             )
 
 
-def _check_field(entity: EntityMapping, field: FieldMapping, event: SyncEvent) -> None:
+def _check_field(entity: EntityMapping, field: FieldMapping, name: str, event: SyncEvent) -> Any:
+    """The value of column `name` converted for the other platform (UNCHANGED, None as they
+    are)."""
     assert event.after is not None
-    name = field.names.on(event.origin)
-    where = f"after.{name}"
     if name not in event.after:
-        raise MissingFieldError(where, f"is missing ({entity.entity_type} maps it)")
+        raise MissingFieldError(f"after.{name}", f"is missing ({entity.entity_type} maps it)")
     value = event.after[name]
     if value is UNCHANGED:  # not carried by the change (TOAST): left as it is
-        return
+        return UNCHANGED
     if value is None:
         if not field.nullable:
-            raise InvalidEventError(where, "is null but required")
-        return
-    _check_type(field, value, where)
+            raise InvalidEventError(f"after.{name}", "is null but required")
+        return None
+    _check_type(field, value, name)
     try:
         converted = field.convert(value, event.origin)
     except (ValueError, TypeError, OverflowError, ArithmeticError) as error:
-        raise InvalidEventError(where, f"{_short(value)}: {error}") from error
+        raise InvalidEventError(f"after.{name}", f"{_short(value)}: {error}") from error
     if field.references is not None and not is_bigint(converted):
-        raise InvalidEventError(where, f"{_short(value)} is not a 64-bit id")
+        raise InvalidEventError(f"after.{name}", f"{_short(value)} is not a 64-bit id")
+    return converted
 
 
-def _check_type(field: FieldMapping, value: Any, where: str) -> None:
+def _check_type(field: FieldMapping, value: Any, name: str) -> None:
     """A scalar of the field's type, in range: no objects or lists, no booleans for numbers."""
+    kind = type(value)
+    if kind is str and field.kind != "integer":  # the checks below all pass a str but there
+        return
+    where = f"after.{name}"
     wanted = _WIRE_TYPES.get(field.kind or "")
     if isinstance(value, _CONTAINERS) or (
         wanted is not None and (isinstance(value, bool) or not isinstance(value, wanted))
     ):
-        kind = field.kind or "scalar"
-        raise InvalidEventError(where, f"{type(value).__name__} {_short(value)} is not a {kind}")
+        kind_name = field.kind or "scalar"
+        raise InvalidEventError(where, f"{kind.__name__} {_short(value)} is not a {kind_name}")
     if isinstance(value, int) and not isinstance(value, bool) and not is_bigint(value):
         raise InvalidEventError(where, f"{_short(value)} is out of the 64-bit range")
     if isinstance(value, float) and not math.isfinite(value):

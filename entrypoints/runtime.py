@@ -19,6 +19,7 @@ from application.health import PartCondition, readiness
 from application.supervisor import Part, Supervisor
 from domain.errors import ConfigurationError
 from entrypoints.containers import Container, build_container
+from entrypoints.heap import freeze_long_lived
 from entrypoints.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -246,6 +247,7 @@ class ServiceRuntime:
         return behind
 
     def start(self) -> None:
+        freeze_long_lived()  # everything built so far lives as long as the process
         self.supervisor = Supervisor(self.parts, self.container.core.part_backoff())
         self.supervisor.start(self.stop)
 

@@ -135,6 +135,10 @@ class InMemorySession:
         table = self.db.tables[entity.entity_type]
         return {i: self.db.stored_row(entity, table[i]) for i in ids if i in table}
 
+    def existing(self, entity: EntityMapping, ids: Collection[int]) -> set[int]:
+        table = self.db.tables[entity.entity_type]
+        return {i for i in ids if i in table}
+
     def find_by(self, entity: EntityMapping, values: Mapping[str, Any]) -> int | None:
         return self.db.find_by(entity, values)
 

@@ -14,7 +14,8 @@ RowKey = tuple[str, int]  # entity type, row id on the target
 
 
 class KnownRows:
-    """Row id -> the row as it stands now in the transaction, or None when it does not exist."""
+    """Row id -> the row as it stands now in the transaction, or None when it does not exist.
+    A `partial` row was only locked: its values hold the key and the foreign keys alone."""
 
     def __init__(self, mapping: SchemaMapping, platform: Platform) -> None:
         self.rows: dict[RowKey, StoredRow | None] = {}
@@ -25,6 +26,7 @@ class KnownRows:
         }
         # parent -> rows that referenced it when they became known (checked again on use)
         self.children: defaultdict[RowKey, set[RowKey]] = defaultdict(set)
+        self.partial: set[RowKey] = set()
 
     def __contains__(self, key: RowKey) -> bool:
         return key in self.rows
@@ -35,8 +37,16 @@ class KnownRows:
     def __getitem__(self, key: RowKey) -> StoredRow | None:
         return self.rows[key]
 
-    def remember(self, key: RowKey, row: StoredRow | None) -> None:
+    def complete(self, key: RowKey) -> bool:
+        """Whether the row is known with all its values (or known not to exist)."""
+        return key in self.rows and key not in self.partial
+
+    def remember(self, key: RowKey, row: StoredRow | None, partial: bool = False) -> None:
         self.rows[key] = row
+        if partial and row is not None:
+            self.partial.add(key)
+        else:
+            self.partial.discard(key)
         if row is None:
             return
         for parent_type, column in self.references[key[0]]:
@@ -46,15 +56,18 @@ class KnownRows:
 
     def forget(self, key: RowKey) -> None:
         self.rows.pop(key, None)
+        self.partial.discard(key)
 
     def clear(self) -> None:
         self.rows.clear()
         self.children.clear()
+        self.partial.clear()
 
     def deleted(self, key: RowKey) -> set[str]:
         """Mark a row deleted, and the known rows its delete cascades to (ON DELETE CASCADE of
         the reference schemas), as the database will; returns the entity types touched."""
         self.rows[key] = None
+        self.partial.discard(key)
         touched = {key[0]}
         for child in self.children.pop(key, ()):
             row = self.rows.get(child)

@@ -75,9 +75,7 @@ class PendingRowWrites:
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
             marks = ", ".join(["%s"] * len(chunk))
-            self.conn.exec_driver_sql(
-                f"DELETE FROM {name} WHERE {column} IN ({marks})", tuple(chunk)
-            )
+            self.sql.execute(self.conn, f"DELETE FROM {name} WHERE {column} IN ({marks})", chunk)
 
     def _update(self, table: Table, key: str, run: list[_Write]) -> None:
         merged: dict[int, dict[str, Any]] = {}
@@ -91,7 +89,7 @@ class PendingRowWrites:
                 chunk = rows[start : start + _CHUNK]
                 with self.sql.forgetting_types(table):
                     sql, params = self._update_statement(table, key, columns, chunk)
-                    matched = self.conn.exec_driver_sql(sql, params).rowcount
+                    matched = self.sql.execute(self.conn, sql, params).rowcount
                 if matched != len(chunk):  # MySQL counts matched rows (CLIENT_FOUND_ROWS)
                     raise PermanentError(
                         f"{table.name}: {len(chunk) - matched} of {len(chunk)} rows to update"

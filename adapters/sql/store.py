@@ -183,6 +183,12 @@ class SqlSession:
     def links(
         self, entity_type: str, platform: Platform, ids: Collection[int]
     ) -> dict[int, EntityLink]:
+        if len(ids) == 1:  # the usual call, once per event: without the comprehensions
+            (row_id,) = ids
+            key = (entity_type, platform, row_id)
+            if key in self.known_links:
+                link = self.known_links[key]
+                return {} if link is None else {row_id: _copied(link)}
         unknown = [i for i in ids if (entity_type, platform, i) not in self.known_links]
         if unknown:
             found = self.sql.links(self.conn, entity_type, platform, unknown, lock=True)
@@ -250,7 +256,7 @@ class SqlSession:
 
     def rows(self, entity: EntityMapping, ids: Collection[int]) -> dict[int, StoredRow]:
         kind = entity.entity_type
-        unknown = [i for i in ids if (kind, i) not in self.known_rows]
+        unknown = [i for i in ids if not self.known_rows.complete((kind, i))]
         if unknown:
             self.write_pending()
             key = entity.key.on(self.platform)
@@ -260,6 +266,24 @@ class SqlSession:
             for row_id in unknown:
                 self.known_rows.remember((kind, row_id), found.get(row_id))
         return {i: row for i in ids if (row := self.known_rows[(kind, i)]) is not None}
+
+    def existing(self, entity: EntityMapping, ids: Collection[int]) -> set[int]:
+        """Locked as `rows` locks them, reading only the key and the foreign keys (what a
+        delete's cascade in the session follows); `rows` reads the rest when asked."""
+        kind = entity.entity_type
+        unknown = [i for i in ids if (kind, i) not in self.known_rows]
+        if unknown:
+            self.write_pending()
+            key = entity.key.on(self.platform)
+            columns = [key, *(f.names.on(self.platform) for f in entity.foreign_keys)]
+            table = self.tables.of(entity)
+            rows = self.sql.select_rows(self.conn, table, key, unknown, columns)
+            found = {int(r[key]): r for r in rows}
+            for row_id in unknown:
+                values = found.get(row_id)
+                row = None if values is None else StoredRow(values, 0, None)
+                self.known_rows.remember((kind, row_id), row, partial=True)
+        return {i for i in ids if self.known_rows[(kind, i)] is not None}
 
     def find_by(self, entity: EntityMapping, values: Mapping[str, Any]) -> int | None:
         columns, wanted = tuple(values), tuple(values.values())
@@ -339,8 +363,11 @@ class SqlSession:
             self.row_writes.update(entity, row_id, dict(values))
             row = {**known.values, **values, entity.source_column: SYNC_SERVICE}
             version = entity.version_column(self.platform)
+            key = (entity.entity_type, row_id)
             self.known_rows.remember(
-                (entity.entity_type, row_id), StoredRow.of(row, version, entity.source_column)
+                key,
+                StoredRow.of(row, version, entity.source_column),
+                partial=key in self.known_rows.partial,  # still not read whole
             )
             self.known_keys.pop(entity.entity_type, None)
             return True

@@ -329,6 +329,26 @@ class TargetStoreContract(ABC):
         assert {r["source"] for r in names[1:]} == {SYNC_SERVICE}
 
     @pytest.mark.parametrize("platform", list(Platform))
+    def test_rows_only_locked_exist_read_whole_later_and_go_with_their_parent(
+        self, platform: Platform, mapping
+    ) -> None:
+        users, posts = mapping.entity("user"), mapping.entity("post")
+        store = self.store(platform)
+        with store.transaction() as session:
+            ann, bob = session.insert_many(users, [user(platform, "ann"), user(platform, "bob")])
+            first, second = session.insert_many(posts, [post(platform, ann), post(platform, bob)])
+        with store.transaction() as session:
+            assert session.existing(users, [ann, 9999]) == {ann}
+            assert session.existing(posts, [first, second]) == {first, second}
+            assert session.rows(users, [ann])[ann].source == SYNC_SERVICE  # read whole now
+            assert session.rows(users, [ann])[ann].version > 0
+            assert session.delete(users, ann)
+            assert session.existing(posts, [first, second]) == {second}  # gone with its author
+            assert session.rows(posts, [first]) == {}
+        assert self.application(platform).row("post", first) is None
+        assert self.application(platform).row("post", second) is not None
+
+    @pytest.mark.parametrize("platform", list(Platform))
     def test_a_refused_update_held_back_fails_when_written(self, platform: Platform, mapping):
         users = mapping.entity("user")
         email = users.natural_keys(platform)[0][0]

@@ -130,10 +130,10 @@ def test_an_error_nobody_expected_while_applying_dead_letters_that_event_only(
 ) -> None:
     real_apply = service.applier.apply
 
-    def apply(session: Any, event: Any, force: bool = False) -> Any:
+    def apply(session: Any, event: Any, force: bool = False, values: Any = None) -> Any:
         if event.after and event.after.get("username") == "boom":
             raise OverflowError("days=1157407407 out of range")
-        return real_apply(session, event, force)
+        return real_apply(session, event, force, values)
 
     monkeypatch.setattr(service.applier, "apply", apply)
     messages = produce(

@@ -11,8 +11,10 @@ from hypothesis import strategies as st
 
 from adapters.mapping_file import load_mapping
 from demo.traffic import STATUSES
+from domain.coercions import UNCHANGED
 from domain.errors import ConstraintViolationError
-from domain.events import Platform
+from domain.events import Operation, Platform, SourcePosition, SyncEvent
+from domain.validation import check_event
 from tests.acceptance.vocabulary import all_rows, column, post_values, status_on, user_values
 from tests.acceptance.world import InMemoryWorld
 
@@ -166,3 +168,26 @@ def test_revamp_to_legacy_and_back_is_the_identity(case: tuple[str, dict[str, An
     entity_type, row = case
     entity = MAPPING.entity(entity_type)
     assert entity.transform(entity.transform(row, Platform.REVAMP), Platform.LEGACY) == row
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(
+    st.sampled_from(sorted(LEGACY_ROWS)).flatmap(
+        lambda entity: st.tuples(st.just(entity), LEGACY_ROWS[entity], st.booleans())
+    )
+)
+def test_a_checked_write_carries_the_row_as_transform_maps_it(
+    case: tuple[str, dict[str, Any], bool],
+) -> None:
+    """The row check_event converts once is the row the apply would have transformed."""
+    entity_type, row, toasted = case
+    entity = MAPPING.entity(entity_type)
+    after = {"id": 7, "source": "legacy", **row}
+    if toasted and "post_content" in after:
+        after["post_content"] = UNCHANGED  # not carried: left out of both
+    event = SyncEvent.captured(
+        origin=Platform.LEGACY, table=entity.tables.legacy, entity_type=entity_type,
+        operation=Operation.UPDATE, key={"id": 7}, before=None, after=after,
+        position=SourcePosition("lsn:1", "1", 1),
+    )  # fmt: skip
+    assert check_event(entity, event) == entity.transform(after, Platform.LEGACY)

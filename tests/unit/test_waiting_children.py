@@ -30,9 +30,9 @@ def count_applies(service: SyncService) -> Counter[str]:
     tried: Counter[str] = Counter()
     apply = service.applier.apply
 
-    def counting(session, event: SyncEvent, force: bool = False):  # type: ignore[no-untyped-def]
+    def counting(session, event: SyncEvent, force: bool = False, values=None):  # type: ignore[no-untyped-def]
         tried[event.event_id] += 1
-        return apply(session, event, force)
+        return apply(session, event, force, values)
 
     service.applier.apply = counting  # type: ignore[method-assign]
     return tried
