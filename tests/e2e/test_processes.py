@@ -206,6 +206,8 @@ def test_sigkill_of_capture_and_consumer_mid_stream_loses_and_duplicates_nothing
         wait_for(lambda: synced() >= 120, why="sync resumes after the capture's SIGKILL", watch=cdc)
         consumer.kill()
         consumer.start()
+        # the second start's own line: a SIGTERM before it would end a process still importing
+        wait_for(lambda: consumer.output().count('"sync started"') >= 2, why="restarted")
         for writer in writers:
             writer.join()
         total = 2 * per_side
