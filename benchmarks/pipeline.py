@@ -171,12 +171,19 @@ class running_pipeline:
         with open(self.directory / f"{part}.log", "ab") as log:
             self.processes[part] = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=log)
 
-    def _warm_up(self) -> None:
-        """One row each way, so capture and groups are running before anything is timed."""
-        self.load(dict.fromkeys(Platform, 10.0), 0.1, rows_per_txn=1, cap_s=120.0)
-        for part, process in self.processes.items():
-            if process.poll() is not None:
-                raise RuntimeError(f"{part} exited ({process.returncode}): {self._log(part)}")
+    def _warm_up(self, timeout_s: float = 180.0) -> None:
+        """A row each way, again until both arrive: the process has started its captures (a
+        row committed before a capture starts is never seen) and its consumers joined."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            for part, process in self.processes.items():
+                if process.poll() is not None:
+                    raise RuntimeError(f"{part} exited ({process.returncode}): {self._log(part)}")
+            arrived = self.load(dict.fromkeys(Platform, 10.0), 0.1, rows_per_txn=1, cap_s=3.0)
+            if all(r["rows_arrived"] >= r["rows_written"] for r in arrived.values()):
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the pipeline did not start in {timeout_s:.0f} s")
 
     def _log(self, part: str) -> str:
         return (self.directory / f"{part}.log").read_text(errors="replace")[-2000:]
