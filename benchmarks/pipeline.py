@@ -35,6 +35,9 @@ from domain.mapping import SchemaMapping
 THROUGHPUT = "pipeline_throughput"
 LATENCY = "latency_at_1k"
 SECONDS = {"full": 60.0, "quick": 15.0}
+# How long a phase waits, after its writers stopped, for the rows still on their way: the next
+# phase must not start behind the last one's backlog (the writers outrun the pipeline).
+DRAIN_S = {"full": 600.0, "quick": 180.0}
 ROWS_PER_TXN = 50
 DIRECTIONS = {p: f"{p.value}_to_{p.other.value}" for p in Platform}
 THROUGHPUT_TARGETS = [
@@ -59,9 +62,9 @@ def run_throughput(stack: dict[str, str], mode: str) -> Result:
     metrics: dict[str, Any] = {"one_at_a_time": {}}
     with running_pipeline(stack, THROUGHPUT) as pipeline:
         for origin in Platform:
-            result = pipeline.load({origin: None}, seconds)
+            result = pipeline.load({origin: None}, seconds, cap_s=DRAIN_S[mode])
             metrics["one_at_a_time"][DIRECTIONS[origin]] = result[origin]
-        both = pipeline.load(dict.fromkeys(Platform), seconds)
+        both = pipeline.load(dict.fromkeys(Platform), seconds, cap_s=DRAIN_S[mode])
         metrics["both_at_once"] = {DIRECTIONS[o]: both[o] for o in Platform}
         metrics["cpu_s"] = pipeline.cpu_s()
         metrics["failures"] = pipeline.failures
@@ -70,6 +73,7 @@ def run_throughput(stack: dict[str, str], mode: str) -> Result:
         title="Pipeline throughput: application writes to rows on the other side",
         parameters={
             "seconds_per_phase": seconds,
+            "drain_cap_s": DRAIN_S[mode],
             "rows_per_transaction": ROWS_PER_TXN,
             "pipeline_processes": list(COMMANDS[pipeline.layout]),
         },
