@@ -4,23 +4,29 @@
 `ROWS_PER_TXN` rows) on one side, then the other, then both at once; rate is rows visible on
 the other side per second; latency from each transaction's COMMIT until its first row is
 visible on the other side. `latency_at_1k`: the same at 1,000 rows/s per direction, both at once.
-CPU seconds are those of each part's thread (capture per database, consumer per direction);
-everything runs in this one process, as `tandem run` runs it.
+The pipeline runs as deployed, in its own process: `tandem run` started with an env file of the
+stack (BENCH_PIPELINE=split: `python -m entrypoints.cdc` and one `python -m entrypoints.consumer`
+per direction). Only the application's writers and light watchers run in this process. CPU
+seconds are those of each process (from /proc), per phase and over the whole benchmark.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import statistics
+import subprocess
+import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 
-from application.consumer_loop import ConsumerLoop
-from benchmarks.live import EMAIL, NAME, Parts, TimedCapture
+from benchmarks.live import EMAIL, NAME
 from benchmarks.report import Result, Target
 from benchmarks.stack import bench_container, empty_databases, server_versions
 from domain.events import Platform
@@ -29,6 +35,9 @@ from domain.mapping import SchemaMapping
 THROUGHPUT = "pipeline_throughput"
 LATENCY = "latency_at_1k"
 SECONDS = {"full": 60.0, "quick": 15.0}
+# How long a phase waits, after its writers stopped, for the rows still on their way: the next
+# phase must not start behind the last one's backlog (the writers outrun the pipeline).
+DRAIN_S = {"full": 600.0, "quick": 180.0}
 ROWS_PER_TXN = 50
 DIRECTIONS = {p: f"{p.value}_to_{p.other.value}" for p in Platform}
 THROUGHPUT_TARGETS = [
@@ -53,22 +62,31 @@ def run_throughput(stack: dict[str, str], mode: str) -> Result:
     metrics: dict[str, Any] = {"one_at_a_time": {}}
     with running_pipeline(stack, THROUGHPUT) as pipeline:
         for origin in Platform:
-            result = pipeline.load({origin: None}, seconds)
+            result = pipeline.load({origin: None}, seconds, cap_s=DRAIN_S[mode])
             metrics["one_at_a_time"][DIRECTIONS[origin]] = result[origin]
-        both = pipeline.load(dict.fromkeys(Platform), seconds)
+        both = pipeline.load(dict.fromkeys(Platform), seconds, cap_s=DRAIN_S[mode])
         metrics["both_at_once"] = {DIRECTIONS[o]: both[o] for o in Platform}
         metrics["cpu_s"] = pipeline.cpu_s()
-        metrics["failures"] = pipeline.parts.failures
+        metrics["failures"] = pipeline.failures
     return Result(
         name=THROUGHPUT,
         title="Pipeline throughput: application writes to rows on the other side",
-        parameters={"seconds_per_phase": seconds, "rows_per_transaction": ROWS_PER_TXN},
+        parameters={
+            "seconds_per_phase": seconds,
+            "drain_cap_s": DRAIN_S[mode],
+            "rows_per_transaction": ROWS_PER_TXN,
+            "pipeline_processes": list(COMMANDS[pipeline.layout]),
+        },
         metrics=metrics,
         targets=THROUGHPUT_TARGETS,
         notes=[
             "events_per_s: rows written by the application and visible on the other side, over"
             " the time from the first COMMIT to the last row visible",
-            "cpu_s: CPU seconds of each part's thread over the whole benchmark",
+            "cpu_s: CPU seconds (user + system, /proc) of each pipeline process and of the"
+            " benchmark process (writers, watchers), after the warm-up; per phase beside each"
+            " direction's figures",
+            "latency: the oldest waiting transactions' first rows are looked up by their unique"
+            " email every 3 ms (200 at a time); rows are counted every 200 ms",
         ],
         servers=server_versions(stack),
     )
@@ -80,57 +98,102 @@ def run_latency(stack: dict[str, str], mode: str) -> Result:
         both = pipeline.load(dict.fromkeys(Platform, 1000.0), seconds, rows_per_txn=10)
         metrics: dict[str, Any] = {DIRECTIONS[o]: both[o] for o in Platform}
         metrics["cpu_s"] = pipeline.cpu_s()
-        metrics["failures"] = pipeline.parts.failures
+        metrics["failures"] = pipeline.failures
     return Result(
         name=LATENCY,
         title="Latency at 1,000 changes/s per direction, both at once",
-        parameters={"seconds": seconds, "rows_per_s": 1000, "rows_per_transaction": 10},
+        parameters={
+            "seconds": seconds,
+            "rows_per_s": 1000,
+            "rows_per_transaction": 10,
+            "pipeline_processes": list(COMMANDS[pipeline.layout]),
+        },
         metrics=metrics,
         targets=LATENCY_TARGETS,
-        notes=["latency_ms: source COMMIT to the row visible on the other side"],
+        notes=[
+            "latency_ms: source COMMIT to the row visible on the other side",
+            "cpu_s: CPU seconds (user + system, /proc) of each process after the warm-up",
+        ],
         servers=server_versions(stack),
     )
 
 
 class running_pipeline:
-    """Capture and both consumers running in threads on a benchmark's own topics."""
+    """The pipeline as deployed: `tandem run` (or capture and consumers split, with
+    BENCH_PIPELINE=split) in its own processes, started with an env file of the stack and
+    this benchmark's topics, slot and state; the application and the watchers stay here."""
 
     def __init__(self, stack: dict[str, str], name: str) -> None:
         self.stack, self.name = stack, name
-        self.parts = Parts()
-        self.cpu: dict[str, float] = {}
+        self.layout = os.environ.get("BENCH_PIPELINE", "run")
+        if self.layout not in COMMANDS:
+            raise ValueError(f"BENCH_PIPELINE={self.layout!r}: one of {', '.join(COMMANDS)}")
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.failures: list[str] = []
+        self.cpu_at_start: dict[str, float] = {}
+        self.cpu_at_end: dict[str, float] = {}
 
     def __enter__(self) -> running_pipeline:
         empty_databases(self.stack)
-        self.scope = bench_container(self.stack, self.name)
+        self.scope = bench_container(self.stack, self.name)  # topics; mapping; engines
         container = self.scope.__enter__()
         self.mapping: SchemaMapping = container.core.mapping()
         dbs = container.adapters
         self.engines = {Platform.LEGACY: dbs.legacy_engine(), Platform.REVAMP: dbs.revamp_engine()}
-        self.capture = TimedCapture(container)
-        for platform, runner in self.capture.runners.items():
-            runner.prepare()
-            self._start(f"capture_{platform.value}", runner.run)
-        self.loops: list[ConsumerLoop] = []
-        for origin in Platform:
-            loop = container.services.consumer_loop(origin=origin)
-            self.loops.append(loop)
-            self._start(f"consumer_{DIRECTIONS[origin]}", loop.run)
-        self._warm_up()
+        self.directory = Path(self.stack["BENCH_STATE_DIR"]) / self.name
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.env_file = self._write_env_file()
+        try:
+            for part, args in COMMANDS[self.layout].items():
+                self._start(part, [*args, "--env-file", str(self.env_file)])
+            self._warm_up()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        self.cpu_at_start = self.cpu_now()
         return self
 
-    def _start(self, name: str, part: Callable[[threading.Event], Any]) -> None:
-        def timed(stop: threading.Event) -> None:
-            try:
-                part(stop)
-            finally:
-                self.cpu[name] = round(time.thread_time(), 2)
+    def _write_env_file(self) -> Path:
+        tag = self.name.replace("_", "-")
+        values = {k: v for k, v in self.stack.items() if k.startswith("SYNC_")} | {
+            "SYNC_LEGACY_TOPIC_PREFIX": f"{tag}-legacy",
+            "SYNC_REVAMP_TOPIC_PREFIX": f"{tag}-revamp",
+            "SYNC_DLQ_TOPIC": f"{tag}.dlq",
+            "SYNC_HTTP_PORT": "0",
+            "SYNC_LOG_FORMAT": "console",
+            "SYNC_LOG_LEVEL": "WARNING",
+            "SYNC_STATE_DIR": str(self.directory / "state"),
+            "SYNC_LEGACY_SLOT": f"bench_{self.name}",
+        }
+        path = self.directory / "sync.env"
+        path.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+        return path
 
-        self.parts.start(name, timed)
+    def _start(self, part: str, args: list[str]) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SYNC_")}
+        env["PYTHONPATH"] = str(ROOT)
+        with open(self.directory / f"{part}.log", "ab") as log:
+            self.processes[part] = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=log)
 
-    def _warm_up(self) -> None:
-        """One row each way, so the groups have joined before anything is timed."""
-        self.load(dict.fromkeys(Platform, 10.0), 0.1, rows_per_txn=1, cap_s=60.0)
+    def _warm_up(self, timeout_s: float = 180.0) -> None:
+        """A row each way, again until both arrive: the process has started its captures (a
+        row committed before a capture starts is never seen) and its consumers joined."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            for part, process in self.processes.items():
+                if process.poll() is not None:
+                    raise RuntimeError(f"{part} exited ({process.returncode}): {self._log(part)}")
+            arrived = self.load(dict.fromkeys(Platform, 10.0), 0.1, rows_per_txn=1, cap_s=3.0)
+            if all(r["rows_arrived"] >= r["rows_written"] for r in arrived.values()):
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the pipeline did not start in {timeout_s:.0f} s")
+
+    def _log(self, part: str) -> str:
+        return (self.directory / f"{part}.log").read_text(errors="replace")[-2000:]
+
+    def pids(self) -> dict[str, int]:
+        return {part: process.pid for part, process in self.processes.items()}
 
     def load(
         self,
@@ -140,32 +203,94 @@ class running_pipeline:
         cap_s: float = 120.0,
     ) -> dict[Platform, dict[str, Any]]:
         """Write on each side of `rates` (rows/s; None: as fast as possible) for `seconds`;
-        wait until the rows are on the other side; rate and latency per origin."""
+        wait until the rows are on the other side; rate, latency and CPU per origin."""
         writers = {
             origin: Writer(self.engines[origin], origin, self.mapping, rate, rows_per_txn)
             for origin, rate in rates.items()
         }
-        threads = [threading.Thread(target=w.run, args=(seconds,)) for w in writers.values()]
         watchers = {
             origin: Watcher(self.engines[origin.other], origin.other, self.mapping, writer)
             for origin, writer in writers.items()
         }
+        threads = [threading.Thread(target=w.run, args=(seconds,)) for w in writers.values()]
         watching = [threading.Thread(target=w.run, args=(cap_s,)) for w in watchers.values()]
+        cpu_before = self.cpu_now()
         for thread in threads + watching:
             thread.start()
         for thread in threads + watching:
             thread.join()
-        return {origin: watchers[origin].result() for origin in writers}
+        cpu = _minus(self.cpu_now(), cpu_before)
+        results = {origin: watchers[origin].result() for origin in writers}
+        for result in results.values():
+            result["cpu_s"] = cpu  # of the phase, every process (origins share them)
+        return results
+
+    def cpu_now(self) -> dict[str, float]:
+        """CPU seconds (user + system) of each pipeline process and of this benchmark process."""
+        return {part: process_cpu_s(pid) for part, pid in self.pids().items()} | {
+            "benchmark": sum(os.times()[:2])
+        }
 
     def cpu_s(self) -> dict[str, float]:
-        return dict(self.cpu)
+        """CPU seconds of each process from the warm-up's end to now."""
+        self.cpu_at_end = self.cpu_now()
+        return _minus(self.cpu_at_end, self.cpu_at_start)
 
     def __exit__(self, *exc: object) -> None:
-        self.parts.join()
-        for loop in self.loops:
-            loop.close()
-        self.capture.close()
+        for part, process in self.processes.items():
+            if process.poll() is not None:
+                self.failures.append(f"{part} exited ({process.returncode}): {self._log(part)}")
+            else:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
+        _drop_slot(self.engines[Platform.LEGACY], f"bench_{self.name}")
         self.scope.__exit__(*exc)
+
+
+COMMANDS: dict[str, dict[str, list[str]]] = {
+    "run": {"tandem_run": [sys.executable, "-m", "entrypoints.cli", "run"]},
+    "split": {
+        "cdc": [sys.executable, "-m", "entrypoints.cdc"],
+        "consumer_legacy_to_revamp": [
+            sys.executable, "-m", "entrypoints.consumer", "--direction", "legacy-to-revamp"
+        ],
+        "consumer_revamp_to_legacy": [
+            sys.executable, "-m", "entrypoints.consumer", "--direction", "revamp-to-legacy"
+        ],
+    },
+}  # fmt: skip
+ROOT = Path(__file__).resolve().parents[1]
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process from /proc (its threads included)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime: fields 14, 15
+
+
+def _minus(after: dict[str, float], before: dict[str, float]) -> dict[str, float]:
+    return {k: round(v - before.get(k, 0.0), 2) for k, v in after.items()}
+
+
+def _drop_slot(engine: Engine, slot: str) -> None:
+    """The benchmark's replication slot, else the server keeps WAL for it."""
+    with contextlib.suppress(Exception), engine.begin() as conn:
+        conn.execute(
+            text(
+                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
+                " WHERE slot_name = :slot AND NOT active"
+            ),
+            {"slot": slot},
+        )
 
 
 class Writer:
@@ -207,7 +332,10 @@ class Writer:
 
 
 class Watcher:
-    """The other side: when each transaction's first row, and every row, became visible."""
+    """The other side, lightly: each transaction's first row looked up by its unique email
+    (the oldest `FIRST_ROWS_AT_ONCE` waiting, every `FIRST_ROW_POLL_S`), and the rows of this
+    load counted every `COUNT_POLL_S` over the ids above those there before (a primary key
+    range, not a scan of the table)."""
 
     def __init__(
         self, engine: Engine, platform: Platform, mapping: SchemaMapping, writer: Writer
@@ -219,26 +347,34 @@ class Watcher:
         self.arrived = 0
 
     def run(self, cap_s: float) -> None:
-        email = self.table.c[EMAIL[self.platform]]
+        email, key = self.table.c[EMAIL[self.platform]], self.table.c[ID]
         with self.engine.connect() as conn:
-            deadline = None
+            floor = int(conn.execute(select(func.coalesce(func.max(key), 0))).scalar_one())
+            conn.rollback()
+            count = select(func.count()).where(key > floor, email.like(f"{self.writer.tag}\\_%"))
+            deadline, next_count, unseen = None, 0.0, 0
             while True:
                 now = time.monotonic()
-                waiting = [e for _, e in self.writer.commits if e not in self.seen][:2000]
+                commits = self.writer.commits
+                while unseen < len(commits) and commits[unseen][1] in self.seen:
+                    unseen += 1
+                waiting = [e for _, e in commits[unseen:] if e not in self.seen]
                 if waiting:
-                    query = select(email).where(email.in_(waiting))
+                    query = select(email).where(email.in_(waiting[:FIRST_ROWS_AT_ONCE]))
                     for found in conn.execute(query).scalars():
                         self.seen[found] = now
-                count = select(func.count()).where(email.like(f"{self.writer.tag}\\_%"))
-                arrived = int(conn.execute(count).scalar_one())
-                conn.rollback()  # a fresh snapshot each round
-                if arrived > self.arrived:
-                    self.arrived, self.last_seen = arrived, now
+                    conn.rollback()  # a fresh snapshot each round
+                if now >= next_count or (self.writer.done.is_set() and not waiting):
+                    arrived = int(conn.execute(count).scalar_one())
+                    conn.rollback()
+                    next_count = now + COUNT_POLL_S
+                    if arrived > self.arrived:
+                        self.arrived, self.last_seen = arrived, now
                 if self.writer.done.is_set():
                     deadline = deadline or now + cap_s
                     if self.arrived >= self.writer.rows or now > deadline:
                         return
-                time.sleep(0.005)
+                time.sleep(FIRST_ROW_POLL_S)
 
     def result(self) -> dict[str, Any]:
         commits = self.writer.commits
@@ -250,6 +386,12 @@ class Watcher:
             "events_per_s": round(self.arrived / elapsed) if elapsed else 0,
             "latency_ms": latency_stats(latencies),
         }
+
+
+FIRST_ROW_POLL_S = 0.003
+FIRST_ROWS_AT_ONCE = 200
+COUNT_POLL_S = 0.2
+ID = "id"
 
 
 def latency_stats(ms: list[float]) -> dict[str, Any]:
