@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from adapters.connect_types import ConnectType, python_type
 from domain.events import Operation
 
@@ -155,3 +157,14 @@ def change_message(
 
 def dumps(document: Any) -> bytes:
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def payload_field(value: bytes, *path: str) -> Any:
+    """The field at `path` (e.g. "source", "file") of an event the JsonConverter wrote, with
+    its schema wrapper or without; None where there is no such field."""
+    document: Any = orjson.loads(value)
+    if isinstance(document, dict) and "schema" in document and "payload" in document:
+        document = document["payload"]
+    for name in path:
+        document = document.get(name) if isinstance(document, dict) else None
+    return document

@@ -28,7 +28,7 @@ from sqlalchemy import Engine, func, select, text
 
 from benchmarks.live import EMAIL, NAME
 from benchmarks.report import Result, Target
-from benchmarks.stack import bench_container, empty_databases, server_versions
+from benchmarks.stack import bench_container, bench_settings, empty_databases, server_versions
 from domain.events import Platform
 from domain.mapping import SchemaMapping
 
@@ -154,17 +154,7 @@ class running_pipeline:
         return self
 
     def _write_env_file(self) -> Path:
-        tag = self.name.replace("_", "-")
-        values = {k: v for k, v in self.stack.items() if k.startswith("SYNC_")} | {
-            "SYNC_LEGACY_TOPIC_PREFIX": f"{tag}-legacy",
-            "SYNC_REVAMP_TOPIC_PREFIX": f"{tag}-revamp",
-            "SYNC_DLQ_TOPIC": f"{tag}.dlq",
-            "SYNC_HTTP_PORT": "0",
-            "SYNC_LOG_FORMAT": "console",
-            "SYNC_LOG_LEVEL": "WARNING",
-            "SYNC_STATE_DIR": str(self.directory / "state"),
-            "SYNC_LEGACY_SLOT": f"bench_{self.name}",
-        }
+        values = bench_settings(self.stack, self.name, self.directory / "state")
         path = self.directory / "sync.env"
         path.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
         return path

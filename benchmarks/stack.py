@@ -81,21 +81,25 @@ def _truncate(engines: dict[Platform, Engine]) -> None:
     empty_reference_databases(engines[Platform.LEGACY], engines[Platform.REVAMP])
 
 
-@contextmanager
-def bench_container(stack: dict[str, str], name: str) -> Iterator[Container]:
-    """A container on the stack with topics, slot and state of this benchmark only."""
+def bench_settings(stack: dict[str, str], name: str, state_dir: Path) -> dict[str, str]:
+    """The stack's SYNC_* settings with the topics, slot and state of benchmark `name` only."""
     tag = name.replace("_", "-")
-    raw = gather(None, {}) | {k: v for k, v in stack.items() if k.startswith("SYNC_")}
-    raw |= {
+    return {k: v for k, v in stack.items() if k.startswith("SYNC_")} | {
         "SYNC_LEGACY_TOPIC_PREFIX": f"{tag}-legacy",
         "SYNC_REVAMP_TOPIC_PREFIX": f"{tag}-revamp",
         "SYNC_DLQ_TOPIC": f"{tag}.dlq",
         "SYNC_HTTP_PORT": "0",
         "SYNC_LOG_FORMAT": "console",
         "SYNC_LOG_LEVEL": "WARNING",
-        "SYNC_STATE_DIR": str(Path(stack["BENCH_STATE_DIR"]) / name),
+        "SYNC_STATE_DIR": str(state_dir),
         "SYNC_LEGACY_SLOT": f"bench_{name}",
     }
+
+
+@contextmanager
+def bench_container(stack: dict[str, str], name: str) -> Iterator[Container]:
+    """A container on the stack with topics, slot and state of this benchmark only."""
+    raw = gather(None, {}) | bench_settings(stack, name, Path(stack["BENCH_STATE_DIR"]) / name)
     settings = Settings.parse(raw)
     container = build_container(settings)
     container.init_resources()

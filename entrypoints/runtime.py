@@ -61,6 +61,7 @@ def first_mapping_problem(container: Container, capture: bool, stop: threading.E
     TargetUnavailableError saying so; once running, the parts wait out an outage themselves."""
     from adapters.kafka.admin import check_reachable
     from domain.errors import SyncError, TargetUnavailableError, TransientError
+    from entrypoints.startup import one_line
 
     settings = container.core.settings()
     deadline = time.monotonic() + settings.start_wait_s
@@ -71,7 +72,7 @@ def first_mapping_problem(container: Container, capture: bool, stop: threading.E
             problems = container.adapters.schema_guard().problems(capture=capture)
             break
         except TransientError as error:
-            reason = " ".join(str(error).split())
+            reason = one_line(error)
             if time.monotonic() >= deadline or stop.is_set():
                 raise TargetUnavailableError(
                     f"cannot start: {reason} (start it, or check its address)"
@@ -85,7 +86,7 @@ def first_mapping_problem(container: Container, capture: bool, stop: threading.E
                 waiting = True
             stop.wait(1.0)
         except SyncError as error:  # the catalogs cannot be read (privileges): say so in one line
-            return f"cannot read the catalogs: {' '.join(str(error).split())}"
+            return f"cannot read the catalogs: {one_line(error)}"
     if waiting:
         log.warning("reached every server; starting")
     return problems[0] if problems else None

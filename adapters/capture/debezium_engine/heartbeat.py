@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import time
 
-import orjson
 from sqlalchemy import Engine, text
 
 from adapters.capture.debezium_engine.connector import HEARTBEAT_TABLE
+from adapters.debezium_envelope import payload_field
 from adapters.sql.engines import open_engine
 from adapters.sql.errors import translated
 
@@ -58,8 +58,5 @@ def beat_of(value: bytes | None) -> int | None:
     """The beat in a change event of the heartbeat table (schema wrapper or not)."""
     if value is None:
         return None
-    document = orjson.loads(value)
-    payload = document["payload"] if "schema" in document and "payload" in document else document
-    after = payload.get("after") if isinstance(payload, dict) else None
-    beat = after.get("beat") if isinstance(after, dict) else None
+    beat = payload_field(value, "after", "beat")
     return beat if isinstance(beat, int) else None

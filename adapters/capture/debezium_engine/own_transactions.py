@@ -19,9 +19,8 @@ import logging
 from collections.abc import Collection
 from typing import Any, Protocol
 
-import orjson
-
 from adapters.capture.debezium_engine.engine import Record
+from adapters.debezium_envelope import payload_field
 from adapters.sql.marking import MARKER_CLOSES, MARKER_OPENS
 from domain.events import is_sync_origin
 
@@ -48,18 +47,6 @@ class OwnTransactions(Protocol):
         ...
 
 
-def _payload(value: bytes) -> Any:
-    document = orjson.loads(value)
-    wrapped = isinstance(document, dict) and "schema" in document and "payload" in document
-    return document["payload"] if wrapped else document
-
-
-def _from(payload: Any, *path: str) -> Any:
-    for name in path:
-        payload = payload.get(name) if isinstance(payload, dict) else None
-    return payload
-
-
 class SyncOrigins:
     """PostgreSQL: changes whose `source.origin` is the sync service's replication origin."""
 
@@ -84,7 +71,7 @@ class SyncOrigins:
                 self._dropped = None
                 continue
             self._dropped = None
-            source = _from(_payload(value), "source") if self._ORIGIN in value else None
+            source = payload_field(value, "source") if self._ORIGIN in value else None
             if source is not None and self._is_sync(source.get("origin")):
                 self._dropped = (topic, key)
                 self.skipped += 1
@@ -128,7 +115,7 @@ class MarkedTransactions:
         return kept
 
     def _marker(self, value: bytes | None, index: int) -> None:
-        token = None if value is None else _from(_payload(value), "after", "txn_token")
+        token = None if value is None else payload_field(value, "after", "txn_token")
         if not isinstance(token, str):
             return  # the marker row's tombstone or delete, an old sync service's token
         if token.startswith(MARKER_OPENS):

@@ -10,9 +10,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from adapters.atomic_file import write_json_atomically
+from adapters.debezium_envelope import payload_field
 
 if TYPE_CHECKING:
     from adapters.capture.debezium_engine.engine import Record
@@ -28,10 +27,7 @@ def binlog_position(value: bytes | None) -> tuple[str, int] | None:
     """`source.file` and `source.pos` of a MySQL change event (schema wrapper or not)."""
     if value is None or b'"file"' not in value:
         return None
-    document = orjson.loads(value)
-    if isinstance(document, dict) and "schema" in document and "payload" in document:
-        document = document["payload"]
-    source = document.get("source") if isinstance(document, dict) else None
+    source = payload_field(value, "source")
     if not isinstance(source, dict):
         return None
     file, pos = source.get("file"), source.get("pos")
