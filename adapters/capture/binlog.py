@@ -39,6 +39,9 @@ class RowChange:
     file: str
     pos: int
     row: int = 0
+    # its rows event's own time (the statement's start); Debezium's source.ts_ms is this, not
+    # the commit's, which can be a second later. None: the transaction's commit time
+    ts_ms: int | None = None
 
 
 @dataclass(frozen=True)
@@ -142,16 +145,17 @@ def debezium_messages(
     table's column types (by default, from the Python values alone)."""
     messages: list[Message] = []
     for change in txn.changes:
+        ts_ms = txn.ts_ms if change.ts_ms is None else change.ts_ms
         source = {
             "version": version,
             "connector": "mysql",
             "name": prefix,
-            "ts_ms": txn.ts_ms,
+            "ts_ms": ts_ms,
             "snapshot": "false",
             "db": database,
             "sequence": None,
-            "ts_us": txn.ts_ms * 1000,
-            "ts_ns": txn.ts_ms * 1_000_000,
+            "ts_us": ts_ms * 1000,
+            "ts_ns": ts_ms * 1_000_000,
             "table": change.table,
             "server_id": txn.server_id,
             "gtid": txn.position.gtid,

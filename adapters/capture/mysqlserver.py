@@ -153,4 +153,5 @@ def row_changes(event: Any, file: str, pos: int) -> Iterator[RowChange]:
             op, before, after = Operation.DELETE, row["values"], None
         else:
             op, before, after = Operation.UPDATE, row["before_values"], row["after_values"]
-        yield RowChange(event.table, op, before, after, key_columns, file, pos, index)
+        ts_ms = event.timestamp * 1000
+        yield RowChange(event.table, op, before, after, key_columns, file, pos, index, ts_ms)

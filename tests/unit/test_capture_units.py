@@ -488,6 +488,21 @@ def test_mysql_envelopes() -> None:
     }  # fmt: skip
 
 
+def test_a_mysql_change_carries_its_rows_event_time_as_debezium_does() -> None:
+    """A statement begun in one second and committed in the next: Debezium's source.ts_ms is
+    the rows event's (the statement's) time, so the built-in capture's is too."""
+    buffer = TransactionBuffer()
+    buffer.begin()
+    buffer.add(RowChange("revamp_users", Operation.CREATE, None, {"id": 1}, ("id",),
+                         "binlog.000001", 400, 0, 1_700_000_000_000))  # fmt: skip
+    txn = buffer.commit(BinlogPosition("binlog.000001", 900), 1_700_000_001_000, 1)
+    [(_, _, value), *_] = debezium_messages(
+        txn, prefix="revamp", database="revamp", version="t", now_ms=1, schemas=False
+    )
+    source = json.loads(value or b"")["source"]
+    assert (source["ts_ms"], source["ts_us"]) == (1_700_000_000_000, 1_700_000_000_000_000)
+
+
 # --- the MySQL capture loop with fake binlog events -----------------------------------------
 
 
