@@ -100,6 +100,26 @@ class KafkaSettings:
             kwargs["api_version_auto_timeout_ms"] = kwargs.pop("bootstrap_timeout_ms")
         return kwargs
 
+    def librdkafka_config(self) -> dict[str, Any]:
+        """The same settings for librdkafka (confluent-kafka), which the publisher uses."""
+        config: dict[str, Any] = {
+            "bootstrap.servers": ",".join(self.bootstrap),
+            "client.id": self.client_id,
+            "security.protocol": self.security_protocol,
+            "socket.timeout.ms": self.request_timeout_ms,
+            "request.timeout.ms": self.request_timeout_ms,
+        }
+        optional = {
+            "sasl.mechanism": self.sasl_mechanism,
+            "sasl.username": self.sasl_username,
+            "sasl.password": self.sasl_password,
+            "ssl.ca.location": self.ssl_cafile,
+            "ssl.certificate.location": self.ssl_certfile,
+            "ssl.key.location": self.ssl_keyfile,
+        }
+        config.update({k: v for k, v in optional.items() if v is not None})
+        return config
+
     def redact(self, text: str) -> str:
         """`text` with every secret replaced by ***, for log lines and error messages."""
         return redact(text, [self.sasl_password])
