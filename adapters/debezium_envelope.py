@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from math import isfinite
 from typing import Any
 
 import orjson
@@ -58,6 +59,8 @@ class TableTypes:
     columns: Mapping[str, ConnectType]
     not_null: frozenset[str] = field(default_factory=frozenset)
     defaults: Mapping[str, Any] = field(default_factory=dict)  # encoded, as Debezium has them
+    # serialized key and value schemas by topic and columns: the same for every change
+    schemas: dict[tuple[str, ...], bytes] = field(default_factory=dict, compare=False, repr=False)
 
     def of(self, column: str, value: Any) -> ConnectType:
         known = self.columns.get(column)
@@ -135,12 +138,33 @@ def change_message(
     key: bytes | None = None
     if key_columns and op is not Operation.TRUNCATE:
         key_payload = types.encode({c: row.get(c) for c in key_columns})
-        key_schema = types.struct(f"{topic}.Key", list(key_columns), key=True)
-        key = dumps({"schema": key_schema, "payload": key_payload} if schemas else key_payload)
+        key = dumps(key_payload)
+        if schemas:
+            key_schema = types.schemas.get(("key", topic, *key_columns))
+            if key_schema is None:
+                key_schema = dumps(types.struct(f"{topic}.Key", list(key_columns), key=True))
+                types.schemas[("key", topic, *key_columns)] = key_schema
+            key = _wrapped(key_schema, key)
+    value = dumps(payload)
     if not schemas:
-        return key, dumps(payload)
+        return key, value
+    value_schema = types.schemas.get(("value", topic, connector, *columns))
+    if value_schema is None:
+        value_schema = dumps(_value_schema(topic, connector, types, columns))
+        types.schemas[("value", topic, connector, *columns)] = value_schema
+    return key, _wrapped(value_schema, value)
+
+
+def _wrapped(schema: bytes, payload: bytes) -> bytes:
+    """The JsonConverter's schema wrapper around a serialized payload."""
+    return b'{"schema":' + schema + b',"payload":' + payload + b"}"
+
+
+def _value_schema(
+    topic: str, connector: str, types: TableTypes, columns: list[str]
+) -> dict[str, Any]:
     image = types.struct(f"{topic}.Value", columns)
-    value_schema = {
+    return {
         "type": "struct",
         "fields": [image | {"field": "before"}, image | {"field": "after"},
                    _source_schema(connector), _TRANSACTION,
@@ -152,11 +176,30 @@ def change_message(
         "name": f"{topic}.Envelope",
         "version": 2,
     }  # fmt: skip
-    return key, dumps({"schema": value_schema, "payload": payload})
 
 
 def dumps(document: Any) -> bytes:
+    """Compact JSON; orjson, except where it would differ from the standard encoder: integers
+    beyond 64 bits (it refuses them) and NaN or infinities (it writes null, which would turn a
+    value into NULL; Java's JsonConverter, like Python's, writes NaN)."""
+    if not _has_non_finite(document):
+        try:
+            return orjson.dumps(document)
+        except orjson.JSONEncodeError:
+            pass
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _has_non_finite(document: Any) -> bool:
+    """A non-finite float in a change's payload (row images one level down) or in a row."""
+    if not isinstance(document, dict):
+        return False
+    for value in document.values():
+        if value.__class__ is float and not isfinite(value):
+            return True
+        if value.__class__ is dict and _has_non_finite(value):
+            return True
+    return False
 
 
 def payload_field(value: bytes, *path: str) -> Any:

@@ -146,7 +146,7 @@ class KafkaEventPublisher:
             count = self._partitions.get(topic)
             if count is None:
                 count = self._ensure(producer, topic)
-            if key is not None:
+            if key is not None and count != self.topic_partitions:  # else librdkafka's murmur2
                 partition = first_partition(key, self.topic_partitions, count)
         self._published += 1
         try:
