@@ -35,6 +35,7 @@ class DebeziumCodec:
         self._entities: dict[tuple[Platform, str], EntityMapping] = {}
         self._topics_checked: set[tuple[str, Platform, str]] = set()
         self._columns: dict[tuple[str, Platform], _Columns] = {}
+        self._schemas = _SchemaCache()
 
     def original(self, message: RawMessage) -> Any:
         if message.value is None:
@@ -48,15 +49,20 @@ class DebeziumCodec:
     def decode(self, message: RawMessage) -> SyncEvent | None:
         if message.value is None:
             return None
-        try:
-            document = _loads(message.value)
-        except (ValueError, UnicodeDecodeError) as error:
-            raise InvalidEventError("value", f"not JSON: {error}") from error
-        if document is None:
-            return None
-        if not isinstance(document, dict):
-            raise InvalidEventError("value", "must be a JSON object")
-        payload, fields = _unwrap(document)
+        known = self._schemas.payload(message.value)
+        if known is not None:
+            payload, fields = known
+        else:
+            try:
+                document = _loads(message.value)
+            except (ValueError, UnicodeDecodeError) as error:
+                raise InvalidEventError("value", f"not JSON: {error}") from error
+            if document is None:
+                return None
+            if not isinstance(document, dict):
+                raise InvalidEventError("value", "must be a JSON object")
+            payload, fields = _unwrap(document)
+            self._schemas.learn(message.value, document, fields)
         platform = self._platform(message.topic)
         op = payload.get("op")
         operation = _OPERATIONS.get(op) if isinstance(op, str) else None
@@ -126,7 +132,7 @@ class DebeziumCodec:
         return self.platform_of_prefix[prefix]
 
 
-def _unwrap(document: dict[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+def _unwrap(document: dict[str, Any]) -> tuple[dict[str, Any], Fields]:
     """The payload and, when the schema wrapper is present, each image's field schemas."""
     if "payload" in document and "schema" in document:
         payload = document["payload"]
@@ -143,6 +149,50 @@ def _unwrap(document: dict[str, Any]) -> tuple[dict[str, Any], dict[str, dict[st
 
 
 _OPERATIONS = {operation.value: operation for operation in Operation}
+Fields = dict[str, dict[str, Any]]
+
+
+class _SchemaCache:
+    """The image field schemas of each schema wrapper seen, by its exact bytes: a table's
+    changes all carry the same schema, so it is parsed once and then only the payload is.
+
+    A wrapper is learnt only from a message whose schema part, cut where its payload begins,
+    parses on its own to the schema the whole message holds; any message the fast path cannot
+    take (a payload that is not one JSON object, trailing bytes) is parsed whole, as before."""
+
+    HEAD, PAYLOAD, LIMIT = b'{"schema":', b',"payload":', 256
+
+    def __init__(self) -> None:
+        self._fields: dict[bytes, Fields] = {}
+
+    def _cut(self, value: bytes) -> int:
+        if not value.startswith(self.HEAD) or not value.endswith(b"}"):
+            return -1
+        return value.find(self.PAYLOAD)
+
+    def payload(self, value: bytes) -> tuple[dict[str, Any], Fields] | None:
+        cut = self._cut(value)
+        fields = self._fields.get(value[:cut]) if cut > 0 else None
+        if fields is None:
+            return None
+        try:
+            payload = orjson.loads(value[cut + len(self.PAYLOAD) : -1])
+        except orjson.JSONDecodeError:
+            return None
+        return (payload, fields) if isinstance(payload, dict) else None
+
+    def learn(self, value: bytes, document: dict[str, Any], fields: Fields) -> None:
+        cut = self._cut(value)
+        if cut <= 0 or "schema" not in document or value[:cut] in self._fields:
+            return
+        try:
+            schema = orjson.loads(value[len(self.HEAD) : cut])
+        except orjson.JSONDecodeError:
+            return
+        if schema == document["schema"] and isinstance(document.get("payload"), dict):
+            if len(self._fields) >= self.LIMIT:  # schemas changing without end: start over
+                self._fields.clear()
+            self._fields[value[:cut]] = fields
 
 
 @attrs.frozen

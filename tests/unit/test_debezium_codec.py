@@ -175,3 +175,49 @@ def test_the_original_is_kept_as_json_or_text(codec: DebeziumCodec, feed: Debezi
     assert codec.original(raw(message))["op"] == "c"
     assert codec.original(raw(message, b"\xffnot json")) == "\ufffdnot json"
     assert codec.original(raw(message, None)) is None
+
+
+def compact_edit(message: Message, change: Any) -> bytes:
+    """Like `edit`, written as the JsonConverter writes (no spaces): the schema part stays
+    byte for byte the same, so the codec's learnt schema applies."""
+    document = json.loads(message.value or b"")
+    change(document["payload"])
+    return json.dumps(document, separators=(",", ":")).encode()
+
+
+def test_a_learnt_schema_decodes_the_next_changes_alike(
+    codec: DebeziumCodec, feed: DebeziumFeed
+) -> None:
+    message = feed.change(LEGACY, "legacy_users", "c", 4, after=user(LEGACY, feed))
+    first = raw(message, compact_edit(message, lambda p: None))
+    second = raw(message, compact_edit(message, lambda p: p["after"].update(username="bob")))
+    assert codec._schemas.payload(second.value or b"") is None  # nothing learnt yet
+    unlearnt = DebeziumCodec(codec.mapping, PREFIXES).decode(second)
+    codec.decode(first)
+    assert codec._schemas.payload(second.value or b"") is not None  # now only the payload
+    learnt = codec.decode(second)
+    assert learnt is not None and unlearnt is not None
+    assert learnt.after == unlearnt.after and learnt.after["username"] == "bob"
+    assert learnt.after["created_at"] == CREATED  # decoded by the learnt schema
+
+
+@pytest.mark.parametrize(
+    ("value", "field"),
+    [
+        (lambda m: compact_edit(m, lambda p: p.update(op="x")), "op"),
+        (lambda m: compact_edit(m, lambda p: p.update(after=[1])), "after"),
+        (lambda m: (m.value or b"")[:-1] + b',"payload":1}', "payload"),  # the last wins
+        (lambda m: (m.value or b"") + b" x", "value"),
+        (lambda m: (m.value or b"").replace(b',"payload":{', b',"payload":[{', 1), "value"),
+    ],
+)
+def test_after_a_schema_is_learnt_a_malformed_change_still_names_the_field(
+    codec: DebeziumCodec, feed: DebeziumFeed, value: Any, field: str
+) -> None:
+    change = feed.change(LEGACY, "legacy_users", "c", 4, after=user(LEGACY, feed))
+    message = Message(change.topic, change.key, compact_edit(change, lambda p: None))
+    codec.decode(raw(message))  # learns the schema
+    assert codec._schemas.payload(message.value or b"") is not None
+    with pytest.raises(InvalidEventError) as raised:
+        codec.decode(raw(message, value(message)))
+    assert raised.value.field == field
