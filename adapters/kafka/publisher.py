@@ -9,12 +9,12 @@ the GIL; the capture was the pipeline's bottleneck. The consumers and admin stay
 from __future__ import annotations
 
 import logging
+import struct
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
-from kafka.partitioner.default import murmur2
 
 from adapters.kafka.admin import ensure_topics, supports_idempotence
 from adapters.kafka.limits import MAX_MESSAGE_BYTES, check_size
@@ -146,7 +146,7 @@ class KafkaEventPublisher:
             count = self._partitions.get(topic)
             if count is None:
                 count = self._ensure(producer, topic)
-            if key is not None and count != self.topic_partitions:  # else librdkafka's murmur2
+            if key is not None:
                 partition = first_partition(key, self.topic_partitions, count)
         self._published += 1
         try:
@@ -237,4 +237,22 @@ def first_partition(key: bytes, configured: int, existing: int) -> int:
     `tandem migrate` creates. A memory-only broker that lost a topic may recreate it on its own
     with more partitions (Tansu: 4) before the publisher does; a key's changes still go to the
     partition they went to before, and none to a partition the broker does not serve yet."""
-    return int(murmur2(key) & 0x7FFFFFFF) % max(1, min(configured, existing))
+    return (murmur2(key) & 0x7FFFFFFF) % max(1, min(configured, existing))
+
+
+def murmur2(data: bytes) -> int:
+    """Kafka's murmur2 (seed 0x9747B28C), as the Java clients compute it; four bytes at a time,
+    four times faster than kafka-python's byte by byte."""
+    m, length = 0x5BD1E995, len(data)
+    h = 0x9747B28C ^ length
+    words = length // 4
+    for k in struct.unpack_from(f"<{words}I", data):
+        k = (k * m) & 0xFFFFFFFF
+        k = ((k ^ (k >> 24)) * m) & 0xFFFFFFFF
+        h = ((h * m) & 0xFFFFFFFF) ^ k
+    tail = data[words * 4 :]
+    if tail:
+        h ^= int.from_bytes(tail, "little")
+        h = (h * m) & 0xFFFFFFFF
+    h = ((h ^ (h >> 13)) * m) & 0xFFFFFFFF
+    return h ^ (h >> 15)
