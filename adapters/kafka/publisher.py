@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import struct
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +25,7 @@ from domain.errors import BrokerUnavailableError, ConfigurationError, MessageToo
 log = logging.getLogger(__name__)
 Message = tuple[str, bytes | None, bytes | None]  # topic, key, value
 
+RECONNECT_S = 5.0  # how long a flush waits for acknowledgements once a connection dropped
 _TOO_LARGE = {KafkaError.MSG_SIZE_TOO_LARGE, KafkaError.RECORD_LIST_TOO_LARGE}
 _REFUSED = {
     KafkaError.SASL_AUTHENTICATION_FAILED,
@@ -85,6 +87,8 @@ class KafkaEventPublisher:
         self._lock = threading.Lock()
         self._published = 0  # since the last flush
         self._failed: list[tuple[KafkaError, Message]] = []
+        self._dropped_at: float | None = None  # a broker connection dropped, since the last flush
+        self._gave_up_why = ""
         self._producer: Producer | None = self._connect()
 
     def _connect(self) -> Producer:
@@ -109,6 +113,8 @@ class KafkaEventPublisher:
         """librdkafka's client-wide errors (a broker down, all brokers down): it reconnects by
         itself; messages it cannot deliver in time fail, and `flush` reports them."""
         log.debug("kafka producer: %s", self._redacted(error))
+        if error.code() in (KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN):
+            self._dropped_at = self._dropped_at or time.monotonic()
 
     def _reset(self) -> None:
         """A fresh producer after a failed flush: an idempotent producer whose id the broker
@@ -183,7 +189,7 @@ class KafkaEventPublisher:
         """Return once every queued message is acknowledged; else BrokerUnavailableError."""
         if self._producer is None:
             return  # reset after a failed flush, nothing published since
-        left = self._producer.flush(self.delivery_timeout_ms / 1000 + 5)
+        left = self._wait_for_acknowledgements(self._producer)
         with self._lock:
             failed, self._failed = self._failed, []
         published, self._published = self._published, 0
@@ -203,10 +209,27 @@ class KafkaEventPublisher:
             first = self._translate("acknowledging messages", KafkaException(others[0]))
         if first is not None and not isinstance(first, BrokerUnavailableError):
             raise first
-        detail = f": {first}" if first is not None else ": delivery timed out"
+        detail = f": {first}" if first is not None else f": {self._gave_up_why}"
         raise BrokerUnavailableError(
             f"{len(others) + left} of {published} messages not acknowledged{detail}"
         )
+
+    def _wait_for_acknowledgements(self, producer: Producer) -> int:
+        """Flush; how many messages are still unacknowledged when it gives up: at the delivery
+        timeout, or `RECONNECT_S` after the broker connection dropped. A broker that restarted
+        without its state (Tansu keeps it in memory) answers an idempotent producer "unknown
+        producer id" for ever, and librdkafka retries until the delivery timeout; a fresh
+        producer registers again. Giving up early loses nothing: the capture publishes again."""
+        started = time.monotonic()
+        deadline = started + self.delivery_timeout_ms / 1000 + 5
+        self._gave_up_why = "delivery timed out"
+        while (left := producer.flush(0.5)) and time.monotonic() < deadline:
+            dropped = self._dropped_at
+            if dropped is not None and time.monotonic() - max(dropped, started) > RECONNECT_S:
+                self._gave_up_why = f"not acknowledged {RECONNECT_S:.0f} s after a disconnection"
+                break
+        self._dropped_at = None
+        return int(left)
 
     def close(self, timeout_s: float = 2.0) -> None:
         """Release the producer; what is not acknowledged by then is abandoned (the capture

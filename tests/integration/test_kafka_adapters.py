@@ -309,6 +309,25 @@ def test_after_a_failed_flush_the_publisher_recovers_when_the_broker_is_back():
     publisher.close()
 
 
+def test_a_broker_restarted_without_its_state_gets_a_fresh_producer():
+    """Tansu forgets idempotent producers on restart and answers "unknown producer id" for
+    ever: the flush gives up soon after the disconnection, and the next publish registers."""
+    port = _free_port()
+    with _tansu(port) as address:
+        settings = KafkaSettings((address,), bootstrap_timeout_ms=2000)
+        publisher = KafkaEventPublisher(settings, topic_partitions=3)
+        assert publisher.idempotent
+        ensure_topics(settings, ["restarted"], partitions=3)
+        _publish(publisher, "restarted", [(b"k", b"before")])
+    with _tansu(port):
+        publisher.publish("restarted", b"k", b"lost with the producer id")
+        with pytest.raises(BrokerUnavailableError, match="after a disconnection"):
+            publisher.flush()
+        _publish(publisher, "restarted", [(b"k", b"after")])
+        assert [m.value for m in read_to_end(settings, ["restarted"])] == [b"after"]
+    publisher.close()
+
+
 def test_parents_topics_are_read_first_while_behind(settings, publisher):
     parents, children = (f"test.{uuid.uuid4().hex[:8]}.{name}" for name in ("users", "posts"))
     ensure_topics(settings, [parents, children], partitions=1)
