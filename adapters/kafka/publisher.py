@@ -68,6 +68,9 @@ class KafkaEventPublisher:
             "message.timeout.ms": self.delivery_timeout_ms,
             "partitioner": "murmur2_random",  # the Java clients' murmur2 (random for no key)
             "queue.buffering.max.messages": 1_000_000,
+            # memory bounded as kafka-python's 32 MB buffer bounded it (a full queue: publish
+            # waits for room), with room for the biggest messages
+            "queue.buffering.max.kbytes": 4 * MAX_MESSAGE_BYTES // 1024,
             "delivery.report.only.error": True,  # failures are all `flush` needs to hear of
             "on_delivery": self._delivered,
             "error_cb": self._client_error,

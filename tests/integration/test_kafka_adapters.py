@@ -19,11 +19,12 @@ from kafka.partitioner.default import murmur2
 
 from adapters.kafka.admin import end_offsets, ensure_topics, supports_idempotence
 from adapters.kafka.dead_letters import FIELDS, KafkaDeadLetterQueue
+from adapters.kafka.limits import MAX_MESSAGE_BYTES
 from adapters.kafka.offsets import read_to_end
 from adapters.kafka.publisher import KafkaEventPublisher
 from adapters.kafka.settings import KafkaSettings
 from adapters.kafka.source import KafkaChangeSource
-from domain.errors import BrokerUnavailableError, PositionsLostError
+from domain.errors import BrokerUnavailableError, MessageTooLargeError, PositionsLostError
 from domain.model import DeadLetter, RawMessage
 from tests.support.sources import poll
 
@@ -326,6 +327,17 @@ def test_a_broker_restarted_without_its_state_gets_a_fresh_producer():
         _publish(publisher, "restarted", [(b"k", b"after")])
         assert [m.value for m in read_to_end(settings, ["restarted"])] == [b"after"]
     publisher.close()
+
+
+def test_a_row_of_megabytes_is_published_and_one_beyond_the_limit_refused(settings, publisher):
+    topic = f"test.{uuid.uuid4().hex[:8]}.big"
+    ensure_topics(settings, [topic])
+    big = b"x" * (12 * 1024 * 1024)
+    _publish(publisher, topic, [(b"k", big)])
+    assert [len(m.value or b"") for m in read_to_end(settings, [topic])] == [len(big)]
+    with pytest.raises(MessageTooLargeError, match="exceeds the limit"):
+        publisher.publish(topic, b"k", b"x" * MAX_MESSAGE_BYTES)
+    publisher.flush()  # nothing was queued
 
 
 def test_parents_topics_are_read_first_while_behind(settings, publisher):
