@@ -106,7 +106,7 @@ class DriverSql:
 
     def processed(self, conn: Connection, event_ids: Sequence[str]) -> set[str]:
         if self.postgres:
-            rows = self.execute(conn, self._processed_any, (pg_arrays.texts(event_ids),))
+            rows = self.execute(conn, self._processed_any, (pg_arrays.literal(event_ids),))
             return {r[0].strip() for r in rows}
         found: set[str] = set()
         for chunk in chunks(event_ids):
@@ -122,7 +122,7 @@ class DriverSql:
             return
         if self.postgres:
             columns = list(zip(*rows, strict=True))
-            self.execute(conn, self._mark_any, (now, *(pg_arrays.texts(c) for c in columns)))
+            self.execute(conn, self._mark_any, (now, *(pg_arrays.literal(c) for c in columns)))
             return
         row = f"(%s, %s, %s, {_datetime_literal(now)})"  # formatted once, not per row
         for chunk in chunks(rows):
@@ -145,7 +145,7 @@ class DriverSql:
             statements = [(self._links + lock_clause, (entity_type,))]
         elif self.postgres:
             sql = self._links_any[column].format(lock=lock_clause)
-            statements = [(sql, (pg_arrays.integers(ids), entity_type))]
+            statements = [(sql, (pg_arrays.literal(ids), entity_type))]
         else:
             statements = [
                 (f"{self._links} AND {column} IN ({marks(len(chunk))}){lock_clause}",
@@ -181,12 +181,12 @@ class DriverSql:
         if self.postgres and links:
             params = (
                 now,
-                pg_arrays.texts([k.entity_type for k in links]),
-                pg_arrays.integers([k.legacy_id for k in links]),
-                pg_arrays.integers([k.revamp_id for k in links]),
-                pg_arrays.integers([k.applied_version for k in links]),
-                pg_arrays.integers([k.rejected_version for k in links]),
-                pg_arrays.booleans([bool(k.deleted) for k in links]),
+                pg_arrays.literal([k.entity_type for k in links]),
+                pg_arrays.literal([k.legacy_id for k in links]),
+                pg_arrays.literal([k.revamp_id for k in links]),
+                pg_arrays.literal([k.applied_version for k in links]),
+                pg_arrays.literal([k.rejected_version for k in links]),
+                pg_arrays.literal([bool(k.deleted) for k in links]),
             )
             self.execute(conn, self._save_links_any, params)
             return
@@ -256,7 +256,7 @@ class DriverSql:
                 f"SELECT m.* FROM unnest(%s::bigint[]) AS u(id) CROSS JOIN LATERAL ({head}"
                 " = u.id FOR UPDATE) AS m"
             )
-            statements = [(sql, (pg_arrays.integers(ids),))]
+            statements = [(sql, (pg_arrays.literal(ids),))]
         else:
             statements = [
                 (f"{head} IN ({marks(len(chunk))}) FOR UPDATE", tuple(chunk))
@@ -404,15 +404,16 @@ class DriverSql:
 
     def arrays(
         self, table: Table, columns: Sequence[str], rows: Iterable[Mapping[str, Any]]
-    ) -> list[list[Any]]:
-        """One list of values per column, through the columns' bind processors."""
+    ) -> list[str | list[Any]]:
+        """One array per column, through the columns' bind processors (a text literal where
+        exact: `pg_arrays`)."""
         arrays: list[list[Any]] = [[] for _ in columns]
         processors = [table.c[c].type._cached_bind_processor(self.dialect) for c in columns]
         for row in rows:
             for values, column, process in zip(arrays, columns, processors, strict=True):
                 value = row[column]
                 values.append(value if process is None or value is None else process(value))
-        return arrays
+        return [pg_arrays.literal(values) for values in arrays]
 
 
 def _datetime_literal(moment: datetime) -> str:

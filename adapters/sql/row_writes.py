@@ -13,6 +13,7 @@ from typing import Any
 import attrs
 from sqlalchemy import Connection, Table
 
+from adapters.sql import pg_arrays
 from adapters.sql.driver_sql import DriverSql
 from adapters.sql.tables import SchemaTables
 from domain.errors import PermanentError
@@ -117,7 +118,8 @@ class PendingRowWrites:
                 f" AS u(k, {', '.join(aliases)}) WHERE t.{k} = u.k"
             )
             ids = [row_id for row_id, _ in rows]
-            return sql, (ids, *self.sql.arrays(table, columns, [v for _, v in rows]))
+            values = self.sql.arrays(table, columns, [v for _, v in rows])
+            return sql, (pg_arrays.literal(ids), *values)
         processors = [table.c[c].type._cached_bind_processor(dialect) for c in columns]
         params: list[Any] = []
         for row_id, values in rows:
