@@ -9,7 +9,6 @@ the GIL; the capture was the pipeline's bottleneck. The consumers and admin stay
 from __future__ import annotations
 
 import logging
-import struct
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from confluent_kafka import KafkaError, KafkaException, Producer
 
 from adapters.kafka.admin import ensure_topics, supports_idempotence
 from adapters.kafka.limits import MAX_MESSAGE_BYTES, check_size
+from adapters.kafka.partitioning import first_partition
 from adapters.kafka.settings import KafkaSettings
 from domain.errors import BrokerUnavailableError, ConfigurationError, MessageTooLargeError
 
@@ -258,29 +258,3 @@ class KafkaEventPublisher:
             error = error.args[0]
         text = error.str() if isinstance(error, KafkaError) else str(error)
         return self.settings.redact(text or type(error).__name__)
-
-
-def first_partition(key: bytes, configured: int, existing: int) -> int:
-    """Kafka's key partitioning (murmur2) over the first `configured` partitions: the ones
-    `tandem migrate` creates. A memory-only broker that lost a topic may recreate it on its own
-    with more partitions (Tansu: 4) before the publisher does; a key's changes still go to the
-    partition they went to before, and none to a partition the broker does not serve yet."""
-    return (murmur2(key) & 0x7FFFFFFF) % max(1, min(configured, existing))
-
-
-def murmur2(data: bytes) -> int:
-    """Kafka's murmur2 (seed 0x9747B28C), as the Java clients compute it; four bytes at a time,
-    four times faster than kafka-python's byte by byte."""
-    m, length = 0x5BD1E995, len(data)
-    h = 0x9747B28C ^ length
-    words = length // 4
-    for k in struct.unpack_from(f"<{words}I", data):
-        k = (k * m) & 0xFFFFFFFF
-        k = ((k ^ (k >> 24)) * m) & 0xFFFFFFFF
-        h = ((h * m) & 0xFFFFFFFF) ^ k
-    tail = data[words * 4 :]
-    if tail:
-        h ^= int.from_bytes(tail, "little")
-        h = (h * m) & 0xFFFFFFFF
-    h = ((h ^ (h >> 13)) * m) & 0xFFFFFFFF
-    return h ^ (h >> 15)

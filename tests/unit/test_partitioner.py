@@ -6,8 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from kafka.partitioner.default import murmur2
 
-from adapters.kafka.publisher import first_partition
-from adapters.kafka.publisher import murmur2 as ours_murmur2
+from adapters.kafka.partitioning import first_partition
+from adapters.kafka.partitioning import murmur2 as ours_murmur2
 
 
 def test_keys_land_where_kafkas_partitioner_puts_them_on_the_created_partitions() -> None:
@@ -25,3 +25,15 @@ def test_fewer_partitions_than_configured_use_those_there_are() -> None:
 @given(st.binary(max_size=300))
 def test_murmur2_is_kafkas(key: bytes) -> None:
     assert ours_murmur2(key) == murmur2(key)
+
+
+SCHEMA = b'{"schema":{"type":"struct","fields":[{"type":"int64","field":"id"}]},'
+
+
+@given(st.lists(st.binary(max_size=12), min_size=1, max_size=20), st.sampled_from([b"", b"x"]))
+def test_keys_sharing_a_schema_part_hash_as_kafka_does_cached_or_not(
+    payloads: list[bytes], extra: bytes
+) -> None:
+    for payload in payloads * 2:  # the second time from the cached state of the schema part
+        key = SCHEMA + extra + b'"payload":{"id":' + payload + b"}"
+        assert ours_murmur2(key) == murmur2(key)
