@@ -10,7 +10,7 @@ import attrs
 import orjson
 
 from adapters.connect_types import python_type
-from adapters.debezium_envelope import dumps
+from adapters.debezium_envelope import PAYLOAD_HEAD, SCHEMA_HEAD, dumps
 from adapters.debezium_values import (
     UNAVAILABLE,
     UNAVAILABLE_BYTES,
@@ -160,7 +160,7 @@ class _SchemaCache:
     parses on its own to the schema the whole message holds; any message the fast path cannot
     take (a payload that is not one JSON object, trailing bytes) is parsed whole, as before."""
 
-    HEAD, PAYLOAD, LIMIT = b'{"schema":', b',"payload":', 256
+    HEAD, PAYLOAD, LIMIT = SCHEMA_HEAD, PAYLOAD_HEAD, 256
 
     def __init__(self) -> None:
         self._fields: dict[bytes, Fields] = {}

@@ -155,9 +155,13 @@ def change_message(
     return key, _wrapped(value_schema, value)
 
 
+# The JsonConverter's schema wrapper as bytes: written so here, and read so by the codec
+SCHEMA_HEAD, PAYLOAD_HEAD = b'{"schema":', b',"payload":'
+
+
 def _wrapped(schema: bytes, payload: bytes) -> bytes:
     """The JsonConverter's schema wrapper around a serialized payload."""
-    return b'{"schema":' + schema + b',"payload":' + payload + b"}"
+    return SCHEMA_HEAD + schema + PAYLOAD_HEAD + payload + b"}"
 
 
 def _value_schema(

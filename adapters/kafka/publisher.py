@@ -17,6 +17,7 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException, Producer
 
 from adapters.kafka.admin import ensure_topics, supports_idempotence
+from adapters.kafka.errors import described, reason_code, translate
 from adapters.kafka.limits import MAX_MESSAGE_BYTES, check_size
 from adapters.kafka.partitioning import first_partition
 from adapters.kafka.settings import KafkaSettings
@@ -27,13 +28,6 @@ Message = tuple[str, bytes | None, bytes | None]  # topic, key, value
 
 RECONNECT_S = 5.0  # how long a flush waits for acknowledgements once a connection dropped
 _TOO_LARGE = {KafkaError.MSG_SIZE_TOO_LARGE, KafkaError.RECORD_LIST_TOO_LARGE}
-_REFUSED = {
-    KafkaError.SASL_AUTHENTICATION_FAILED,
-    KafkaError.TOPIC_AUTHORIZATION_FAILED,
-    KafkaError.CLUSTER_AUTHORIZATION_FAILED,
-    KafkaError._AUTHENTICATION,
-    KafkaError._SSL,
-}
 
 
 class KafkaEventPublisher:
@@ -91,20 +85,19 @@ class KafkaEventPublisher:
         self._published = 0  # since the last flush
         self._failed: list[tuple[KafkaError, Message]] = []
         self._dropped_at: float | None = None  # a broker connection dropped, since the last flush
-        self._gave_up_why = ""
         self._producer: Producer | None = self._connect()
 
     def _connect(self) -> Producer:
         try:
             producer = Producer(self._config)
         except KafkaException as error:  # a setting librdkafka refuses
-            refused = self._redacted(error)
+            refused = self.settings.redact(described(error))
             raise ConfigurationError(f"Kafka producer settings refused: {refused}") from None
         try:  # librdkafka connects lazily: reach the broker now, as the other clients do
             producer.list_topics(timeout=self.settings.bootstrap_timeout_ms / 1000)
         except KafkaException as error:
             producer.purge()
-            raise self._translate("connecting the producer", error) from None
+            raise translate(self.settings, "connecting the producer", error) from None
         return producer
 
     def _delivered(self, error: KafkaError | None, message: Any) -> None:
@@ -115,7 +108,7 @@ class KafkaEventPublisher:
     def _client_error(self, error: KafkaError) -> None:
         """librdkafka's client-wide errors (a broker down, all brokers down): it reconnects by
         itself; messages it cannot deliver in time fail, and `flush` reports them."""
-        log.debug("kafka producer: %s", self._redacted(error))
+        log.debug("kafka producer: %s", self.settings.redact(described(error)))
         if error.code() in (KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN):
             self._dropped_at = self._dropped_at or time.monotonic()
 
@@ -167,11 +160,12 @@ class KafkaEventPublisher:
             try:
                 producer.produce(topic, value, key, partition)
             except (BufferError, KafkaException) as error:
-                raise self._translate(f"publishing to {topic}", error) from None
+                raise translate(self.settings, f"publishing to {topic}", error) from None
         except KafkaException as error:
-            if error.args[0].code() in _TOO_LARGE:
-                raise MessageTooLargeError(f"{topic}: {self._redacted(error)}") from None
-            raise self._translate(f"publishing to {topic}", error) from None
+            if reason_code(error) in _TOO_LARGE:
+                detail = self.settings.redact(described(error))
+                raise MessageTooLargeError(f"{topic}: {detail}") from None
+            raise translate(self.settings, f"publishing to {topic}", error) from None
 
     def _ensure(self, producer: Producer, topic: str) -> int:
         """Create the topic if the broker lost it; its partition count as the broker has it."""
@@ -181,7 +175,7 @@ class KafkaEventPublisher:
         try:
             metadata = producer.list_topics(topic, timeout=self.settings.request_timeout_ms / 1000)
         except KafkaException as error:
-            raise self._translate(f"reading the partitions of {topic}", error) from None
+            raise translate(self.settings, f"reading the partitions of {topic}", error) from None
         known = metadata.topics.get(topic)
         count = len(known.partitions) if known is not None and known.error is None else 0
         if count:
@@ -192,7 +186,7 @@ class KafkaEventPublisher:
         """Return once every queued message is acknowledged; else BrokerUnavailableError."""
         if self._producer is None:
             return  # reset after a failed flush, nothing published since
-        left = self._wait_for_acknowledgements(self._producer)
+        left, gave_up_why = self._wait_for_acknowledgements(self._producer)
         with self._lock:
             failed, self._failed = self._failed, []
         published, self._published = self._published, 0
@@ -209,30 +203,31 @@ class KafkaEventPublisher:
             )
         first = None
         if others:
-            first = self._translate("acknowledging messages", KafkaException(others[0]))
+            first = translate(self.settings, "acknowledging messages", KafkaException(others[0]))
         if first is not None and not isinstance(first, BrokerUnavailableError):
             raise first
-        detail = f": {first}" if first is not None else f": {self._gave_up_why}"
+        detail = f": {first}" if first is not None else f": {gave_up_why}"
         raise BrokerUnavailableError(
             f"{len(others) + left} of {published} messages not acknowledged{detail}"
         )
 
-    def _wait_for_acknowledgements(self, producer: Producer) -> int:
-        """Flush; how many messages are still unacknowledged when it gives up: at the delivery
-        timeout, or `RECONNECT_S` after the broker connection dropped. A broker that restarted
-        without its state (Tansu keeps it in memory) answers an idempotent producer "unknown
-        producer id" for ever, and librdkafka retries until the delivery timeout; a fresh
-        producer registers again. Giving up early loses nothing: the capture publishes again."""
+    def _wait_for_acknowledgements(self, producer: Producer) -> tuple[int, str]:
+        """Flush; how many messages are still unacknowledged when it gives up, and why: at the
+        delivery timeout, or `RECONNECT_S` after the broker connection dropped. A broker that
+        restarted without its state (Tansu keeps it in memory) answers an idempotent producer
+        "unknown producer id" for ever, and librdkafka retries until the delivery timeout; a
+        fresh producer registers again. Giving up early loses nothing: the capture publishes
+        again."""
         started = time.monotonic()
         deadline = started + self.delivery_timeout_ms / 1000 + 5
-        self._gave_up_why = "delivery timed out"
+        why = "delivery timed out"
         while (left := producer.flush(0.5)) and time.monotonic() < deadline:
             dropped = self._dropped_at
             if dropped is not None and time.monotonic() - max(dropped, started) > RECONNECT_S:
-                self._gave_up_why = f"not acknowledged {RECONNECT_S:.0f} s after a disconnection"
+                why = f"not acknowledged {RECONNECT_S:.0f} s after a disconnection"
                 break
         self._dropped_at = None
-        return int(left)
+        return int(left), why
 
     def close(self, timeout_s: float = 2.0) -> None:
         """Release the producer; what is not acknowledged by then is abandoned (the capture
@@ -241,20 +236,3 @@ class KafkaEventPublisher:
         if producer is not None:
             producer.flush(timeout_s)
             producer.purge()
-
-    def _translate(self, action: str, error: BaseException) -> Exception:
-        """The domain error; its message holds no secret."""
-        detail = self._redacted(error)
-        reason = error.args[0] if error.args else None
-        if isinstance(reason, KafkaError) and reason.code() in _REFUSED:
-            return ConfigurationError(
-                f"Kafka at {self.settings.where} refused {action} (check "
-                f"SYNC_KAFKA_SECURITY_PROTOCOL, SYNC_KAFKA_SASL_*, SSL settings): {detail}"
-            )
-        return BrokerUnavailableError(f"Kafka at {self.settings.where}: {action} failed: {detail}")
-
-    def _redacted(self, error: object) -> str:
-        if isinstance(error, KafkaException) and error.args:
-            error = error.args[0]
-        text = error.str() if isinstance(error, KafkaError) else str(error)
-        return self.settings.redact(text or type(error).__name__)

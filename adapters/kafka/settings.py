@@ -24,6 +24,18 @@ OPTION_FIELDS = {
 }
 
 
+# KafkaSettings field -> its name for kafka-python, for librdkafka
+_KAFKA_PYTHON, _LIBRDKAFKA = 0, 1
+_OPTIONAL_NAMES = {
+    "sasl_mechanism": ("sasl_mechanism", "sasl.mechanism"),
+    "sasl_username": ("sasl_plain_username", "sasl.username"),
+    "sasl_password": ("sasl_plain_password", "sasl.password"),
+    "ssl_cafile": ("ssl_cafile", "ssl.ca.location"),
+    "ssl_certfile": ("ssl_certfile", "ssl.certificate.location"),
+    "ssl_keyfile": ("ssl_keyfile", "ssl.key.location"),
+}
+
+
 @attrs.frozen
 class KafkaSettings:
     """Where the brokers are and how to authenticate; `client_kwargs` feeds kafka-python."""
@@ -86,15 +98,7 @@ class KafkaSettings:
             "request_timeout_ms": self.request_timeout_ms,
             "bootstrap_timeout_ms": self.bootstrap_timeout_ms,
         }
-        optional = {
-            "sasl_mechanism": self.sasl_mechanism,
-            "sasl_plain_username": self.sasl_username,
-            "sasl_plain_password": self.sasl_password,
-            "ssl_cafile": self.ssl_cafile,
-            "ssl_certfile": self.ssl_certfile,
-            "ssl_keyfile": self.ssl_keyfile,
-        }
-        kwargs.update({k: v for k, v in optional.items() if v is not None})
+        kwargs.update(self._optional(_KAFKA_PYTHON))
         known = getattr(client, "DEFAULT_CONFIG", None)
         if known is not None and "bootstrap_timeout_ms" not in known:  # kafka-python 2.x
             kwargs["api_version_auto_timeout_ms"] = kwargs.pop("bootstrap_timeout_ms")
@@ -109,16 +113,16 @@ class KafkaSettings:
             "socket.timeout.ms": self.request_timeout_ms,
             "request.timeout.ms": self.request_timeout_ms,
         }
-        optional = {
-            "sasl.mechanism": self.sasl_mechanism,
-            "sasl.username": self.sasl_username,
-            "sasl.password": self.sasl_password,
-            "ssl.ca.location": self.ssl_cafile,
-            "ssl.certificate.location": self.ssl_certfile,
-            "ssl.key.location": self.ssl_keyfile,
+        return config | self._optional(_LIBRDKAFKA)
+
+    def _optional(self, client: int) -> dict[str, Any]:
+        """The authentication settings that are set, named for `client` (an index of
+        _OPTIONAL_NAMES: _KAFKA_PYTHON or _LIBRDKAFKA)."""
+        return {
+            names[client]: value
+            for field, names in _OPTIONAL_NAMES.items()
+            if (value := getattr(self, field)) is not None
         }
-        config.update({k: v for k, v in optional.items() if v is not None})
-        return config
 
     def redact(self, text: str) -> str:
         """`text` with every secret replaced by ***, for log lines and error messages."""
