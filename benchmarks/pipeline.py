@@ -24,8 +24,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, select
 
+from adapters.capture import pgslot
 from benchmarks.live import EMAIL, NAME
 from benchmarks.report import Result, Target
 from benchmarks.stack import bench_container, bench_settings, empty_databases, server_versions
@@ -273,14 +274,8 @@ def _minus(after: dict[str, float], before: dict[str, float]) -> dict[str, float
 
 def _drop_slot(engine: Engine, slot: str) -> None:
     """The benchmark's replication slot, else the server keeps WAL for it."""
-    with contextlib.suppress(Exception), engine.begin() as conn:
-        conn.execute(
-            text(
-                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
-                " WHERE slot_name = :slot AND NOT active"
-            ),
-            {"slot": slot},
-        )
+    with contextlib.suppress(Exception):
+        pgslot.drop_slot_at(engine.url.render_as_string(hide_password=False), slot)
 
 
 class Writer:

@@ -1,9 +1,9 @@
-"""The PostgreSQL side of the capture: connecting, the slot, peeking, advancing, lag, keys."""
+"""The PostgreSQL side of the capture over SQL: connecting, the slot, lag, keys, columns."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator
+import time
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -16,16 +16,11 @@ from adapters.capture.errors import (
     SlotBusyError,
     SourceUnavailableError,
 )
-from adapters.capture.pgmessages import format_lsn
 from domain.errors import SyncError
 
 log = logging.getLogger("tandem.capture.postgres")
 
 Connection = psycopg.Connection[Any]
-_PEEK = (
-    "SELECT (lsn - '0/0'::pg_lsn)::bigint, data FROM pg_logical_slot_peek_binary_changes("
-    "%s, %s::pg_lsn, %s, 'proto_version', '1', 'publication_names', %s, 'messages', 'false')"
-)
 _SLOT = (
     "SELECT plugin, (confirmed_flush_lsn - '0/0'::pg_lsn)::bigint, database"
     " FROM pg_replication_slots WHERE slot_name = %s"
@@ -101,25 +96,21 @@ def current_flush_lsn(conn: Connection) -> int:
     return int(_one(conn, "SELECT (pg_current_wal_flush_lsn() - '0/0'::pg_lsn)::bigint")[0])
 
 
-def peek(
-    conn: Connection, slot: str, publication: str, upto: int, limit: int, fetch_rows: int
-) -> Generator[tuple[int, bytes], None, None]:
-    """(lsn, pgoutput message) of the transactions committed before `upto`, without consuming."""
-    with conn.transaction(), conn.cursor(name="tandem_peek") as cursor:
-        cursor.itersize = fetch_rows  # a server-side cursor: memory bounded by `fetch_rows`
-        cursor.execute(_PEEK, (slot, format_lsn(upto), limit, publication))
-        for lsn, data in cursor:
-            yield int(lsn), bytes(data)
+def drop_slot(conn: Connection, slot: str, wait_s: float = 10.0) -> None:
+    """Drop the slot if it exists, once nothing streams it: the server ends the stream of a
+    connection just closed a moment later (ObjectInUse if it is still active after `wait_s`)."""
+    deadline = time.monotonic() + wait_s
+    while row := _one(conn, "SELECT active FROM pg_replication_slots WHERE slot_name = %s", slot):
+        if not row[0] or time.monotonic() > deadline:
+            _one(conn, "SELECT pg_drop_replication_slot(%s)", slot)
+            return
+        time.sleep(0.05)
 
 
-def advance(conn: Connection, slot: str, lsn: int) -> None:
-    """Confirm everything before `lsn` as consumed (never moving backwards)."""
-    _one(
-        conn,
-        "SELECT pg_replication_slot_advance(slot_name, greatest(%s::pg_lsn, confirmed_flush_lsn))"
-        " FROM pg_replication_slots WHERE slot_name = %s",
-        format_lsn(lsn), slot,
-    )  # fmt: skip
+def drop_slot_at(dsn: str, slot: str, wait_s: float = 10.0) -> None:
+    """`drop_slot` on a connection of its own to `dsn` (a SQLAlchemy URL or conninfo)."""
+    with psycopg.connect(libpq_dsn(dsn), autocommit=True) as conn:
+        drop_slot(conn, slot, wait_s)
 
 
 def slot_lag(conn: Connection, slot: str) -> SlotLag:

@@ -1,18 +1,21 @@
-"""PostgreSQL change capture: pgoutput logical decoding through the SQL interface, as Debezium."""
+"""PostgreSQL change capture: the slot's pgoutput stream (replication protocol), as Debezium."""
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Collection, Sequence
-from contextlib import closing, suppress
+from contextlib import suppress
 from typing import Any, TypeVar
 
 import psycopg
 
 from adapters.capture import pgslot
+from adapters.capture.errors import SourceUnavailableError
 from adapters.capture.pgchanges import PgChangeDecoder, replica_identity_key
 from adapters.capture.pgmessages import Relation, format_lsn
 from adapters.capture.pgslot import SlotLag
+from adapters.capture.pgstream import ReplicationStream
 from adapters.capture.pgtypes import column_default, connect_type
 from adapters.capture.version import CONNECTOR_VERSION
 from adapters.debezium_envelope import TableTypes
@@ -36,24 +39,31 @@ class PostgresChangeCapture:
         publication: str = "tandem_legacy",
         skip_origins: Collection[str] = (SYNC_ORIGIN,),
         batch_changes: int = 5000,
-        fetch_rows: int = 1000,
         tombstones: bool = True,
         schemas: bool = True,
         connect_timeout_s: int = 5,
+        idle_wait_s: float = 0.1,
+        catch_up_wait_s: float = 2.0,
+        stall_timeout_s: float = 60.0,
     ) -> None:
         self._conninfo, self.publisher = pgslot.libpq_dsn(dsn), publisher
         self.prefix, self.slot, self.publication = topic_prefix, slot, publication
         self.skip_origins, self.tombstones = tuple(skip_origins), tombstones
         self.schemas = schemas  # the JsonConverter's schema wrapper (schemas.enable)
-        self.batch_changes, self.fetch_rows = batch_changes, fetch_rows
-        self.connect_timeout_s = connect_timeout_s
-        self._conn: psycopg.Connection[Any] | None = None
+        self.batch_changes, self.connect_timeout_s = batch_changes, connect_timeout_s
+        # a pass caught up waits `idle_wait_s` for a change; one behind the WAL flushed at its
+        # start reads until it is there, at most `catch_up_wait_s`; a transaction must not
+        # pause for `stall_timeout_s` (the server sends it whole, once committed)
+        self.idle_wait_s, self.catch_up_wait_s = idle_wait_s, catch_up_wait_s
+        self.stall_timeout_s = stall_timeout_s
+        self._conn: psycopg.Connection[Any] | None = None  # catalog reads
+        self._stream: ReplicationStream | None = None
         self._decoder: PgChangeDecoder | None = None
         self._keys: dict[tuple[int, tuple[str, ...]], tuple[str, ...]] = {}
         self._types: dict[tuple[int, tuple[Any, ...]], TableTypes] = {}
         self.confirmed_lsn = 0  # the slot's confirmed_flush_lsn, as far as this process knows
         self.skipped_transactions = 0  # the sync service's own: never published
-        self.more_pending = False  # the last poll stopped at `batch_changes`: poll again now
+        self.more_pending = False  # the last pass stopped at `batch_changes`: read on at once
 
     def prepare(self) -> str:
         """Create the slot now (as `tandem migrate` does), so capture misses nothing after."""
@@ -68,14 +78,11 @@ class PostgresChangeCapture:
         """Remove the slot (and the WAL it retains): capture starts over from the end."""
         self.close()
         with pgslot.connect(self._conninfo, "tandem-migrate", self.connect_timeout_s) as conn:
-            conn.execute(
-                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
-                " WHERE slot_name = %s",
-                (self.slot,),
-            )
+            pgslot.drop_slot(conn, self.slot)
 
     def capture_once(self) -> int:
-        """Publish every change committed up to now, flush, then advance the slot; the count."""
+        """Publish every change committed up to now (and what arrives meanwhile, up to
+        `batch_changes`), flush, then confirm the slot's new position; the count."""
         return self._translated("capture", self._capture)
 
     def slot_lag(self) -> SlotLag:
@@ -95,6 +102,9 @@ class PostgresChangeCapture:
     def close(self) -> None:
         """Drop the connection; the slot keeps the position last confirmed."""
         conn, self._conn, self._decoder = self._conn, None, None
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.close()
         if conn is not None and not conn.closed:
             with suppress(psycopg.Error):  # already broken: nothing left to release
                 conn.close()
@@ -104,34 +114,40 @@ class PostgresChangeCapture:
         return self._conn is None
 
     def _capture(self) -> int:
-        conn, decoder = self._connect()
-        decoder.reset()  # a failed attempt may have left a half-read transaction behind
-        upto = pgslot.current_flush_lsn(conn)  # read BEFORE peeking: see the advance below
-        if upto <= self.confirmed_lsn:
-            self.more_pending = False
-            return 0  # no WAL since the last poll: spare the server a decoding pass
-        rows = 0
-        peeked = pgslot.peek(
-            conn, self.slot, self.publication, upto, self.batch_changes, self.fetch_rows
-        )
-        with closing(peeked):  # ends the peek's transaction even when publishing fails
-            for lsn, data in peeked:
-                rows += 1
-                decoder.feed(lsn, data)
-        if decoder.in_transaction:  # never expected: a peek returns whole transactions
-            log.warning("peek ended inside a transaction", extra={"slot": self.slot})
+        conn, decoder, stream = self._connect()
+        upto = pgslot.current_flush_lsn(conn)  # every transaction committed before this pass
+        started, rows = time.monotonic(), 0
+        while True:
+            if decoder.in_transaction:  # a pass ends between transactions only
+                timeout = self.stall_timeout_s
+            elif rows >= self.batch_changes:
+                break
+            elif self._reached(upto, stream, decoder):
+                # caught up with the pass's start: take what has arrived; with nothing read yet,
+                # wait a moment for the next change (it wakes the wait at once)
+                timeout = 0.0 if rows else started + self.idle_wait_s - time.monotonic()
+            else:
+                timeout = started + self.catch_up_wait_s - time.monotonic()
+            message = stream.read(max(timeout, 0.0))
+            if message is None:
+                if decoder.in_transaction:
+                    raise SourceUnavailableError(
+                        f"replication stream of slot {self.slot!r}: nothing for "
+                        f"{self.stall_timeout_s:.0f} s inside a transaction"
+                    )
+                break
+            rows += 1
+            decoder.feed(*message)
         stats = decoder.reset()
         self.skipped_transactions += stats.skipped
         if stats.published:
             self.publisher.flush()  # the broker has every event before the slot moves past them
-        target = stats.last_commit_end or 0
         self.more_pending = rows >= self.batch_changes
-        if not self.more_pending:
-            # decoding reached `upto`: every transaction that committed before it was just read
-            # (published or filtered), so confirming up to it loses nothing and frees the WAL
-            target = max(target, upto)
+        # between transactions, every message before the stream's position has been read
+        # (published or filtered): confirming it loses nothing and frees the WAL
+        target = max(stats.last_commit_end or 0, stream.position)
         if target > self.confirmed_lsn:
-            pgslot.advance(conn, self.slot, target)
+            stream.confirm(target)
             self.confirmed_lsn = target
         if stats.committed:
             log.debug("captured", extra={
@@ -140,9 +156,14 @@ class PostgresChangeCapture:
                 "confirmed_lsn": format_lsn(self.confirmed_lsn)})  # fmt: skip
         return stats.published
 
-    def _connect(self) -> tuple[psycopg.Connection[Any], PgChangeDecoder]:
-        if self._conn is not None and self._decoder is not None and not self._conn.broken:
-            return self._conn, self._decoder
+    def _reached(self, lsn: int, stream: ReplicationStream, decoder: PgChangeDecoder) -> bool:
+        done = max(self.confirmed_lsn, stream.position, decoder.stats.last_commit_end or 0)
+        return done >= lsn
+
+    def _connect(self) -> tuple[psycopg.Connection[Any], PgChangeDecoder, ReplicationStream]:
+        conn, decoder, stream = self._conn, self._decoder, self._stream
+        if conn is not None and decoder is not None and stream is not None and not conn.broken:
+            return conn, decoder, stream
         self.close()
         self._conn = conn = pgslot.connect(
             self._conninfo, f"tandem-cdc-{self.prefix}", self.connect_timeout_s
@@ -154,10 +175,14 @@ class PostgresChangeCapture:
             tombstones=self.tombstones, schemas=self.schemas, table_types=self._table_types,
             version=CONNECTOR_VERSION,
         )  # fmt: skip
+        self._stream = ReplicationStream(
+            self._conninfo, self.slot, self.publication,
+            application_name=f"tandem-cdc-{self.prefix}", connect_timeout_s=self.connect_timeout_s,
+        )  # fmt: skip
         log.info("capture connected", extra={
             "slot": self.slot, "db": conn.info.dbname,
             "confirmed_lsn": format_lsn(self.confirmed_lsn)})  # fmt: skip
-        return conn, self._decoder
+        return conn, self._decoder, self._stream
 
     def _primary_key(self, relation: Relation) -> Sequence[str]:
         cache_key = (relation.oid, tuple(c.name for c in relation.columns))
@@ -197,8 +222,11 @@ class PostgresChangeCapture:
         try:
             return work()
         except psycopg.Error as error:
-            translated = pgslot.translate(error, self.slot, action)
             self.close()
+            translated = pgslot.translate(error, self.slot, action)
             if translated is None:
                 raise
             raise translated from error
+        except BaseException:  # the stream may have stopped inside a transaction: start over
+            self.close()
+            raise

@@ -138,15 +138,14 @@ class PostgresCaptureRunner(CaptureRunner):
         dsn: str,
         publisher: EventPublisher,
         *,
-        poll_interval_s: float = 0.05,
         max_backoff_s: float = 5.0,
         **options: Any,
     ) -> None:
         capture = PostgresChangeCapture(dsn, publisher, **options)
+        # no sleep between passes: an idle capture_once already waits on the stream
         super().__init__(
-            capture, name=capture.prefix, poll_interval_s=poll_interval_s,
-            max_backoff_s=max_backoff_s,
-        )  # fmt: skip
+            capture, name=capture.prefix, poll_interval_s=0.0, max_backoff_s=max_backoff_s
+        )
 
     def slot_lag(self) -> SlotLag:
         """WAL retained for the slot and WAL not yet confirmed, in bytes."""

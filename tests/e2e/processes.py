@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
+from adapters.capture import pgslot
 from adapters.kafka.admin import end_offsets
 from adapters.kafka.settings import KafkaSettings
 from adapters.mapping_file import load_mapping
@@ -167,11 +168,5 @@ def topic_end_offsets(env_file: Path) -> dict[tuple[str, int], int]:
 
 def drop_slot(engine: Engine, env_file: Path) -> None:
     slot = read_env_file(env_file)["SYNC_LEGACY_SLOT"]
-    with suppress(Exception), engine.begin() as conn:
-        conn.execute(
-            text(
-                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
-                " WHERE slot_name = :slot AND NOT active"
-            ),
-            {"slot": slot},
-        )
+    with suppress(Exception):
+        pgslot.drop_slot_at(engine.url.render_as_string(hide_password=False), slot)

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import Engine, make_url
 
 from adapters.capture import CaptureRunner, MySQLCaptureRunner, PostgresCaptureRunner
-from adapters.capture.pgslot import libpq_dsn
+from adapters.capture.pgslot import drop_slot_at, libpq_dsn
 from adapters.debezium import DebeziumCodec
 from adapters.mapping_file import load_mapping
 from domain.events import Operation, Platform
@@ -154,12 +154,7 @@ def slot(dsns: dict[str, str]) -> Iterator[str]:
     """A replication slot of this test only, dropped afterwards (slots retain WAL)."""
     name = f"tandem_test_{uuid.uuid4().hex[:10]}"
     yield name
-    with psycopg.connect(libpq_dsn(dsns["SYNC_LEGACY_DSN"]), autocommit=True) as conn:
-        conn.execute(
-            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
-            " WHERE slot_name = %s AND NOT active",
-            (name,),
-        )
+    drop_slot_at(dsns["SYNC_LEGACY_DSN"], name)
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, make_url, text
 
+from adapters.capture import pgslot
 from adapters.capture.debezium_engine.connector import HEARTBEAT_TABLE
 from adapters.capture.debezium_engine.slot import drop_postgres
 from adapters.kafka.admin import admin_client, end_offsets, ensure_topics
@@ -94,14 +95,7 @@ def write_env(path: Path, values: dict[str, str]) -> Path:
 
 
 def drop_slot(engine: Engine, slot: str) -> None:
-    with engine.begin() as conn:
-        conn.execute(
-            text(
-                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
-                " WHERE slot_name = :slot"
-            ),
-            {"slot": slot},
-        )
+    pgslot.drop_slot_at(engine.url.render_as_string(hide_password=False), slot)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from pymysqlreplication.event import MariadbGtidEvent, QueryEvent, RotateEvent, 
 from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, WriteRowsEvent
 
 from adapters import connect_types
-from adapters.capture import pgslot, pgtypes
+from adapters.capture import pgslot, pgtypes, postgres
 from adapters.capture.binlog import (
     BinlogPosition,
     RowChange,
@@ -344,57 +344,87 @@ def test_truncate_is_published_keyless_and_orphan_changes_are_refused() -> None:
         dec.feed(0x401, insert(*ROW_1, oid=999))  # no Relation
 
 
-# --- the PostgreSQL poll: flush before advance, and where the slot moves to ----------------
+# --- the PostgreSQL stream: flush before confirming, and where the slot moves to -----------
 
 
-class FakeSlot:
-    """Stands in for pgslot's SQL: a scripted peek result and the advances asked for."""
+class FakeReplication:
+    """Stands in for the replication stream and pgslot's SQL. `messages`: pgoutput bytes (at
+    LSNs 0x100, 0x101...) or an int, a keepalive carrying the server's position."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, rows: list[bytes], flush_lsn: int) -> None:
-        self.rows, self.flush_lsn, self.log = rows, flush_lsn, []
-        conn = SimpleNamespace(info=SimpleNamespace(dbname="legacy"), broken=False, closed=False)
+    def __init__(
+        self, monkeypatch: pytest.MonkeyPatch, messages: list[bytes | int], flush_lsn: int
+    ) -> None:
+        self.messages, self.flush_lsn, self.position = messages, flush_lsn, 0
+        self.log: list[Any] = []
+        self.lsn = 0x100
+        conn = SimpleNamespace(
+            info=SimpleNamespace(dbname="legacy"), broken=False, closed=False, close=lambda: None
+        )
         monkeypatch.setattr(pgslot, "connect", lambda *a: conn)
         monkeypatch.setattr(pgslot, "ensure_slot", lambda *a: 0x10)
         monkeypatch.setattr(pgslot, "current_flush_lsn", lambda c: self.flush_lsn)
         monkeypatch.setattr(pgslot, "primary_key", lambda c, oid: ("id",))
         monkeypatch.setattr(pgslot, "column_facts", lambda c, oid: {})
-        monkeypatch.setattr(pgslot, "peek", self.peek)
-        monkeypatch.setattr(pgslot, "advance", lambda c, slot, lsn: self.log.append(lsn))
+        monkeypatch.setattr(postgres, "ReplicationStream", lambda *a, **k: self)
 
-    def peek(self, conn: Any, slot: str, pub: str, upto: int, limit: int, fetch: int) -> Any:
-        self.log.append(("peek", upto, limit))
-        yield from ((0x100 + i, row) for i, row in enumerate(self.rows[:limit]))
+    def read(self, timeout_s: float) -> tuple[int, bytes] | None:
+        while self.messages:
+            message = self.messages.pop(0)
+            if isinstance(message, int):
+                self.position = message
+                continue
+            self.position, self.lsn = self.lsn, self.lsn + 1
+            return self.position, message
+        self.log.append("waited")
+        return None
+
+    def confirm(self, lsn: int) -> None:
+        self.log.append(lsn)
+
+    def close(self) -> None:
+        self.log.append("closed")
 
 
-def test_publishes_flushes_then_advances_to_the_flush_lsn(monkeypatch: pytest.MonkeyPatch) -> None:
-    slot = FakeSlot(monkeypatch, [begin(), relation(), insert(*ROW_1), commit(0x300)], 0x500)
+def test_publishes_flushes_then_confirms_where_the_stream_is(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stream = FakeReplication(
+        monkeypatch, [begin(), relation(), insert(*ROW_1), commit(0x300)], 0x500
+    )
+    stream.messages.append(0x500)  # the server's keepalive: it has sent all before 0x500
     publisher = ListPublisher()
-    capture = PostgresChangeCapture("postgresql://x/legacy", publisher)
-    publisher.flush = lambda: (slot.log.append("flush"), ListPublisher.flush(publisher))[0]
+    capture = PostgresChangeCapture("postgresql://x/legacy", publisher, idle_wait_s=0)
+    publisher.flush = lambda: (stream.log.append("flush"), ListPublisher.flush(publisher))[0]
     assert capture.capture_once() == 1
-    assert slot.log == [("peek", 0x500, 5000), "flush", 0x500]
-    assert capture.confirmed_lsn == 0x500
-    slot.rows = []
+    assert stream.log == ["waited", "flush", 0x500] and capture.confirmed_lsn == 0x500
     assert capture.capture_once() == 0
-    assert slot.log[-1] == 0x500  # no new WAL: neither a peek nor an advance
-    slot.flush_lsn = 0x600  # WAL of other tables or databases only
+    assert stream.log[-1] == "waited"  # nothing new: nothing confirmed again
+    stream.flush_lsn = 0x600  # WAL of other tables or databases only: the server says so
+    stream.messages.append(0x600)
     assert capture.capture_once() == 0
-    assert slot.log[-2:] == [("peek", 0x600, 5000), 0x600]  # the slot follows the WAL
+    assert stream.log[-1] == 0x600  # the slot follows the WAL
 
 
-def test_truncated_peek_advances_only_to_the_last_commit(monkeypatch: pytest.MonkeyPatch) -> None:
-    txn = [begin(), origin(), relation(), insert(*ROW_1), commit(0x300)]
-    slot = FakeSlot(monkeypatch, txn, 0x900)
-    capture = PostgresChangeCapture("postgresql://x/legacy", ListPublisher(), batch_changes=5)
-    assert capture.capture_once() == 0
-    assert slot.log == [("peek", 0x900, 5), 0x300]  # more may follow: only the sure part
-    assert capture.more_pending  # the runner polls again at once
-    slot.flush_lsn = 0x300  # that was all: the next poll finds nothing new
-    assert capture.capture_once() == 0 and not capture.more_pending
+def test_a_pass_ends_between_transactions_at_the_batch_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first = [begin(), origin(), relation(), insert(*ROW_1), commit(0x300)]
+    stream = FakeReplication(monkeypatch, [*first, begin(), insert(*ROW_1), commit(0x400)], 0x900)
+    capture = PostgresChangeCapture(
+        "postgresql://x/legacy", ListPublisher(), batch_changes=3, catch_up_wait_s=0
+    )
+    assert capture.capture_once() == 0  # the sync's own transaction: read whole, not published
+    assert stream.log == [0x300] and capture.more_pending  # the runner reads on at once
+    assert capture.capture_once() == 1
+    assert stream.log == [0x300, 0x400]
+    assert capture.capture_once() == 0 and not capture.more_pending  # 0x900 not reached: next
+    assert stream.log[-1] == "waited"
 
 
 def test_failed_flush_leaves_the_slot_where_it_was(monkeypatch: pytest.MonkeyPatch) -> None:
-    slot = FakeSlot(monkeypatch, [begin(), relation(), insert(*ROW_1), commit(0x300)], 0x500)
+    stream = FakeReplication(
+        monkeypatch, [begin(), relation(), insert(*ROW_1), commit(0x300)], 0x300
+    )
     publisher = ListPublisher()
 
     def broken_flush() -> None:
@@ -404,7 +434,17 @@ def test_failed_flush_leaves_the_slot_where_it_was(monkeypatch: pytest.MonkeyPat
     capture = PostgresChangeCapture("postgresql://x/legacy", publisher)
     with pytest.raises(SourceUnavailableError):
         capture.capture_once()
-    assert [entry for entry in slot.log if isinstance(entry, int)] == []
+    assert [entry for entry in stream.log if isinstance(entry, int)] == []
+
+
+def test_a_stream_silent_inside_a_transaction_is_an_outage(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stream = FakeReplication(monkeypatch, [begin(), relation(), insert(*ROW_1)], 0x300)
+    capture = PostgresChangeCapture("postgresql://x/legacy", ListPublisher(), stall_timeout_s=0)
+    with pytest.raises(SourceUnavailableError, match="inside a transaction"):
+        capture.capture_once()
+    assert stream.log == ["waited", "closed"] and capture.closed
 
 
 def test_sqlalchemy_url_becomes_a_libpq_uri() -> None:

@@ -4,10 +4,7 @@ dropped on request; Debezium itself only reads them."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
-
-from psycopg import errors as pg_errors
 
 from adapters.capture import pgslot
 from adapters.capture.pgmessages import format_lsn
@@ -45,18 +42,6 @@ def prepare_postgres(
 def drop_postgres(dsn: str, slot: str, publication: str, wait_s: float = 10.0) -> None:
     """Drop the slot (and the WAL it keeps), once the connector that read it has let go, and
     the publication."""
-    deadline = time.monotonic() + wait_s
     with pgslot.connect(pgslot.libpq_dsn(dsn), "tandem-migrate", 5) as conn:
-        while True:
-            try:
-                conn.execute(
-                    "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
-                    " WHERE slot_name = %s",
-                    (slot,),
-                )
-                break
-            except pg_errors.ObjectInUse:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+        pgslot.drop_slot(conn, slot, wait_s)
         conn.execute(f'DROP PUBLICATION IF EXISTS "{publication}"')
