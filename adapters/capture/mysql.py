@@ -73,6 +73,7 @@ class MySQLChangeCapture:
         read_timeout_s: int = 10,
         tombstones: bool = True,
         schemas: bool = True,
+        checkpoint_interval_s: float = 1.0,
     ) -> None:
         self._settings, self.database = connection_settings(dsn)
         self.publisher, self.prefix, self.tombstones = publisher, topic_prefix, tombstones
@@ -83,10 +84,16 @@ class MySQLChangeCapture:
         self.server_id = server_id or 100_000 + path_hash % 2**30  # unlike the server's own
         self.heartbeat_s, self.max_batch_s = heartbeat_s, max_batch_s
         self.max_batch_events, self.read_timeout_s = max_batch_events, read_timeout_s
+        # the checkpoint is written (with fsync) at most this often, and when the capture
+        # closes: after a crash the changes since are read and published again, and skipped
+        # as duplicates by their event ids (as Kafka Connect commits offsets on an interval)
+        self.checkpoint_interval_s = checkpoint_interval_s
         self.buffer = TransactionBuffer(marker_table)
         self._stream: BinLogStreamReader | None = None
         self._saved: BinlogPosition | None = None  # durable in the state file
         self._done: BinlogPosition | None = None  # just after the last transaction handed on
+        self._acknowledged: BinlogPosition | None = None  # the broker has everything before it
+        self._saved_at = float("-inf")
         self._identity: dict[str, Any] = {}  # of the server, recorded with each checkpoint
         self.more_pending = False  # the last call stopped at a batch limit, not when caught up
         self.skipped_transactions = 0  # the sync service's own: never published
@@ -146,9 +153,16 @@ class MySQLChangeCapture:
     def _save_progress(self, published: int) -> None:
         if published:
             self.publisher.flush()
-        if self._done is not None and self._done != self._saved:
-            self._save(self._done)  # only once the broker has it all
-            self._saved = self._done
+        self._acknowledged = self._done
+        if time.monotonic() - self._saved_at >= self.checkpoint_interval_s:
+            self._save_acknowledged()
+
+    def _save_acknowledged(self) -> None:
+        """Save the position the broker has everything before, if it moved."""
+        if self._acknowledged is not None and self._acknowledged != self._saved:
+            self._save(self._acknowledged)
+            self._saved = self._acknowledged
+            self._saved_at = time.monotonic()
 
     def _save(self, position: BinlogPosition) -> None:
         self.checkpoint.save(BinlogCheckpoint.at(position, self._identity))
@@ -178,6 +192,9 @@ class MySQLChangeCapture:
         """Disconnect; an unfinished transaction is read again after the next connect."""
         stream, self._stream = self._stream, None
         self.buffer.abandon()
+        if stream is not None:
+            with suppress(OSError):  # the file is kept as it was: those changes come again
+                self._save_acknowledged()
         self.checkpoint.unlock()
         if stream is not None:
             with suppress(pymysql.Error, OSError):
@@ -269,7 +286,7 @@ class MySQLChangeCapture:
                      extra={"file": self._saved.file, "pos": self._saved.pos})  # fmt: skip
         else:
             self._saved = saved.position
-        self._done = self._saved
+        self._done = self._acknowledged = self._saved
         self._stream = BinLogStreamReader(
             dict(self._settings, read_timeout=self.read_timeout_s, connect_timeout=5),
             server_id=self.server_id, resume_stream=True, blocking=True,

@@ -61,16 +61,26 @@ class ReplicationStream:
         return int(self._cursor.wal_end or 0)
 
     def read(self, timeout_s: float) -> tuple[int, bytes] | None:
-        """The next message (its LSN and pgoutput bytes), waiting at most `timeout_s`."""
+        """The next message (its LSN and pgoutput bytes), waiting at most `timeout_s`; None
+        also as soon as a keepalive moved `position`."""
         with translated_errors(self.slot, "reading the replication stream"):
+            position = self.position
             message = self._cursor.read_message()
             deadline = time.monotonic() + timeout_s
-            while message is None and (left := deadline - time.monotonic()) > 0:
+            while message is None and self.position == position:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
                 select.select([self._conn], [], [], left)
                 message = self._cursor.read_message()
         if message is None:
             return None
         return int(message.data_start), bytes(message.payload)
+
+    def wait(self, timeout_s: float) -> None:
+        """Until the server sends something, at most `timeout_s`."""
+        with suppress(OSError, ValueError):  # a broken connection: the next read says how
+            select.select([self._conn], [], [], timeout_s)
 
     def confirm(self, lsn: int) -> None:
         """Tell the server that everything before `lsn` is captured: the slot moves there."""

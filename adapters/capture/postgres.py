@@ -42,7 +42,6 @@ class PostgresChangeCapture:
         tombstones: bool = True,
         schemas: bool = True,
         connect_timeout_s: int = 5,
-        idle_wait_s: float = 0.1,
         catch_up_wait_s: float = 2.0,
         stall_timeout_s: float = 60.0,
     ) -> None:
@@ -51,11 +50,10 @@ class PostgresChangeCapture:
         self.skip_origins, self.tombstones = tuple(skip_origins), tombstones
         self.schemas = schemas  # the JsonConverter's schema wrapper (schemas.enable)
         self.batch_changes, self.connect_timeout_s = batch_changes, connect_timeout_s
-        # a pass caught up waits `idle_wait_s` for a change; one behind the WAL flushed at its
-        # start reads until it is there, at most `catch_up_wait_s`; a transaction must not
-        # pause for `stall_timeout_s` (the server sends it whole, once committed)
-        self.idle_wait_s, self.catch_up_wait_s = idle_wait_s, catch_up_wait_s
-        self.stall_timeout_s = stall_timeout_s
+        # a pass reads until the stream reaches the WAL flushed at its start, waiting at most
+        # `catch_up_wait_s`; a transaction must not pause for `stall_timeout_s` (the server
+        # sends it whole, once committed)
+        self.catch_up_wait_s, self.stall_timeout_s = catch_up_wait_s, stall_timeout_s
         self._conn: psycopg.Connection[Any] | None = None  # catalog reads
         self._stream: ReplicationStream | None = None
         self._decoder: PgChangeDecoder | None = None
@@ -84,6 +82,14 @@ class PostgresChangeCapture:
         """Publish every change committed up to now (and what arrives meanwhile, up to
         `batch_changes`), flush, then confirm the slot's new position; the count."""
         return self._translated("capture", self._capture)
+
+    def wait_for_changes(self, timeout_s: float) -> bool:
+        """Wait until the stream has something, at most `timeout_s`; False, without waiting,
+        when there is no stream (yet) to wait on."""
+        if self._stream is None:
+            return False
+        self._stream.wait(timeout_s)
+        return True
 
     def slot_lag(self) -> SlotLag:
         """How much WAL the slot retains and how much of it is not yet confirmed.
@@ -123,9 +129,7 @@ class PostgresChangeCapture:
             elif rows >= self.batch_changes:
                 break
             elif self._reached(upto, stream, decoder):
-                # caught up with the pass's start: take what has arrived; with nothing read yet,
-                # wait a moment for the next change (it wakes the wait at once)
-                timeout = 0.0 if rows else started + self.idle_wait_s - time.monotonic()
+                timeout = 0.0  # caught up with the pass's start: take what has arrived
             else:
                 timeout = started + self.catch_up_wait_s - time.monotonic()
             message = stream.read(max(timeout, 0.0))

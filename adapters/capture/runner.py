@@ -91,10 +91,17 @@ class CaptureRunner:
                     self.recoveries += 1
                 self.last_progress = time.monotonic()
                 if count == 0 and self.poll_interval_s > 0 and not self.capture.more_pending:
-                    stop.wait(self.poll_interval_s)
+                    self._idle(stop)
         finally:
             self.capture.close()  # connections only: a supervisor may call run again
             log.info("capture stopped", extra={"capture": self.name, "published": self.published})
+
+    def _idle(self, stop: threading.Event) -> None:
+        """Caught up: wait for the next change where the capture can (a stream's socket wakes
+        the wait as soon as one arrives), else sleep the poll interval."""
+        wait_on_stream = getattr(self.capture, "wait_for_changes", None)
+        if wait_on_stream is None or not wait_on_stream(self.poll_interval_s):
+            stop.wait(self.poll_interval_s)
 
     def _failed(self, error: TransientError, stop: threading.Event) -> None:
         self.capture.close()
@@ -142,9 +149,8 @@ class PostgresCaptureRunner(CaptureRunner):
         **options: Any,
     ) -> None:
         capture = PostgresChangeCapture(dsn, publisher, **options)
-        # no sleep between passes: an idle capture_once already waits on the stream
         super().__init__(
-            capture, name=capture.prefix, poll_interval_s=0.0, max_backoff_s=max_backoff_s
+            capture, name=capture.prefix, poll_interval_s=0.1, max_backoff_s=max_backoff_s
         )
 
     def slot_lag(self) -> SlotLag:

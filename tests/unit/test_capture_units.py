@@ -370,9 +370,9 @@ class FakeReplication:
     def read(self, timeout_s: float) -> tuple[int, bytes] | None:
         while self.messages:
             message = self.messages.pop(0)
-            if isinstance(message, int):
+            if isinstance(message, int):  # read returns once a keepalive moved the position
                 self.position = message
-                continue
+                return None
             self.position, self.lsn = self.lsn, self.lsn + 1
             return self.position, message
         self.log.append("waited")
@@ -393,10 +393,10 @@ def test_publishes_flushes_then_confirms_where_the_stream_is(
     )
     stream.messages.append(0x500)  # the server's keepalive: it has sent all before 0x500
     publisher = ListPublisher()
-    capture = PostgresChangeCapture("postgresql://x/legacy", publisher, idle_wait_s=0)
+    capture = PostgresChangeCapture("postgresql://x/legacy", publisher)
     publisher.flush = lambda: (stream.log.append("flush"), ListPublisher.flush(publisher))[0]
     assert capture.capture_once() == 1
-    assert stream.log == ["waited", "flush", 0x500] and capture.confirmed_lsn == 0x500
+    assert stream.log == ["flush", 0x500] and capture.confirmed_lsn == 0x500
     assert capture.capture_once() == 0
     assert stream.log[-1] == "waited"  # nothing new: nothing confirmed again
     stream.flush_lsn = 0x600  # WAL of other tables or databases only: the server says so
@@ -627,6 +627,25 @@ def test_capture_keeps_an_unfinished_transaction_for_the_next_call(tmp_path: Pat
     capture._stream.events.append(fake(XidEvent, 180))  # type: ignore[union-attr]
     assert capture.capture_once() == 1
     assert capture.position == BinlogPosition("binlog.000001", 180)
+
+
+def test_checkpoint_is_written_at_most_every_interval_and_when_closing(tmp_path: Path) -> None:
+    def transaction(start: int) -> list[Any]:
+        return [
+            fake(QueryEvent, start, query="BEGIN"),
+            rows_event(WriteRowsEvent, "revamp_users", start + 50, {"values": {"id": start}}),
+            fake(XidEvent, start + 80),
+        ]
+
+    capture, publisher = mysql_capture(tmp_path, transaction(100))
+    capture.checkpoint_interval_s = 3600
+    assert capture.capture_once() == 1 and capture.position == BinlogPosition("binlog.000001", 180)
+    capture._stream.events += transaction(200)  # type: ignore[union-attr]
+    assert capture.capture_once() == 1 and len(publisher.flushed) == 2
+    assert capture.position == BinlogPosition("binlog.000001", 180)  # the broker has more
+    capture.close()
+    assert capture.position == BinlogPosition("binlog.000001", 280)
+    assert json.loads((tmp_path / "o.json").read_text())["pos"] == 280
 
 
 # --- checkpoint file ------------------------------------------------------------------------
