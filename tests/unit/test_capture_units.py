@@ -774,3 +774,32 @@ def test_a_runner_runs_again_after_dying_as_a_supervisor_restarts_it() -> None:
         runner.run(stop)
     runner.run(stop)
     assert runner.published == 4
+
+
+class StreamingCapture(ScriptedCapture):
+    """A capture with a stream to wait on once it is connected (after its first pass)."""
+
+    def __init__(self, results: list[int | Exception], stop: threading.Event) -> None:
+        super().__init__(results, stop)
+        self.waits: list[float] = []
+        self.connected = False
+
+    def capture_once(self) -> int:
+        result = super().capture_once()
+        self.connected = True
+        return result
+
+    def wait_for_changes(self, timeout_s: float) -> bool:
+        self.waits.append(timeout_s)
+        return self.connected
+
+
+def test_an_idle_runner_waits_on_the_capture_stream_when_it_has_one() -> None:
+    stop = threading.Event()
+    capture = StreamingCapture([0, 0, 5, 0], stop)  # then a 0 that sets `stop`
+    sleeps: list[float] = []
+    stop_wait = stop.wait
+    stop.wait = lambda timeout=None: (sleeps.append(timeout), stop_wait(0))[1]  # type: ignore
+    CaptureRunner(capture, name="x", poll_interval_s=0.25).run(stop)
+    assert capture.waits == [0.25] * 4  # after each pass that found nothing, not after 5
+    assert sleeps == []  # never slept blind: the stream wakes the wait
