@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import psycopg
+import psycopg2
+import psycopg2.errors
 from psycopg import errors as pg_errors
 from sqlalchemy.engine import make_url
 
@@ -140,14 +142,25 @@ def column_facts(conn: Connection, relation_oid: int) -> dict[str, ColumnFacts]:
 
 
 def translate(error: BaseException, slot: str, action: str) -> SyncError | None:
-    """The sync's error for a driver error, or None when it is not one to retry."""
-    if isinstance(error, pg_errors.ObjectInUse):  # the slot is active for another process
-        return SlotBusyError(f"replication slot {slot!r} is in use: {error}")
-    if isinstance(error, psycopg.OperationalError | psycopg.InterfaceError):
+    """The sync's error for an error of either driver (psycopg 3 for SQL, psycopg2 for the
+    replication stream), or None when it is not one to retry."""
+    if isinstance(error, pg_errors.ObjectInUse | psycopg2.errors.ObjectInUse):
+        return SlotBusyError(f"replication slot {slot!r} is in use: {error}".strip())
+    # psycopg2 raises a bare DatabaseError, with no SQLSTATE, when the stream breaks off
+    broken_stream = type(error) is psycopg2.DatabaseError and not getattr(error, "pgcode", None)
+    if broken_stream or isinstance(error, _UNAVAILABLE):
         return SourceUnavailableError(
-            f"PostgreSQL unavailable during {action}: {type(error).__name__}: {error}"
+            f"PostgreSQL unavailable during {action}: {type(error).__name__}: {error}".strip()
         )
     return None
+
+
+_UNAVAILABLE = (
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    psycopg2.OperationalError,
+    psycopg2.InterfaceError,
+)
 
 
 def _one(conn: Connection, sql: str, *params: Any) -> Any:

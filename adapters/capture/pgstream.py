@@ -15,12 +15,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
 import psycopg2
-import psycopg2.errors
 import psycopg2.extensions
 import psycopg2.extras
 
-from adapters.capture.errors import SlotBusyError, SourceUnavailableError
-from domain.errors import SyncError
+from adapters.capture import pgslot
 
 # the text formats of the values pgoutput sends are the walsender session's: fixed here
 SESSION_SETTINGS = "-c DateStyle=ISO -c TimeZone=UTC -c extra_float_digits=3"
@@ -104,19 +102,7 @@ def translated_errors(slot: str, action: str) -> Iterator[None]:
     try:
         yield
     except psycopg2.Error as error:
-        translated = translate(error, slot, action)
+        translated = pgslot.translate(error, slot, action)
         if translated is None:
             raise
         raise translated from error
-
-
-def translate(error: BaseException, slot: str, action: str) -> SyncError | None:
-    """The sync's error for a driver error, or None when it is not one to retry."""
-    if isinstance(error, psycopg2.errors.ObjectInUse):  # another process streams the slot
-        return SlotBusyError(f"replication slot {slot!r} is in use: {error}".strip())
-    lost = type(error) is psycopg2.DatabaseError and not getattr(error, "pgcode", None)
-    if lost or isinstance(error, psycopg2.OperationalError | psycopg2.InterfaceError):
-        return SourceUnavailableError(
-            f"PostgreSQL unavailable while {action}: {type(error).__name__}: {error}".strip()
-        )
-    return None

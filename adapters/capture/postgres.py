@@ -122,26 +122,7 @@ class PostgresChangeCapture:
     def _capture(self) -> int:
         conn, decoder, stream = self._connect()
         upto = pgslot.current_flush_lsn(conn)  # every transaction committed before this pass
-        started, rows = time.monotonic(), 0
-        while True:
-            if decoder.in_transaction:  # a pass ends between transactions only
-                timeout = self.stall_timeout_s
-            elif rows >= self.batch_changes:
-                break
-            elif self._reached(upto, stream, decoder):
-                timeout = 0.0  # caught up with the pass's start: take what has arrived
-            else:
-                timeout = started + self.catch_up_wait_s - time.monotonic()
-            message = stream.read(max(timeout, 0.0))
-            if message is None:
-                if decoder.in_transaction:
-                    raise SourceUnavailableError(
-                        f"replication stream of slot {self.slot!r}: nothing for "
-                        f"{self.stall_timeout_s:.0f} s inside a transaction"
-                    )
-                break
-            rows += 1
-            decoder.feed(*message)
+        rows = self._read(stream, decoder, upto)
         stats = decoder.reset()
         self.skipped_transactions += stats.skipped
         if stats.published:
@@ -159,6 +140,35 @@ class PostgresChangeCapture:
                 "transactions": stats.committed, "skipped_transactions": stats.skipped,
                 "confirmed_lsn": format_lsn(self.confirmed_lsn)})  # fmt: skip
         return stats.published
+
+    def _read(self, stream: ReplicationStream, decoder: PgChangeDecoder, upto: int) -> int:
+        """Feed the decoder until the stream reaches `upto` (or `catch_up_wait_s` passed), and
+        on while messages are there, up to `batch_changes`; always to a transaction's end."""
+        started = last_read = time.monotonic()
+        rows = 0
+        while True:
+            if decoder.in_transaction:  # a pass ends between transactions only
+                timeout = last_read + self.stall_timeout_s - time.monotonic()
+            elif rows >= self.batch_changes:
+                break
+            elif self._reached(upto, stream, decoder):
+                timeout = 0.0  # caught up with the pass's start: take what has arrived
+            else:
+                timeout = started + self.catch_up_wait_s - time.monotonic()
+            message = stream.read(max(timeout, 0.0))
+            if message is None:
+                if not decoder.in_transaction:
+                    break
+                if time.monotonic() - last_read >= self.stall_timeout_s:
+                    raise SourceUnavailableError(
+                        f"replication stream of slot {self.slot!r}: nothing for "
+                        f"{self.stall_timeout_s:.0f} s inside a transaction"
+                    )
+                continue  # a keepalive: the rest of the transaction is on its way
+            last_read = time.monotonic()
+            rows += 1
+            decoder.feed(*message)
+        return rows
 
     def _reached(self, lsn: int, stream: ReplicationStream, decoder: PgChangeDecoder) -> bool:
         done = max(self.confirmed_lsn, stream.position, decoder.stats.last_commit_end or 0)

@@ -12,12 +12,13 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import psycopg2.extensions
 import pytest
 from pymysqlreplication.event import MariadbGtidEvent, QueryEvent, RotateEvent, XidEvent
 from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, WriteRowsEvent
 
 from adapters import connect_types
-from adapters.capture import pgslot, pgtypes, postgres
+from adapters.capture import pgslot, pgstream, pgtypes, postgres
 from adapters.capture.binlog import (
     BinlogPosition,
     RowChange,
@@ -445,6 +446,20 @@ def test_a_stream_silent_inside_a_transaction_is_an_outage(
     with pytest.raises(SourceUnavailableError, match="inside a transaction"):
         capture.capture_once()
     assert stream.log == ["waited", "closed"] and capture.closed
+
+
+def test_a_keepalive_inside_a_transaction_does_not_end_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    txn: list[bytes | int] = [begin(), relation(), insert(*ROW_1), 0x200, commit(0x300)]
+    stream = FakeReplication(monkeypatch, txn, 0x300)
+    capture = PostgresChangeCapture("postgresql://x/legacy", ListPublisher())
+    assert capture.capture_once() == 1 and stream.log == ["waited", 0x300]  # then caught up
+
+
+def test_the_replication_session_keeps_the_users_options_and_fixes_the_formats() -> None:
+    dsn = pgstream.replication_dsn("host=h dbname=legacy options='-c search_path=app'")
+    params = psycopg2.extensions.parse_dsn(dsn)
+    assert params["options"].startswith("-c search_path=app -c DateStyle=ISO")
+    assert "TimeZone=UTC" in params["options"] and params["dbname"] == "legacy"
 
 
 def test_sqlalchemy_url_becomes_a_libpq_uri() -> None:
