@@ -44,6 +44,8 @@ class PostgresChangeCapture:
         connect_timeout_s: int = 5,
         catch_up_wait_s: float = 2.0,
         stall_timeout_s: float = 60.0,
+        pass_s: float = 0.05,
+        quiet_s: float = 0.005,
     ) -> None:
         self._conninfo, self.publisher = pgslot.libpq_dsn(dsn), publisher
         self.prefix, self.slot, self.publication = topic_prefix, slot, publication
@@ -54,6 +56,7 @@ class PostgresChangeCapture:
         # `catch_up_wait_s`; a transaction must not pause for `stall_timeout_s` (the server
         # sends it whole, once committed)
         self.catch_up_wait_s, self.stall_timeout_s = catch_up_wait_s, stall_timeout_s
+        self.pass_s, self.quiet_s = pass_s, quiet_s
         self._conn: psycopg.Connection[Any] | None = None  # catalog reads
         self._stream: ReplicationStream | None = None
         self._decoder: PgChangeDecoder | None = None
@@ -143,18 +146,24 @@ class PostgresChangeCapture:
 
     def _read(self, stream: ReplicationStream, decoder: PgChangeDecoder, upto: int) -> int:
         """Feed the decoder until the stream reaches `upto` (or `catch_up_wait_s` passed), and
-        on while messages are there, up to `batch_changes`; always to a transaction's end."""
+        on while changes keep coming, up to `pass_s` or `batch_changes`; always to the end of
+        a transaction. Events reach the broker as they are published (the producer's linger),
+        not at the pass's flush, which only gates the slot's confirmation."""
         started = last_read = time.monotonic()
         rows = 0
         while True:
+            now = time.monotonic()
             if decoder.in_transaction:  # a pass ends between transactions only
-                timeout = last_read + self.stall_timeout_s - time.monotonic()
-            elif rows >= self.batch_changes:
+                timeout = last_read + self.stall_timeout_s - now
+            elif rows >= self.batch_changes or (rows and now >= started + self.pass_s):
                 break
             elif self._reached(upto, stream, decoder):
-                timeout = 0.0  # caught up with the pass's start: take what has arrived
+                # caught up with the pass's start: idle, end now; else take what keeps coming
+                # (a pause of `quiet_s` ends the pass) for at most `pass_s`, so that the flush,
+                # the catalog query and the feedback of a pass serve many transactions
+                timeout = min(self.quiet_s, started + self.pass_s - now) if rows else 0.0
             else:
-                timeout = started + self.catch_up_wait_s - time.monotonic()
+                timeout = started + self.catch_up_wait_s - now
             message = stream.read(max(timeout, 0.0))
             if message is None:
                 if not decoder.in_transaction:

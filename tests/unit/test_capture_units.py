@@ -406,6 +406,28 @@ def test_publishes_flushes_then_confirms_where_the_stream_is(
     assert stream.log[-1] == 0x600  # the slot follows the WAL
 
 
+def test_a_pass_takes_the_changes_that_keep_coming_in_one_flush(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first = [begin(), relation(), insert(*ROW_1), commit(0x300)]
+    stream = FakeReplication(monkeypatch, [*first, begin(), insert(*ROW_1), commit(0x400)], 0x300)
+    publisher = ListPublisher()
+    publisher.flush = lambda: (stream.log.append("flush"), ListPublisher.flush(publisher))[0]
+    capture = PostgresChangeCapture("postgresql://x/legacy", publisher)
+    assert capture.capture_once() == 2  # the second committed after the pass began
+    assert stream.log == ["waited", "flush", 0x400]
+
+
+def test_a_pass_ends_after_pass_s_even_while_changes_keep_coming(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first = [begin(), relation(), insert(*ROW_1), commit(0x300)]
+    stream = FakeReplication(monkeypatch, [*first, begin(), insert(*ROW_1), commit(0x400)], 0x300)
+    capture = PostgresChangeCapture("postgresql://x/legacy", ListPublisher(), pass_s=0)
+    assert capture.capture_once() == 1 and stream.log == [0x300]
+    assert capture.capture_once() == 1 and stream.log == [0x300, 0x400]
+
+
 def test_a_pass_ends_between_transactions_at_the_batch_limit(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
