@@ -102,10 +102,11 @@ class PgChangeDecoder:
         return stats
 
     def feed(self, lsn: int, data: bytes) -> None:
-        """Process one row of pg_logical_slot_peek_binary_changes (its lsn and data)."""
+        """Process one pgoutput message of the slot's stream (its LSN and bytes)."""
         message = parse(data)
         if isinstance(message, Relation):
-            # kept even from a dropped transaction: pgoutput sends each Relation once per peek
+            # kept even from a dropped transaction: pgoutput sends a Relation once per stream
+            # (and again after it changes)
             self.relations[message.oid] = message
         elif isinstance(message, Begin):
             self._txn = _Transaction(message)

@@ -129,7 +129,8 @@ def _capture_lag(container: Any, report: dict[str, Any]) -> dict[str, Any]:
     if report["databases"]["legacy"]["reachable"]:
         slots = slot_lag(dbs.legacy_engine())
         capture["legacy"] = {"slots": slots}
-        # the built-in capture peeks and advances its slot by SQL: never `active` in between
+        # the built-in capture streams its slot (active), but not while it reconnects: the
+        # holder of the state lock is its reader either way
         owner = container.core.state_lock(owner="status").holder()
         for slot in slots:
             if slot["slot"] == settings.legacy_slot and owner is not None:
