@@ -72,11 +72,15 @@ class ServiceUser:
 
 
 def log_tail(log: Path, lines: int = 3) -> str:
+    """The log's last lines, after its last lines that say ERROR (a failed install-db ends
+    with its generic advice; the cause is further up, and the log may be gone by the time
+    anyone looks)."""
     try:
         text = log.read_text(errors="replace").strip().splitlines()
     except OSError:
         return ""
-    return " | ".join(line.strip() for line in text[-lines:])
+    errors = [line for line in text[:-lines] if "ERROR" in line][-lines:]
+    return " | ".join(line.strip() for line in errors + text[-lines:])
 
 
 def service_user() -> ServiceUser:
