@@ -275,7 +275,7 @@ def _minus(after: dict[str, float], before: dict[str, float]) -> dict[str, float
 def _drop_slot(engine: Engine, slot: str) -> None:
     """The benchmark's replication slot, else the server keeps WAL for it."""
     with contextlib.suppress(Exception):
-        pgslot.drop_slot_at(engine.url.render_as_string(hide_password=False), slot)
+        pgslot.drop_slot_at(engine.url, slot)
 
 
 class Writer:

@@ -11,7 +11,7 @@ import psycopg
 import psycopg2
 import psycopg2.errors
 from psycopg import errors as pg_errors
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from adapters.capture.errors import (
     CaptureConfigurationError,
@@ -55,9 +55,10 @@ class SlotLag:
     confirmed_lsn: int
 
 
-def libpq_dsn(dsn: str) -> str:
-    """A libpq connection string from a SQLAlchemy URL (postgresql+psycopg://...) or conninfo."""
-    if "://" not in dsn:
+def libpq_dsn(dsn: str | URL) -> str:
+    """A libpq connection string from a SQLAlchemy URL (postgresql+psycopg://..., as a string
+    or an engine's `url`) or conninfo."""
+    if isinstance(dsn, str) and "://" not in dsn:
         return dsn
     return make_url(dsn).set(drivername="postgresql").render_as_string(hide_password=False)
 
@@ -109,8 +110,8 @@ def drop_slot(conn: Connection, slot: str, wait_s: float = 10.0) -> None:
         time.sleep(0.05)
 
 
-def drop_slot_at(dsn: str, slot: str, wait_s: float = 10.0) -> None:
-    """`drop_slot` on a connection of its own to `dsn` (a SQLAlchemy URL or conninfo)."""
+def drop_slot_at(dsn: str | URL, slot: str, wait_s: float = 10.0) -> None:
+    """`drop_slot` on a connection of its own to `dsn` (as `libpq_dsn` takes it)."""
     with psycopg.connect(libpq_dsn(dsn), autocommit=True) as conn:
         drop_slot(conn, slot, wait_s)
 

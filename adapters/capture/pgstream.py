@@ -4,21 +4,19 @@ psycopg 3 does not speak the replication protocol, so this one connection goes t
 psycopg2's `LogicalReplicationConnection` (the rest of the capture stays on psycopg 3). The
 server decodes each WAL record once and sends the pgoutput messages as commits happen; the
 position confirmed with `confirm` is the slot's `confirmed_flush_lsn`: after a restart the
-server sends again every transaction that ends after it.
+server sends again every transaction that ends after it. Driver errors are left to the
+capture, which translates both drivers' (`pgslot.translate`).
 """
 
 from __future__ import annotations
 
 import select
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 
 import psycopg2
 import psycopg2.extensions
 import psycopg2.extras
-
-from adapters.capture import pgslot
 
 # the text formats of the values pgoutput sends are the walsender session's: fixed here
 SESSION_SETTINGS = "-c DateStyle=ISO -c TimeZone=UTC -c extra_float_digits=3"
@@ -37,20 +35,17 @@ class ReplicationStream:
         application_name: str,
         connect_timeout_s: int,
     ) -> None:
-        self.slot = slot
-        with translated_errors(slot, "starting replication"):
-            self._conn = psycopg2.connect(
-                replication_dsn(conninfo),
-                connection_factory=psycopg2.extras.LogicalReplicationConnection,
-                application_name=application_name, connect_timeout=connect_timeout_s,
-                keepalives=1, keepalives_idle=10, keepalives_interval=5, keepalives_count=3,
-            )  # fmt: skip
-            self._cursor = self._conn.cursor()
-            self._cursor.start_replication(
-                slot_name=slot, decode=False, status_interval=STATUS_INTERVAL_S,
-                options={"proto_version": "1", "publication_names": publication,
-                         "messages": "false"},
-            )  # fmt: skip
+        self._conn = psycopg2.connect(
+            replication_dsn(conninfo),
+            connection_factory=psycopg2.extras.LogicalReplicationConnection,
+            application_name=application_name, connect_timeout=connect_timeout_s,
+            keepalives=1, keepalives_idle=10, keepalives_interval=5, keepalives_count=3,
+        )  # fmt: skip
+        self._cursor = self._conn.cursor()
+        self._cursor.start_replication(
+            slot_name=slot, decode=False, status_interval=STATUS_INTERVAL_S,
+            options={"proto_version": "1", "publication_names": publication, "messages": "false"},
+        )  # fmt: skip
 
     @property
     def position(self) -> int:
@@ -61,16 +56,15 @@ class ReplicationStream:
     def read(self, timeout_s: float) -> tuple[int, bytes] | None:
         """The next message (its LSN and pgoutput bytes), waiting at most `timeout_s`; None
         also as soon as a keepalive moved `position`."""
-        with translated_errors(self.slot, "reading the replication stream"):
-            position = self.position
+        position = self.position
+        message = self._cursor.read_message()
+        deadline = time.monotonic() + timeout_s
+        while message is None and self.position == position:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            select.select([self._conn], [], [], left)
             message = self._cursor.read_message()
-            deadline = time.monotonic() + timeout_s
-            while message is None and self.position == position:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                select.select([self._conn], [], [], left)
-                message = self._cursor.read_message()
         if message is None:
             return None
         return int(message.data_start), bytes(message.payload)
@@ -82,8 +76,7 @@ class ReplicationStream:
 
     def confirm(self, lsn: int) -> None:
         """Tell the server that everything before `lsn` is captured: the slot moves there."""
-        with translated_errors(self.slot, "confirming a position"):
-            self._cursor.send_feedback(write_lsn=lsn, flush_lsn=lsn, force=True)
+        self._cursor.send_feedback(write_lsn=lsn, flush_lsn=lsn, force=True)
 
     def close(self) -> None:
         with suppress(psycopg2.Error):  # already broken: nothing left to release
@@ -95,14 +88,3 @@ def replication_dsn(conninfo: str) -> str:
     params = psycopg2.extensions.parse_dsn(conninfo)
     params["options"] = f"{params.get('options', '')} {SESSION_SETTINGS}".strip()
     return str(psycopg2.extensions.make_dsn(**params))
-
-
-@contextmanager
-def translated_errors(slot: str, action: str) -> Iterator[None]:
-    try:
-        yield
-    except psycopg2.Error as error:
-        translated = pgslot.translate(error, slot, action)
-        if translated is None:
-            raise
-        raise translated from error

@@ -9,6 +9,7 @@ from contextlib import suppress
 from typing import Any, TypeVar
 
 import psycopg
+import psycopg2
 
 from adapters.capture import pgslot
 from adapters.capture.errors import SourceUnavailableError
@@ -244,7 +245,7 @@ class PostgresChangeCapture:
     def _translated(self, action: str, work: Callable[[], T]) -> T:
         try:
             return work()
-        except psycopg.Error as error:
+        except (psycopg.Error, psycopg2.Error) as error:  # SQL, and the replication stream
             self.close()
             translated = pgslot.translate(error, self.slot, action)
             if translated is None:

@@ -10,9 +10,8 @@ is, for psycopg's dumpers (dates, decimals, bytes, a string holding NUL, mixed t
 from __future__ import annotations
 
 from collections.abc import Iterable
+from types import NoneType
 from typing import Any
-
-NoneType = type(None)
 
 
 def literal(values: Iterable[Any]) -> str | list[Any]:

@@ -169,4 +169,4 @@ def topic_end_offsets(env_file: Path) -> dict[tuple[str, int], int]:
 def drop_slot(engine: Engine, env_file: Path) -> None:
     slot = read_env_file(env_file)["SYNC_LEGACY_SLOT"]
     with suppress(Exception):
-        pgslot.drop_slot_at(engine.url.render_as_string(hide_password=False), slot)
+        pgslot.drop_slot_at(engine.url, slot)

@@ -95,7 +95,7 @@ def write_env(path: Path, values: dict[str, str]) -> Path:
 
 
 def drop_slot(engine: Engine, slot: str) -> None:
-    pgslot.drop_slot_at(engine.url.render_as_string(hide_password=False), slot)
+    pgslot.drop_slot_at(engine.url, slot)
 
 
 @pytest.fixture

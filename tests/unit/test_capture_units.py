@@ -12,10 +12,12 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import psycopg2.errors
 import psycopg2.extensions
 import pytest
 from pymysqlreplication.event import MariadbGtidEvent, QueryEvent, RotateEvent, XidEvent
 from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, WriteRowsEvent
+from sqlalchemy import make_url
 
 from adapters import connect_types
 from adapters.capture import pgslot, pgstream, pgtypes, postgres
@@ -484,11 +486,22 @@ def test_the_replication_session_keeps_the_users_options_and_fixes_the_formats()
     assert "TimeZone=UTC" in params["options"] and params["dbname"] == "legacy"
 
 
+def test_the_replication_streams_errors_translate_as_the_sql_connections_do() -> None:
+    busy = pgslot.translate(psycopg2.errors.ObjectInUse("busy"), "s", "capture")
+    gone = pgslot.translate(psycopg2.OperationalError("gone"), "s", "capture")
+    broke_off = pgslot.translate(psycopg2.DatabaseError("lost"), "s", "capture")  # no SQLSTATE
+    assert isinstance(busy, SlotBusyError) and isinstance(gone, SourceUnavailableError)
+    assert isinstance(broke_off, SourceUnavailableError)
+    assert pgslot.translate(psycopg2.errors.UndefinedObject("no slot"), "s", "capture") is None
+
+
 def test_sqlalchemy_url_becomes_a_libpq_uri() -> None:
     assert pgslot.libpq_dsn("postgresql+psycopg://u:p%40w@h:5433/legacy") == (
         "postgresql://u:p%40w@h:5433/legacy"
     )
     assert pgslot.libpq_dsn("host=h dbname=legacy") == "host=h dbname=legacy"
+    engine_url = make_url("postgresql+psycopg://u:p%40w@h:5433/legacy")  # an engine's `url`
+    assert pgslot.libpq_dsn(engine_url) == "postgresql://u:p%40w@h:5433/legacy"
 
 
 # --- the MySQL transaction buffer ------------------------------------------------------------
