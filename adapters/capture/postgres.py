@@ -65,7 +65,9 @@ class PostgresChangeCapture:
         self._types: dict[tuple[int, tuple[Any, ...]], TableTypes] = {}
         self.confirmed_lsn = 0  # the slot's confirmed_flush_lsn, as far as this process knows
         self.skipped_transactions = 0  # the sync service's own: never published
-        self.more_pending = False  # the last pass stopped at `batch_changes`: read on at once
+        # the last pass ended before it had read all that was committed when it began (the
+        # `batch_changes` or `pass_s` limit, or the server was slow to send): read on at once
+        self.more_pending = False
 
     def prepare(self) -> str:
         """Create the slot now (as `tandem migrate` does), so capture misses nothing after."""
@@ -127,11 +129,11 @@ class PostgresChangeCapture:
         conn, decoder, stream = self._connect()
         upto = pgslot.current_flush_lsn(conn)  # every transaction committed before this pass
         rows = self._read(stream, decoder, upto)
+        self.more_pending = rows >= self.batch_changes or not self._reached(upto, stream, decoder)
         stats = decoder.reset()
         self.skipped_transactions += stats.skipped
         if stats.published:
             self.publisher.flush()  # the broker has every event before the slot moves past them
-        self.more_pending = rows >= self.batch_changes
         # between transactions, every message before the stream's position has been read
         # (published or filtered): confirming it loses nothing and frees the WAL
         target = max(stats.last_commit_end or 0, stream.position)
@@ -147,8 +149,8 @@ class PostgresChangeCapture:
 
     def _read(self, stream: ReplicationStream, decoder: PgChangeDecoder, upto: int) -> int:
         """Feed the decoder until the stream reaches `upto` (or `catch_up_wait_s` passed), and
-        on while changes keep coming, up to `pass_s` or `batch_changes`; always to the end of
-        a transaction. Events reach the broker as they are published (the producer's linger),
+        on while changes keep coming; `pass_s` and `batch_changes` end a pass sooner (then
+        `more_pending` says so); always at the end of a transaction. Events reach the broker as they are published (the producer's linger),
         not at the pass's flush, which only gates the slot's confirmation."""
         started = last_read = time.monotonic()
         rows = 0

@@ -32,7 +32,7 @@ class ChangeCapture(Protocol):
 
     @property
     def more_pending(self) -> bool:
-        """Whether the last capture_once stopped at a batch limit with more to read."""
+        """Whether the last capture_once ended with more already there to read."""
 
 
 class CaptureRunner:

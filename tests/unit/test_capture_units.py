@@ -442,8 +442,23 @@ def test_a_pass_ends_between_transactions_at_the_batch_limit(
     assert stream.log == [0x300] and capture.more_pending  # the runner reads on at once
     assert capture.capture_once() == 1
     assert stream.log == [0x300, 0x400]
-    assert capture.capture_once() == 0 and not capture.more_pending  # 0x900 not reached: next
+    assert capture.capture_once() == 0 and capture.more_pending  # 0x900 not reached yet
     assert stream.log[-1] == "waited"
+    stream.messages.append(0x900)  # the server's keepalive: it has sent all before 0x900
+    assert capture.capture_once() == 0 and not capture.more_pending
+    assert stream.log[-1] == 0x900
+
+
+def test_run_once_publishes_all_committed_before_it_though_a_pass_ends_early(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first = [begin(), relation(), insert(*ROW_1), commit(0x300)]
+    stream = FakeReplication(monkeypatch, [*first, begin(), insert(*ROW_1), commit(0x400)], 0x400)
+    capture = PostgresChangeCapture("postgresql://x/legacy", ListPublisher(), pass_s=0)
+    assert capture.capture_once() == 1 and capture.more_pending  # 0x400 committed before it
+    runner = CaptureRunner(capture, name="capture-legacy")
+    assert runner.run_once() == 1 and not capture.more_pending
+    assert stream.log == [0x300, 0x400]
 
 
 def test_failed_flush_leaves_the_slot_where_it_was(monkeypatch: pytest.MonkeyPatch) -> None:
