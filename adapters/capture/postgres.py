@@ -150,8 +150,9 @@ class PostgresChangeCapture:
     def _read(self, stream: ReplicationStream, decoder: PgChangeDecoder, upto: int) -> int:
         """Feed the decoder until the stream reaches `upto` (or `catch_up_wait_s` passed), and
         on while changes keep coming; `pass_s` and `batch_changes` end a pass sooner (then
-        `more_pending` says so); always at the end of a transaction. Events reach the broker as they are published (the producer's linger),
-        not at the pass's flush, which only gates the slot's confirmation."""
+        `more_pending` says so); always at the end of a transaction. Events reach the broker
+        as they are published (the producer's linger), not at the pass's flush, which only
+        gates the slot's confirmation."""
         started = last_read = time.monotonic()
         rows = 0
         while True:
