@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import tracemalloc
 
 from adapters import connect_types
 from adapters.debezium_envelope import TableTypes, change_message, dumps
@@ -54,3 +55,16 @@ def test_nan_and_infinity_stay_what_they_are_not_null() -> None:
 
 def test_integers_beyond_64_bits_still_encode() -> None:
     assert json.loads(dumps({"n": 2**70})) == {"n": 2**70}
+
+
+def test_a_kept_message_costs_about_its_length() -> None:
+    """orjson hands back its whole output buffer (4 KiB or more); dumps copies it to length,
+    so that what the in-memory broker or a batch keeps is not ten times its size."""
+    tracemalloc.start()
+    try:
+        kept = [dumps({"id": n, "name": "x" * 100}) for n in range(1000)]
+        traced, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(kept[0]) < 200
+    assert traced < 1000 * 400, f"{traced / 1000:.0f} bytes kept per message"
