@@ -388,6 +388,12 @@ class FakeReplication:
         self.log.append("closed")
 
 
+def two_transactions(monkeypatch: pytest.MonkeyPatch, flush_lsn: int) -> FakeReplication:
+    """A stream of two one-row transactions, committed at 0x300 and 0x400."""
+    first = [begin(), relation(), insert(*ROW_1), commit(0x300)]
+    return FakeReplication(monkeypatch, [*first, begin(), insert(*ROW_1), commit(0x400)], flush_lsn)
+
+
 def test_publishes_flushes_then_confirms_where_the_stream_is(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -411,8 +417,7 @@ def test_publishes_flushes_then_confirms_where_the_stream_is(
 def test_a_pass_takes_the_changes_that_keep_coming_in_one_flush(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    first = [begin(), relation(), insert(*ROW_1), commit(0x300)]
-    stream = FakeReplication(monkeypatch, [*first, begin(), insert(*ROW_1), commit(0x400)], 0x300)
+    stream = two_transactions(monkeypatch, flush_lsn=0x300)
     publisher = ListPublisher()
     publisher.flush = lambda: (stream.log.append("flush"), ListPublisher.flush(publisher))[0]
     capture = PostgresChangeCapture("postgresql://x/legacy", publisher)
@@ -423,8 +428,7 @@ def test_a_pass_takes_the_changes_that_keep_coming_in_one_flush(
 def test_a_pass_ends_after_pass_s_even_while_changes_keep_coming(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    first = [begin(), relation(), insert(*ROW_1), commit(0x300)]
-    stream = FakeReplication(monkeypatch, [*first, begin(), insert(*ROW_1), commit(0x400)], 0x300)
+    stream = two_transactions(monkeypatch, flush_lsn=0x300)
     capture = PostgresChangeCapture("postgresql://x/legacy", ListPublisher(), pass_s=0)
     assert capture.capture_once() == 1 and stream.log == [0x300]
     assert capture.capture_once() == 1 and stream.log == [0x300, 0x400]
@@ -452,8 +456,7 @@ def test_a_pass_ends_between_transactions_at_the_batch_limit(
 def test_run_once_publishes_all_committed_before_it_though_a_pass_ends_early(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    first = [begin(), relation(), insert(*ROW_1), commit(0x300)]
-    stream = FakeReplication(monkeypatch, [*first, begin(), insert(*ROW_1), commit(0x400)], 0x400)
+    stream = two_transactions(monkeypatch, flush_lsn=0x400)
     capture = PostgresChangeCapture("postgresql://x/legacy", ListPublisher(), pass_s=0)
     assert capture.capture_once() == 1 and capture.more_pending  # 0x400 committed before it
     runner = CaptureRunner(capture, name="capture-legacy")
